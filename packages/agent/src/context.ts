@@ -1,0 +1,29 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { Logger } from 'pino';
+import type { TokenStore } from './auth/token-store.js';
+import type { WsHub } from './ws/hub.js';
+
+/** The Fastify instance every domain registers its routes on (TypeBox-typed). */
+export type AgentApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** What a domain (files, search, exec, terminals, watchers) gets from the agent. */
+export interface AgentContext {
+  /** Directory relative paths resolve against, and where commands start. */
+  readonly workdir: string;
+  readonly tokens: TokenStore;
+  readonly log: Logger;
+  /** The multiplexed `/ws` WebSocket. */
+  readonly hub: WsHub;
+  /** Registers cleanup to run when the agent closes (kill processes, stop watchers). */
+  onClose(fn: () => void | Promise<void>): void;
+}
+
+/** A domain: registers its routes and services on the agent. */
+export type Domain = (app: AgentApp, ctx: AgentContext) => void | Promise<void>;

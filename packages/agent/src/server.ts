@@ -1,0 +1,136 @@
+import { AppError } from '@cove/protocol';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify from 'fastify';
+import type { Logger } from 'pino';
+import { bearerToken, type TokenSource, TokenStore } from './auth/token-store.js';
+import type { AgentApp, AgentContext, Domain } from './context.js';
+import { DOMAINS } from './domains.js';
+import { installBodyParsers } from './http/body-parsers.js';
+import { installErrorHandler, sendError } from './http/error-handler.js';
+import { RouteTable } from './http/route-table.js';
+import { createLogger } from './logger.js';
+import { AGENT_VERSION } from './version.js';
+import { rejectUpgrade, WsHub } from './ws/hub.js';
+
+export interface AgentOptions {
+  /** Where the bearer token comes from. */
+  token: TokenSource;
+  /** Working directory: relative paths resolve here and commands start here. */
+  workdir: string;
+  /** A logger; defaults to pino on stdout at COVE_LOG_LEVEL (info). */
+  logger?: Logger;
+  /** Extra origins allowed to open `/ws` from a browser. */
+  allowedOrigins?: readonly string[];
+  /** Largest JSON request body, in bytes. */
+  bodyLimit?: number;
+  /** Domains to register instead of the default set (tests). */
+  domains?: readonly Domain[];
+}
+
+export interface Agent {
+  readonly app: AgentApp;
+  readonly hub: WsHub;
+  readonly tokens: TokenStore;
+  readonly context: AgentContext;
+  /** Starts listening; resolves to the base URL (`http://127.0.0.1:PORT`). */
+  listen(host: string, port: number): Promise<string>;
+  /** Stops accepting connections, closes WebSockets and runs every domain's cleanup. */
+  close(): Promise<void>;
+}
+
+/** Builds the agent: the Internal API server of one workspace. */
+export async function createAgent(options: AgentOptions): Promise<Agent> {
+  const log = options.logger ?? createLogger();
+  const tokens = new TokenStore(options.token);
+  const bodyLimit = options.bodyLimit ?? 64 * 1024 * 1024;
+  const hub = new WsHub({ tokens, log, ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}) });
+  const cleanups: Array<() => void | Promise<void>> = [];
+
+  const app = Fastify({
+    loggerInstance: log,
+    bodyLimit,
+    maxParamLength: 1024,
+    disableRequestLogging: true,
+    forceCloseConnections: true,
+    ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as AgentApp;
+
+  // Response schemas document the API (OpenAPI); bodies are written as they are.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  const routes = new RouteTable();
+  routes.attach(app);
+  installBodyParsers(app, bodyLimit);
+  installErrorHandler(app);
+  app.setNotFoundHandler((request, reply) => sendError(reply, routes.notFound(request.method, request.url)));
+
+  app.addHook('onRequest', async (request, reply) => {
+    if ((request.routeOptions.config as { public?: boolean } | undefined)?.public) return;
+    if (!tokens.verify(bearerToken(request.headers.authorization))) {
+      return sendError(reply, new AppError('unauthorized', 'missing or invalid token'));
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ req: request.raw, res: reply.raw, ms: reply.elapsedTime }, 'request');
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Cove agent Internal API', version: AGENT_VERSION },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  const context: AgentContext = {
+    workdir: options.workdir,
+    tokens,
+    log,
+    hub,
+    onClose: (fn) => {
+      cleanups.push(fn);
+    },
+  };
+
+  for (const domain of options.domains ?? DOMAINS) await domain(app, context);
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.server.on('upgrade', (request, socket, head) => {
+    const pathname = (request.url ?? '/').split('?', 1)[0];
+    if (pathname === '/ws' || pathname === '/runtimes/default/ws') hub.handleUpgrade(request, socket, head);
+    else rejectUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${pathname}`);
+  });
+
+  await app.ready();
+
+  let closed = false;
+  return {
+    app,
+    hub,
+    tokens,
+    context,
+    async listen(host, port) {
+      await app.listen({ host, port });
+      const address = app.server.address();
+      const actualPort = typeof address === 'object' && address ? address.port : port;
+      const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+      return `http://${shownHost}:${actualPort}`;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      hub.close();
+      for (const fn of cleanups.reverse()) {
+        try {
+          await fn();
+        } catch (err) {
+          log.error({ err }, 'cleanup failed');
+        }
+      }
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Cove needs, only those that are missing.
+# Safe to run again: it does nothing when everything is present.
+set -euo pipefail
+
+# command -> Debian package
+declare -A NEEDED=(
+  [rg]=ripgrep
+  [inotifywait]=inotify-tools
+  [tmux]=tmux
+  [ssh]=openssh-client
+  [sshd]=openssh-server
+)
+
+missing=()
+for cmd in "${!NEEDED[@]}"; do
+  if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ]; then
+    missing+=("${NEEDED[$cmd]}")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+
+echo "installing system packages: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

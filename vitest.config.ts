@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests always run against the sources, never a stale build.
+    alias: {
+      '@cove/protocol': src('protocol'),
+      '@cove/agent': src('agent'),
+    },
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'compat/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    // The official SDK's RuntimeWebSocket needs a global WebSocket, which Node 20 has behind this flag.
+    poolOptions: { forks: { execArgv: ['--experimental-websocket'] } },
+  },
+});
