@@ -9,6 +9,8 @@ export default defineConfig({
     alias: {
       '@cove/protocol': src('protocol'),
       '@cove/agent': src('agent'),
+      '@cove/gateway': src('gateway'),
+      '@cove/api': src('api'),
     },
   },
   test: {

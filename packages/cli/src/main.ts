@@ -1,11 +1,15 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-error.js';
 import { agentCommand } from './commands/agent.js';
+import { apiCommand } from './commands/api.js';
+import { gatewayCommand } from './commands/gateway.js';
 
 /** Builds the `cove` program. */
 export function program(): Command {
   const cove = new Command('cove').description('Cove: self-hostable workspace runtime').showHelpAfterError().exitOverride();
   cove.addCommand(agentCommand());
+  cove.addCommand(apiCommand());
+  cove.addCommand(gatewayCommand());
   return cove;
 }
 

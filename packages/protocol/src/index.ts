@@ -7,3 +7,5 @@ export * from './runtime.js';
 export * from './search.js';
 export * from './terminals.js';
 export * from './watchers.js';
+export * from './ws-frames.js';
+export * from './gateway-token.js';

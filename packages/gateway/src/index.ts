@@ -1,0 +1,1 @@
+export type { RouteSource, WorkspaceRoute } from './route-source.js';
