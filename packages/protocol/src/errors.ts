@@ -25,9 +25,11 @@ export type ErrorCode =
   | 'range_not_satisfiable'
   | 'rate_limited'
   | 'too_many_tasks'
+  | 'task_not_running'
   | 'too_many_terminals'
   | 'internal_error'
   | 'failed_to_start'
+  | 'watcher_failed'
   | 'ripgrep_not_installed'
   | 'search_timeout'
   | 'bad_gateway'
@@ -51,9 +53,11 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   range_not_satisfiable: 416,
   rate_limited: 429,
   too_many_tasks: 429,
+  task_not_running: 409,
   too_many_terminals: 429,
   internal_error: 500,
   failed_to_start: 500,
+  watcher_failed: 500,
   bad_gateway: 502,
   ripgrep_not_installed: 503,
   service_unavailable: 503,

@@ -1,0 +1,107 @@
+import type { FastifyReply } from 'fastify';
+import { type ResponseStream, startStream } from '../http/streaming.js';
+import type { Task, TaskListener } from './task.js';
+
+export interface SseOptions {
+  /** Interval of `: ping` comments that keep proxies from closing an idle stream. */
+  pingIntervalMs: number;
+  /** A reader that takes longer than this to drain is disconnected (the task goes on). */
+  stallTimeoutMs: number;
+  /** Bytes queued on the socket before the task's pipes are paused. */
+  softLimit: number;
+}
+
+export const SSE_HEADERS = {
+  'Content-Type': 'text/event-stream',
+  'Cache-Control': 'no-cache',
+  'X-Accel-Buffering': 'no',
+  Connection: 'keep-alive',
+};
+
+/** One SSE frame: `event: <name>\ndata: <one-line JSON>\n\n`. */
+export function sseFrame(name: string, payload: unknown): string {
+  return `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
+}
+
+/**
+ * A task's output as an SSE response. Chunks go out base64-encoded as they
+ * arrive; once more than `softLimit` bytes wait on the socket the task is
+ * held (its pipes paused) until the socket drains, so a slow reader slows
+ * the task instead of growing the agent's memory. A reader that stays stalled
+ * is disconnected, and a reader that disconnects releases the task, which
+ * then runs on. The stream ends after the `exit` event.
+ */
+export class SseTaskStream implements TaskListener {
+  readonly #stream: ResponseStream;
+  readonly #task: Task;
+  readonly #options: SseOptions;
+  #ping: NodeJS.Timeout | undefined;
+  #stall: NodeJS.Timeout | undefined;
+  #held = false;
+  #done = false;
+
+  private constructor(stream: ResponseStream, task: Task, options: SseOptions) {
+    this.#stream = stream;
+    this.#task = task;
+    this.#options = options;
+    const raw = stream.raw;
+    raw.on('drain', this.#onDrain);
+    raw.once('close', this.#cleanup);
+    this.#ping = setInterval(() => {
+      if (!stream.closed) raw.write(': ping\n\n');
+    }, options.pingIntervalMs);
+    this.#ping.unref();
+  }
+
+  /** Starts the response and follows a task; `taskIdEvent` first announces its id. */
+  static follow(reply: FastifyReply, task: Task, options: SseOptions, taskIdEvent: boolean): SseTaskStream {
+    const stream = startStream(reply, 200, SSE_HEADERS);
+    stream.raw.socket?.setNoDelay(true);
+    const sse = new SseTaskStream(stream, task, options);
+    if (taskIdEvent) stream.raw.write(sseFrame('task_id', { task_id: task.id }));
+    task.attach(sse, true);
+    return sse;
+  }
+
+  /** A finished task: its buffered output as raw text, then `exit`, then the end. */
+  static replayFinished(reply: FastifyReply, task: Task): void {
+    const stream = startStream(reply, 200, SSE_HEADERS);
+    const output = task.logsDiscarded ? { stdout: '', stderr: '' } : { stdout: task.stdout.text(), stderr: task.stderr.text() };
+    stream.end(sseFrame('output', output) + sseFrame('exit', task.exitEvent()));
+  }
+
+  output(fd: 1 | 2, data: Buffer): void {
+    if (this.#stream.closed) return;
+    const raw = this.#stream.raw;
+    // base64 never needs JSON escaping, so the frame is built without JSON.stringify.
+    raw.write(`event: ${fd === 1 ? 'stdout' : 'stderr'}\ndata: {"data":"${data.toString('base64')}"}\n\n`);
+    if (!this.#held && raw.writableLength > this.#options.softLimit) {
+      this.#held = true;
+      this.#task.hold(this);
+      this.#stall = setTimeout(() => raw.destroy(), this.#options.stallTimeoutMs);
+      this.#stall.unref();
+    }
+  }
+
+  exit(task: Task): void {
+    if (!this.#stream.closed) this.#stream.end(sseFrame('exit', task.exitEvent()));
+    this.#cleanup();
+  }
+
+  readonly #onDrain = (): void => {
+    if (!this.#held) return;
+    this.#held = false;
+    clearTimeout(this.#stall);
+    this.#task.release(this);
+  };
+
+  readonly #cleanup = (): void => {
+    if (this.#done) return;
+    this.#done = true;
+    clearInterval(this.#ping);
+    clearTimeout(this.#stall);
+    this.#task.detach(this);
+    if (this.#held) this.#task.release(this);
+    this.#stream.raw.off('drain', this.#onDrain);
+  };
+}
