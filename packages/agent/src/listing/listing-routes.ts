@@ -1,0 +1,175 @@
+import { stat } from 'node:fs/promises';
+import { AppError, ErrorResponse, FileSearchQuery, FileSearchResponse, ListQuery, ListResponse, StreamEvent } from '@cove/protocol';
+import type { FastifyReply } from 'fastify';
+import type { AgentApp, AgentContext } from '../context.js';
+import { fromSystemError, withPath } from '../http/errno.js';
+import { startStream } from '../http/streaming.js';
+import { resolveOptionalPath } from '../paths/resolve.js';
+import { ContentBudget, fillDetails } from './entry-details.js';
+import { searchFiles } from './file-search.js';
+import { inheritedRules } from './ignore-rules.js';
+import { EntryFilter, parseListQuery } from './list-options.js';
+import { type WalkSignal, walkForList } from './list-walker.js';
+import { openRoot, streamWalk } from './stream-walker.js';
+
+export interface ListingLimits {
+  /** Entries `GET /files` returns before it stops with `truncated: true`. */
+  readonly entryCap: number;
+  /** Largest `max_results` of filename search (larger values are lowered to it). */
+  readonly searchCap: number;
+}
+
+/**
+ * Query booleans also arrive as `1`/`0` (curl users, form-minded clients);
+ * the validator coerces only `true`/`false`, so those are mapped first.
+ */
+async function normaliseBooleans(request: { query: unknown }): Promise<void> {
+  const query = request.query as Record<string, unknown> | null;
+  if (!query) return;
+  for (const [key, value] of Object.entries(query)) {
+    if (!BOOLEAN_PARAMS.has(key)) continue;
+    if (value === '1' || value === 'yes') query[key] = 'true';
+    else if (value === '0' || value === 'no') query[key] = 'false';
+  }
+}
+
+const BOOLEAN_PARAMS = new Set([
+  'nested',
+  'flatten',
+  'light',
+  'include_hash',
+  'include_content',
+  'include_extensions',
+  'code_files_only',
+  'use_gitignore',
+  'case_sensitive',
+  'include_hidden',
+  'no_gitignore',
+]);
+
+/** A walk stops when the client goes away before its answer is written. */
+function clientSignal(reply: FastifyReply): WalkSignal {
+  const signal = { aborted: false };
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) signal.aborted = true;
+  });
+  return signal;
+}
+
+/** 404 if missing, 400 if not a directory (symlinks to directories are followed: the caller named it). */
+async function requireDirectory(path: string): Promise<void> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch (err) {
+    throw fromSystemError(err, path);
+  }
+  if (!info.isDirectory()) throw new AppError('bad_request', `path is not a directory: ${path}`);
+}
+
+export function registerListingRoutes(app: AgentApp, ctx: AgentContext, limits: ListingLimits): void {
+  app.get(
+    '/files',
+    {
+      preValidation: normaliseBooleans,
+      schema: {
+        summary: 'List a directory (tree or flat, sorted by path)',
+        querystring: ListQuery,
+        response: { 200: ListResponse, '4xx': ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const options = parseListQuery(request.query, ctx.workdir, false);
+      await requireDirectory(options.root);
+      const inherited = options.useGitignore ? await inheritedRules(options.root) : undefined;
+      const signal = clientSignal(reply);
+      const tree = request.query.flatten !== true;
+      const result = await withPath(options.root, () => walkForList(options, inherited, tree, limits.entryCap, signal));
+      await fillDetails(result.records, options, new ContentBudget(options.contentBudget));
+      return {
+        success: true as const,
+        path: options.root,
+        entries: result.entries,
+        count: result.records.length,
+        ...(result.truncated ? { truncated: true as const } : {}),
+      };
+    },
+  );
+
+  app.get(
+    '/files/stream',
+    {
+      preValidation: normaliseBooleans,
+      schema: {
+        summary: 'Stream a directory tree as NDJSON (file-system order, constant memory)',
+        description:
+          'Lines: `{"event":"start","path"}`, one entry per line (as in `GET /files`, flat), then `{"event":"done","count"}` — or `{"event":"error","error"}` if the walk fails midway.',
+        querystring: ListQuery,
+        response: { 200: StreamEvent, '4xx': ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const options = parseListQuery(request.query, ctx.workdir, true);
+      await requireDirectory(options.root);
+      const inherited = options.useGitignore ? await inheritedRules(options.root) : undefined;
+      const handle = await withPath(options.root, () => openRoot(options.root));
+      const out = startStream(reply, 200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+      const signal = {
+        get aborted() {
+          return out.closed;
+        },
+      };
+      try {
+        await out.write(`${JSON.stringify({ event: 'start', path: options.root })}\n`);
+        const count = await streamWalk(handle, options, inherited, (chunk) => out.write(chunk), signal);
+        if (!out.closed) await out.write(`${JSON.stringify({ event: 'done', count })}\n`);
+      } catch (err) {
+        request.log.error({ err }, 'directory stream failed');
+        const message = err instanceof Error ? err.message : String(err);
+        await out.write(`${JSON.stringify({ event: 'error', error: message })}\n`);
+      } finally {
+        out.end();
+      }
+    },
+  );
+
+  app.get(
+    '/files/search/files',
+    {
+      preValidation: normaliseBooleans,
+      schema: {
+        summary: 'Find files whose path (relative to `path`) contains `q`',
+        querystring: FileSearchQuery,
+        response: { 200: FileSearchResponse, '4xx': ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const query = request.query;
+      const root = resolveOptionalPath(query.path, '/', ctx.workdir);
+      await requireDirectory(root);
+      const useGitignore = query.use_gitignore !== false && query.no_gitignore !== true;
+      const filter = new EntryFilter({
+        patterns: query.ignore_patterns,
+        useGitignore,
+        skipHidden: query.include_hidden !== true,
+      });
+      const inherited = useGitignore ? await inheritedRules(root) : undefined;
+      const maxResults = Math.min(query.max_results ?? 200, limits.searchCap);
+      const result = await withPath(root, () =>
+        searchFiles(
+          { root, query: query.q, caseSensitive: query.case_sensitive === true, maxResults, filter },
+          inherited,
+          clientSignal(reply),
+        ),
+      );
+      return {
+        success: true as const,
+        query: query.q,
+        path: root,
+        files: result.files,
+        total_files: result.files.length,
+        capped: result.capped,
+      };
+    },
+  );
+}
