@@ -9,3 +9,4 @@ export * from './terminals.js';
 export * from './watchers.js';
 export * from './ws-frames.js';
 export * from './gateway-token.js';
+export * from './control.js';

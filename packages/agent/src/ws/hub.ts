@@ -1,9 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { WS_CLOSE, WS_MAX_PAYLOAD } from '@cove/protocol';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
-import { bearerToken, type TokenStore } from '../auth/token-store.js';
+import type { TokenStore } from '../auth/token-store.js';
+import { redactUrl } from '../logger.js';
 import { originAllowed } from './origin.js';
+import { rejectUpgrade, selectProtocol, upgradeToken } from './upgrade-auth.js';
+
+export { rejectUpgrade, upgradeToken };
 
 /** One connected `/ws` client. */
 export interface WsClient {
@@ -28,10 +33,20 @@ export interface WsHubOptions {
   log: Logger;
   /** Origins allowed besides the request's own host (for browser IDEs on other hosts). */
   allowedOrigins?: readonly string[];
-  /** Largest frame a client may send. */
+  /** Largest frame a client may send; a bigger one closes the socket with 1009. */
   maxPayload?: number;
-  /** Bytes queued to one client before it is disconnected as too slow. */
+  /** Queued bytes past which a client is congested: producers pause until it drains. */
+  highWaterBytes?: number;
+  /** Queued bytes past which a client is disconnected at once. */
   maxBufferedBytes?: number;
+  /** How long a client may stay congested before it is disconnected as too slow (ms). */
+  stallTimeoutMs?: number;
+}
+
+interface Peer {
+  readonly socket: WebSocket;
+  readonly client: WsClient;
+  stallTimer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -39,15 +54,22 @@ export interface WsHubOptions {
  *
  * Every client receives every broadcast (terminal output, watcher events).
  * Domains plug in with `onConnect` (replay state to a new client),
- * `onText(channel, …)` and `onBinary(…)`. A client whose send queue passes
- * `maxBufferedBytes` is disconnected (close 1013) rather than buffered
+ * `onText(channel, …)` and `onBinary(…)`.
+ *
+ * Flow control: a client whose send queue passes `highWaterBytes` is
+ * congested; `congested` tells producers to pause (terminals stop reading
+ * their PTYs) and `onDrain` handlers run once no client is congested. A
+ * client congested for `stallTimeoutMs`, or whose queue passes
+ * `maxBufferedBytes`, is disconnected (close 1013) rather than buffered
  * without bound; it reconnects and restores from the on-connect replay.
  */
 export class WsHub {
   readonly #wss: WebSocketServer;
-  readonly #clients = new Map<WebSocket, WsClient>();
+  readonly #peers = new Map<WebSocket, Peer>();
+  readonly #congested = new Set<Peer>();
   readonly #textHandlers = new Map<string, TextHandler>();
   readonly #connectHandlers: ConnectHandler[] = [];
+  readonly #drainHandlers: Array<() => void> = [];
   #binaryHandler: BinaryHandler | undefined;
   readonly #opts: Required<Omit<WsHubOptions, 'allowedOrigins'>> & { allowedOrigins: readonly string[] };
   #nextId = 1;
@@ -55,8 +77,10 @@ export class WsHub {
   constructor(options: WsHubOptions) {
     this.#opts = {
       allowedOrigins: options.allowedOrigins ?? [],
-      maxPayload: options.maxPayload ?? 1024 * 1024,
-      maxBufferedBytes: options.maxBufferedBytes ?? 8 * 1024 * 1024,
+      maxPayload: options.maxPayload ?? WS_MAX_PAYLOAD,
+      highWaterBytes: options.highWaterBytes ?? 1024 * 1024,
+      maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
+      stallTimeoutMs: options.stallTimeoutMs ?? 10_000,
       tokens: options.tokens,
       log: options.log,
     };
@@ -68,12 +92,23 @@ export class WsHub {
     });
   }
 
+  /** Connected clients. */
   get size(): number {
-    return this.#clients.size;
+    return this.#peers.size;
+  }
+
+  /** True while some client's send queue is above the high-water mark. */
+  get congested(): boolean {
+    return this.#congested.size > 0;
   }
 
   onConnect(handler: ConnectHandler): void {
     this.#connectHandlers.push(handler);
+  }
+
+  /** Runs when the last congested client drains (or is disconnected). */
+  onDrain(handler: () => void): void {
+    this.#drainHandlers.push(handler);
   }
 
   onText(channel: string, handler: TextHandler): void {
@@ -85,53 +120,69 @@ export class WsHub {
   }
 
   broadcastText(message: object): void {
-    if (this.#clients.size === 0) return;
+    if (this.#peers.size === 0) return;
     const text = JSON.stringify(message);
-    for (const [socket] of this.#clients) this.#send(socket, text);
+    for (const peer of this.#peers.values()) this.#send(peer, text);
   }
 
   broadcastBinary(data: Buffer): void {
-    for (const [socket] of this.#clients) this.#send(socket, data);
+    for (const peer of this.#peers.values()) this.#send(peer, data);
   }
 
   /** Handles an HTTP upgrade for `/ws`: origin check, authentication, then the WebSocket. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = redactUrl(request.url);
     if (!originAllowed(request, this.#opts.allowedOrigins)) {
+      this.#opts.log.debug({ url, origin: request.headers.origin }, 'websocket upgrade refused: foreign origin');
       rejectUpgrade(socket, 403, 'forbidden', 'cross-site WebSocket upgrade refused');
       return;
     }
     if (!this.#opts.tokens.verify(upgradeToken(request))) {
+      this.#opts.log.debug({ url }, 'websocket upgrade refused: bad token');
       rejectUpgrade(socket, 401, 'unauthorized', 'missing or invalid token');
       return;
     }
-    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws));
+    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, url));
   }
 
   /** Closes every client (server shutdown, access disabled). */
-  closeAll(code = 1001, reason = 'server shutting down'): void {
-    for (const [socket] of this.#clients) socket.close(code, reason);
+  closeAll(code: number = WS_CLOSE.goingAway, reason = 'server shutting down'): void {
+    for (const peer of [...this.#peers.values()]) this.#disconnect(peer, code, reason);
   }
 
   close(): void {
-    for (const [socket] of this.#clients) socket.terminate();
-    this.#clients.clear();
+    for (const peer of this.#peers.values()) {
+      if (peer.stallTimer) clearTimeout(peer.stallTimer);
+      peer.socket.terminate();
+    }
+    this.#peers.clear();
+    this.#congested.clear();
     this.#wss.close();
   }
 
-  #accept(ws: WebSocket): void {
+  #accept(ws: WebSocket, url: string): void {
     const id = this.#nextId++;
-    const client: WsClient = {
-      id,
-      sendText: (message) => this.#send(ws, JSON.stringify(message)),
-      sendBinary: (data) => this.#send(ws, data),
+    const peer: Peer = {
+      socket: ws,
+      client: {
+        id,
+        sendText: (message) => this.#send(peer, JSON.stringify(message)),
+        sendBinary: (data) => this.#send(peer, data),
+      },
+      stallTimer: undefined,
     };
-    this.#clients.set(ws, client);
-    ws.on('close', () => this.#clients.delete(ws));
-    ws.on('error', (err) => this.#opts.log.debug({ err, client: id }, 'websocket error'));
-    ws.on('message', (data, isBinary) => this.#receive(client, data as Buffer, isBinary));
+    this.#peers.set(ws, peer);
+    this.#opts.log.debug({ client: id, url }, 'websocket connected');
+    ws.on('close', (code) => {
+      this.#opts.log.debug({ client: id, code }, 'websocket closed');
+      this.#remove(peer);
+    });
+    // ws answers protocol violations itself (1002; 1009 for a frame above maxPayload) and then closes.
+    ws.on('error', (err) => this.#opts.log.debug({ err: { message: err.message }, client: id }, 'websocket error'));
+    ws.on('message', (data, isBinary) => this.#receive(peer.client, data as Buffer, isBinary));
     for (const handler of this.#connectHandlers) {
       try {
-        handler(client);
+        handler(peer.client);
       } catch (err) {
         this.#opts.log.error({ err }, 'websocket connect handler failed');
       }
@@ -140,7 +191,7 @@ export class WsHub {
 
   #receive(client: WsClient, data: Buffer, isBinary: boolean): void {
     if (isBinary) {
-      if (this.#binaryHandler) this.#binaryHandler(data, client);
+      if (this.#binaryHandler) this.#safely(client, () => this.#binaryHandler?.(data, client));
       else client.sendText(errorFrame('binary frames are not accepted'));
       return;
     }
@@ -148,7 +199,7 @@ export class WsHub {
     try {
       frame = JSON.parse(data.toString('utf8'));
     } catch {
-      client.sendText(errorFrame('text frame is not valid JSON'));
+      client.sendText(errorFrame('text frame is not valid JSON', 'invalid_json'));
       return;
     }
     if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
@@ -156,6 +207,7 @@ export class WsHub {
       return;
     }
     const record = frame as Record<string, unknown>;
+    // The official SDK treats a frame without `channel` as a terminal frame; so does the server.
     const channel = record.channel === undefined ? 'terminal' : record.channel;
     if (typeof channel !== 'string' || typeof record.type !== 'string') {
       client.sendText(errorFrame("text frame needs string 'channel' and 'type' fields"));
@@ -163,74 +215,77 @@ export class WsHub {
     }
     const handler = this.#textHandlers.get(channel);
     if (!handler) {
-      client.sendText(errorFrame(`unknown channel '${channel}'`));
+      client.sendText(errorFrame(`unknown channel '${channel.slice(0, 64)}'`));
       return;
     }
+    this.#safely(client, () => handler({ ...record, channel, type: record.type as string }, client));
+  }
+
+  #safely(client: WsClient, fn: () => void): void {
     try {
-      handler({ ...record, channel, type: record.type }, client);
+      fn();
     } catch (err) {
       this.#opts.log.error({ err }, 'websocket handler failed');
-      client.sendText(errorFrame('internal error'));
+      client.sendText(errorFrame('internal error', 'internal_error'));
     }
   }
 
-  #send(socket: WebSocket, data: string | Buffer): void {
+  #send(peer: Peer, data: string | Buffer): void {
+    const { socket } = peer;
     if (socket.readyState !== WebSocket.OPEN) return;
     if (socket.bufferedAmount > this.#opts.maxBufferedBytes) {
-      this.#opts.log.warn({ client: this.#clients.get(socket)?.id }, 'websocket client too slow; disconnecting');
-      this.#clients.delete(socket);
-      socket.close(1013, 'client too slow');
-      // A client that does not answer the close handshake is cut.
-      setTimeout(() => socket.terminate(), 1000).unref();
+      this.#tooSlow(peer);
       return;
     }
-    socket.send(data);
+    // Completion callbacks are only needed to notice a congested client catching up.
+    const watch = this.#congested.has(peer) || socket.bufferedAmount + data.length > this.#opts.highWaterBytes / 2;
+    socket.send(data, watch ? () => this.#checkDrained(peer) : undefined);
+    if (!this.#congested.has(peer) && socket.bufferedAmount > this.#opts.highWaterBytes) {
+      this.#congested.add(peer);
+      peer.stallTimer = setTimeout(() => this.#tooSlow(peer), this.#opts.stallTimeoutMs);
+      peer.stallTimer.unref();
+    }
+  }
+
+  /** Called as each queued frame reaches the kernel: a congested client that caught up is released. */
+  #checkDrained(peer: Peer): void {
+    if (!this.#congested.has(peer)) return;
+    if (peer.socket.readyState === WebSocket.OPEN && peer.socket.bufferedAmount > this.#opts.highWaterBytes / 2) return;
+    this.#uncongest(peer);
+  }
+
+  #uncongest(peer: Peer): void {
+    if (peer.stallTimer) clearTimeout(peer.stallTimer);
+    peer.stallTimer = undefined;
+    if (!this.#congested.delete(peer) || this.#congested.size > 0) return;
+    for (const handler of this.#drainHandlers) {
+      try {
+        handler();
+      } catch (err) {
+        this.#opts.log.error({ err }, 'websocket drain handler failed');
+      }
+    }
+  }
+
+  #tooSlow(peer: Peer): void {
+    this.#opts.log.warn({ client: peer.client.id, queued: peer.socket.bufferedAmount }, 'websocket client too slow; disconnecting');
+    this.#disconnect(peer, WS_CLOSE.tooSlow, 'client too slow');
+  }
+
+  #disconnect(peer: Peer, code: number, reason: string): void {
+    this.#remove(peer);
+    peer.socket.close(code, reason);
+    // A client that does not answer the close handshake (it is not reading) is cut.
+    setTimeout(() => peer.socket.terminate(), 1000).unref();
+  }
+
+  #remove(peer: Peer): void {
+    if (!this.#peers.delete(peer.socket)) return;
+    this.#uncongest(peer);
   }
 }
 
-/** An error text frame. */
+/** An error text frame about a frame that could not be read (`channel: "error"`). */
 export function errorFrame(message: string, code = 'bad_request', extra: Record<string, unknown> = {}): object {
   return { channel: 'error', type: 'error', error: message, code, ...extra };
 }
-
-/**
- * The token of an upgrade request: `Authorization: Bearer`, `?token=`
- * (browsers and the official SDK) or a `Sec-WebSocket-Protocol` value
- * (`bearer.<token>`, or the bare token beside `bearer`).
- */
-export function upgradeToken(request: IncomingMessage): string | undefined {
-  const header = bearerToken(request.headers.authorization);
-  if (header) return header;
-  const url = new URL(request.url ?? '/', 'http://localhost');
-  const query = url.searchParams.get('token');
-  if (query) return query;
-  const offered = request.headers['sec-websocket-protocol'];
-  if (typeof offered === 'string') {
-    const values = offered
-      .split(',')
-      .map((v) => v.trim())
-      .filter(Boolean);
-    for (const value of values) if (value.startsWith('bearer.')) return value.slice('bearer.'.length);
-    const others = values.filter((v) => v !== 'bearer');
-    if (values.includes('bearer') && others.length === 1) return others[0];
-  }
-  return undefined;
-}
-
-/** Answers the subprotocol: never echo a token when a non-secret choice was offered. */
-function selectProtocol(protocols: Set<string>, tokens: TokenStore): string | false {
-  if (protocols.has('bearer')) return 'bearer';
-  for (const p of protocols) if (!p.startsWith('bearer.') && !tokens.verify(p)) return p;
-  const first = protocols.values().next();
-  return first.done ? false : first.value;
-}
-
-function rejectUpgrade(socket: Duplex, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ success: false, error: message, code });
-  const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found';
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-}
-
-export { rejectUpgrade };

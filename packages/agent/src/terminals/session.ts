@@ -1,0 +1,165 @@
+import type { IPty } from 'node-pty';
+import { RingBuffer } from './ring-buffer.js';
+import { drainAtEnd } from './spawn-pty.js';
+
+/** Largest output frame sent in one piece (id byte included). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+export interface SessionEvents {
+  /** One coalesced output frame: `[id_byte][data]`. */
+  output(frame: Buffer): void;
+  /** The process exited; all its output has been delivered first. */
+  exit(code: number): void;
+}
+
+export interface SessionInit {
+  id: number;
+  command: string[];
+  cols: number;
+  rows: number;
+  scrollbackSize: number;
+  pty: IPty;
+  events: SessionEvents;
+}
+
+/**
+ * One terminal: a process on a PTY, the ring buffer of its output and its
+ * exit status.
+ *
+ * Output chunks that arrive within one event-loop turn are coalesced into a
+ * single `[id][data]` frame (a shell redrawing a prompt emits many tiny
+ * reads); the frame goes into the ring buffer and out to the hub together,
+ * so a client that connects in between sees each byte exactly once.
+ */
+export class TerminalSession {
+  readonly id: number;
+  readonly command: string[];
+  readonly createdAt = new Date();
+  readonly scrollback: RingBuffer;
+  cols: number;
+  rows: number;
+  alive = true;
+  exitCode = 0;
+  exitedAt: number | undefined;
+  /** Set once a client asked to close it: no longer listed, id held until the process is gone. */
+  closing = false;
+  readonly #pty: IPty;
+  readonly #events: SessionEvents;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #flushScheduled = false;
+  #paused = false;
+  #exited: Promise<void>;
+
+  constructor(init: SessionInit) {
+    this.id = init.id;
+    this.command = init.command;
+    this.cols = init.cols;
+    this.rows = init.rows;
+    this.scrollback = new RingBuffer(init.scrollbackSize);
+    this.#pty = init.pty;
+    this.#events = init.events;
+    // node-pty yields Buffers when spawned with `encoding: null`; its typings say string.
+    this.#pty.onData((chunk) => this.#onData(chunk as unknown as Buffer));
+    drainAtEnd(this.#pty, (chunk) => this.#onData(chunk));
+    this.#exited = new Promise((resolve) => {
+      this.#pty.onExit(({ exitCode, signal }) => {
+        this.#flush();
+        this.alive = false;
+        this.exitCode = signal ? 128 + signal : exitCode;
+        this.exitedAt = Date.now();
+        this.#events.exit(this.exitCode);
+        resolve();
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.#pty.pid;
+  }
+
+  get idString(): string {
+    return String(this.id);
+  }
+
+  /** Resolves once the process has exited and its output was delivered. */
+  get exited(): Promise<void> {
+    return this.#exited;
+  }
+
+  write(data: Buffer): void {
+    if (this.alive && data.length > 0) this.#pty.write(data);
+  }
+
+  resize(cols: number, rows: number): void {
+    if (!this.alive) return;
+    this.#pty.resize(cols, rows);
+    this.cols = cols;
+    this.rows = rows;
+  }
+
+  /** Stops reading the PTY: the program blocks once the kernel's buffer is full. */
+  pause(): void {
+    if (this.#paused || !this.alive) return;
+    this.#paused = true;
+    this.#pty.pause();
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (this.alive) this.#pty.resume();
+  }
+
+  /**
+   * Signals the process group (the program and whatever it started in the
+   * foreground), falling back to the process alone.
+   */
+  signal(sig: NodeJS.Signals): void {
+    if (!this.alive) return;
+    for (const target of [-this.pid, this.pid]) {
+      try {
+        process.kill(target, sig);
+      } catch {
+        // Already gone, or not a group leader: the other target covers it.
+      }
+    }
+  }
+
+  /** Hangs up (SIGHUP, as when a terminal window closes), then SIGKILL after `graceMs`. */
+  async terminate(graceMs: number): Promise<void> {
+    if (!this.alive) return;
+    // A paused PTY whose program is blocked writing would never see the hang-up otherwise.
+    this.resume();
+    this.signal('SIGHUP');
+    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (this.#pendingBytes + 1 >= MAX_FRAME_BYTES) this.#flush();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#pendingBytes === 0) return;
+    const frame = Buffer.allocUnsafe(this.#pendingBytes + 1);
+    frame[0] = this.id;
+    let offset = 1;
+    for (const chunk of this.#pending) {
+      chunk.copy(frame, offset);
+      offset += chunk.length;
+    }
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.scrollback.push(frame.subarray(1));
+    this.#events.output(frame);
+  }
+}

@@ -1,0 +1,79 @@
+import { existsSync, readSync } from 'node:fs';
+import { type IPty, spawn } from 'node-pty';
+
+/**
+ * node-pty's forkpty leaves every terminal's master (/dev/ptmx) fd open
+ * without FD_CLOEXEC, so each new terminal would inherit the masters of all
+ * the others (and could read their output, or keep them from ever seeing
+ * EOF). The child therefore starts through bash, which closes every fd above
+ * stdio and then execs the real command. Bash is needed because POSIX sh
+ * cannot name fds above 9.
+ */
+const CLOSE_FDS_THEN_EXEC =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template.
+  'for f in /proc/self/fd/*; do n=${f##*/}; if [ "$n" -gt 2 ]; then { exec {n}>&-; } 2>/dev/null; fi; done; exec "$@"';
+
+const BASH = ['/bin/bash', '/usr/bin/bash'].find((p) => existsSync(p));
+
+export interface PtySpawnOptions {
+  /** Absolute path of the program. */
+  file: string;
+  args: readonly string[];
+  cwd: string;
+  env: Record<string, string>;
+  cols: number;
+  rows: number;
+}
+
+/** Whether new terminals are protected from inheriting other terminals' fds. */
+export const closesInheritedFds = BASH !== undefined;
+
+/** Starts a program on a new PTY; output arrives as Buffers (binary-safe). */
+export function spawnPty(options: PtySpawnOptions): IPty {
+  const [file, args] = BASH
+    ? [BASH, ['-c', CLOSE_FDS_THEN_EXEC, 'cove-pty', options.file, ...options.args]]
+    : [options.file, [...options.args]];
+  return spawn(file, args, {
+    name: options.env.TERM ?? 'xterm-256color',
+    cols: options.cols,
+    rows: options.rows,
+    cwd: options.cwd,
+    env: options.env,
+    // null: onData yields Buffers, so non-UTF-8 output survives byte for byte.
+    encoding: null,
+  });
+}
+
+interface PtyInternals {
+  _socket?: { prependListener(event: 'end', fn: () => void): void };
+  _fd?: number;
+}
+
+/**
+ * Recovers the output libuv leaves behind when a program exits.
+ *
+ * A PTY read returns at most about 4 KiB; when the last process closes the
+ * slave, libuv takes the hang-up that comes with a short read as end of
+ * file and drops whatever the kernel still holds, so a program that prints
+ * more than that just before exiting loses its last lines. At `end` the
+ * master fd is still open: reading it dry there (it is non-blocking; EAGAIN
+ * or EIO ends the loop) hands over the rest.
+ */
+export function drainAtEnd(pty: IPty, onChunk: (chunk: Buffer) => void): void {
+  const internals = pty as unknown as PtyInternals;
+  const fd = internals._fd;
+  if (typeof fd !== 'number' || !internals._socket) return;
+  internals._socket.prependListener('end', () => {
+    for (;;) {
+      const buf = Buffer.allocUnsafe(64 * 1024);
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch {
+        return;
+      }
+      if (n <= 0) return;
+      onChunk(buf.subarray(0, n));
+    }
+  });
+}
