@@ -169,7 +169,11 @@ export function registerExecRoutes(app: AgentApp, ctx: AgentContext, deps: ExecR
 
   app.post(
     '/exec/:id/stdin/close',
-    { schema: { tags: TAGS, summary: "Close a running task's stdin (end of input) without killing it", params: ExecTaskParams } },
+    {
+      schema: { tags: TAGS, summary: "Close a running task's stdin (end of input) without killing it", params: ExecTaskParams },
+      // Any body is ignored.
+      config: { rawBody: true },
+    },
     async (request) => {
       const task = runningTask(registry, request.params.id);
       task.closeStdin();
