@@ -3,7 +3,6 @@ import { constants, type Stats } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, readlink, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { AppError } from '@cove/protocol';
 import { fromSystemError } from '../http/errno.js';
 
@@ -83,7 +82,7 @@ export async function writeFileAtomic(requested: string, source: Uint8Array | Re
     if (source instanceof Uint8Array) {
       if (source.byteLength > 0) await handle.writeFile(source);
     } else {
-      await pipeline(source, handle.createWriteStream({ autoClose: false, highWaterMark: 1024 * 1024 }));
+      await copyStream(source, handle);
     }
     // The umask must not change what the caller asked for, so the mode is set explicitly.
     await handle.chmod(mode);
@@ -134,4 +133,29 @@ export async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Copies a stream into a file. Reading waits while a write is in flight, so
+ * memory holds at most one batch (small network chunks are gathered into
+ * writes of up to 1 MiB).
+ */
+async function copyStream(source: Readable, handle: FileHandle): Promise<void> {
+  const BATCH = 1024 * 1024;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    const data = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    await handle.writeFile(data);
+  };
+  for await (const chunk of source) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    pending.push(buf);
+    pendingBytes += buf.length;
+    if (pendingBytes >= BATCH) await flush();
+  }
+  await flush();
 }
