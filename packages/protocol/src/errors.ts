@@ -33,7 +33,8 @@ export type ErrorCode =
   | 'ripgrep_not_installed'
   | 'search_timeout'
   | 'bad_gateway'
-  | 'service_unavailable';
+  | 'service_unavailable'
+  | 'gateway_timeout';
 
 /** HTTP status per code. Adding a code without a status fails to compile. */
 export const ERROR_STATUS: Record<ErrorCode, number> = {
@@ -62,6 +63,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   ripgrep_not_installed: 503,
   service_unavailable: 503,
   search_timeout: 504,
+  gateway_timeout: 504,
 };
 
 /** The body of every error response. */

@@ -10,3 +10,4 @@ export * from './watchers.js';
 export * from './ws-frames.js';
 export * from './gateway-token.js';
 export * from './control.js';
+export * from './http-credentials.js';

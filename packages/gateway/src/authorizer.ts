@@ -1,0 +1,74 @@
+import { AppError, type GatewayClaims } from '@cove/protocol';
+import type { RouteCache } from './route-cache.js';
+import type { WorkspaceRoute } from './route-source.js';
+import type { TokenVerifier } from './token-verifier.js';
+
+/** Where an authorized request goes and how it authenticates there. */
+export interface Upstream {
+  workspaceId: string;
+  ip: string;
+  port: number;
+  /** `http://ip:port` (IPv6 in brackets): the key of the connection pool. */
+  origin: string;
+  /** `Bearer <agent raw token>`: replaces the caller's JWT. */
+  authorization: string;
+}
+
+/**
+ * Turns a presented gateway JWT into an upstream, or refuses it:
+ * 401 for a token that is not (or no longer) valid — bad signature, expired,
+ * revoked by a rotation or disable (generation), or issued for an address
+ * that is not the workspace's current one — 403 when the workspace's network
+ * setting forbids public access, 503 when the workspace or its server is off.
+ */
+export class Authorizer {
+  readonly #tokens: TokenVerifier;
+  readonly #routes: RouteCache;
+  /** Upstreams derived from route objects, so a cached route costs no string building. */
+  readonly #upstreams = new WeakMap<WorkspaceRoute, Upstream>();
+
+  constructor(tokens: TokenVerifier, routes: RouteCache) {
+    this.#tokens = tokens;
+    this.#routes = routes;
+  }
+
+  /** Synchronous when both the token and the route are cached (the hot path). */
+  authorize(token: string): Upstream | Promise<Upstream> {
+    const claims = this.#tokens.verify(token);
+    if (claims instanceof Promise) return claims.then((c) => this.#withRoute(c));
+    return this.#withRoute(claims);
+  }
+
+  #withRoute(claims: GatewayClaims): Upstream | Promise<Upstream> {
+    const route = this.#routes.get(claims.wid);
+    if (route instanceof Promise) return route.then((r) => this.#check(claims, r));
+    return this.#check(claims, route);
+  }
+
+  #check(claims: GatewayClaims, route: WorkspaceRoute | undefined): Upstream {
+    if (route === undefined) throw new AppError('unauthorized', 'invalid token: unknown workspace');
+    if (claims.gen !== route.generation) throw new AppError('unauthorized', 'token revoked');
+    // The address is compared, never used: requests only ever go to the store's current address.
+    if (claims.ip !== route.ip || claims.port !== route.port) {
+      throw new AppError('unauthorized', 'token was issued for another address of the workspace; get a fresh token');
+    }
+    if (!route.publicAccess) {
+      throw new AppError('forbidden', 'the workspace does not allow access through the gateway (network public_access is false)');
+    }
+    if (!route.running) throw new AppError('service_unavailable', 'the workspace is not running');
+    if (!route.enabled) throw new AppError('service_unavailable', "the workspace's internal API server is disabled");
+    let upstream = this.#upstreams.get(route);
+    if (upstream === undefined) {
+      const host = route.ip.includes(':') ? `[${route.ip}]` : route.ip;
+      upstream = {
+        workspaceId: route.workspaceId,
+        ip: route.ip,
+        port: route.port,
+        origin: `http://${host}:${route.port}`,
+        authorization: `Bearer ${route.rawToken}`,
+      };
+      this.#upstreams.set(route, upstream);
+    }
+    return upstream;
+  }
+}

@@ -1,0 +1,112 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+
+/**
+ * Header hygiene between the caller and an agent.
+ *
+ * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and never
+ * cross a proxy: Connection, Keep-Alive, Proxy-*, TE, Trailer,
+ * Transfer-Encoding, Upgrade, and any header the Connection header names.
+ * The caller's credentials and forwarding claims are not passed on either:
+ * the agent gets its own raw token and X-Forwarded-* set by the gateway.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/** Request headers the gateway replaces or refuses to relay. */
+const REQUEST_DROPPED = new Set([
+  ...HOP_BY_HOP,
+  'host',
+  'authorization',
+  'forwarded',
+  'x-real-ip',
+  // undici refuses `Expect`; Node's server has already answered `100-continue` to the caller.
+  'expect',
+]);
+
+/** Response headers a workspace may not send through the gateway (cookies would land on the gateway's domain). */
+const RESPONSE_DROPPED = new Set([...HOP_BY_HOP, 'set-cookie', 'set-cookie2']);
+
+/** Names listed in a Connection header, other than the usual tokens that name no header. */
+function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  let listed: Set<string> | undefined;
+  for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
+    const name = part.trim().toLowerCase();
+    if (name === '' || name === 'keep-alive' || name === 'close' || name === 'upgrade') continue;
+    listed ??= new Set();
+    listed.add(name);
+  }
+  return listed;
+}
+
+function dropRequestHeader(name: string, listed: Set<string> | undefined): boolean {
+  return REQUEST_DROPPED.has(name) || name.startsWith('proxy-') || name.startsWith('x-forwarded-') || listed?.has(name) === true;
+}
+
+/** The forwarding headers the gateway itself vouches for. */
+export function forwardedHeaders(req: IncomingMessage): string[] {
+  const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
+  return [
+    'x-forwarded-for',
+    req.socket.remoteAddress ?? '',
+    'x-forwarded-proto',
+    encrypted ? 'https' : 'http',
+    'x-forwarded-host',
+    req.headers.host ?? '',
+  ];
+}
+
+/**
+ * The headers to send upstream, as a flat `[name, value, …]` list (what
+ * undici takes without copying): the caller's end-to-end headers, the
+ * agent's raw token and our own X-Forwarded-*.
+ */
+export function upstreamRequestHeaders(req: IncomingMessage, authorization: string): string[] {
+  const raw = req.rawHeaders;
+  const listed = connectionListed(req.headers.connection);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (dropRequestHeader(name.toLowerCase(), listed)) continue;
+    out.push(name, raw[i + 1] as string);
+  }
+  out.push('authorization', authorization, ...forwardedHeaders(req));
+  return out;
+}
+
+/**
+ * Headers for a WebSocket upgrade sent upstream: like a plain request, plus
+ * the upgrade itself; the `Origin` (already checked by the gateway, and
+ * foreign to the agent's own host) and any subprotocol carrying the caller's
+ * token are not passed on.
+ */
+export function upstreamUpgradeHeaders(req: IncomingMessage, authorization: string, protocols: readonly string[]): Record<string, string> {
+  const raw = req.rawHeaders;
+  const listed = connectionListed(req.headers.connection);
+  const out: Record<string, string> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (dropRequestHeader(name, listed) || name === 'origin' || name === 'sec-websocket-protocol') continue;
+    const value = raw[i + 1] as string;
+    out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
+  }
+  const fwd = forwardedHeaders(req);
+  for (let i = 0; i < fwd.length; i += 2) out[fwd[i] as string] = fwd[i + 1] as string;
+  out.connection = 'Upgrade';
+  out.upgrade = 'websocket';
+  out.authorization = authorization;
+  if (protocols.length > 0) out['sec-websocket-protocol'] = protocols.join(', ');
+  return out;
+}
+
+/** The agent's response headers minus hop-by-hop ones and cookies. */
+export function downstreamResponseHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const listed = connectionListed(headers.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (RESPONSE_DROPPED.has(name) || name.startsWith('proxy-') || listed?.has(name) === true) continue;
+    out[name] = value;
+  }
+  return out;
+}

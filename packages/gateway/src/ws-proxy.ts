@@ -1,0 +1,202 @@
+import http, { type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { AppError, bearerToken, offeredProtocols, redactUrl, subprotocolToken, upgradeOriginAllowed } from '@cove/protocol';
+import type { Logger } from 'pino';
+import type { Authorizer, Upstream } from './authorizer.js';
+import { asAppError, rejectUpgrade } from './error-response.js';
+import { upstreamUpgradeHeaders } from './forward-headers.js';
+import { upstreamError } from './upstream-errors.js';
+import type { UpstreamPools } from './upstream-pools.js';
+
+export interface WsProxyDeps {
+  authorizer: Authorizer;
+  pools: UpstreamPools;
+  log: Logger;
+  allowedOrigins: readonly string[];
+  /** Sockets relayed after an upgrade, so that `close()` can end them. */
+  tunnels: Set<Duplex>;
+}
+
+/**
+ * The gateway's `upgrade` handler. After the same checks as a plain request
+ * (plus the Origin of browsers, against cross-site WebSocket hijacking), it
+ * performs the handshake with the agent itself, relays the agent's 101 to
+ * the caller and then pipes raw bytes both ways: frames are never parsed,
+ * and TCP backpressure flows end to end.
+ */
+export function wsProxy(deps: WsProxyDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const { authorizer, log } = deps;
+
+  return (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    const url = req.url ?? '/';
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      rejectUpgrade(socket, new AppError('bad_request', 'only WebSocket upgrades are supported'));
+      return;
+    }
+    if (!upgradeOriginAllowed(req.headers.origin, req.headers.host, deps.allowedOrigins)) {
+      log.debug({ url: redactUrl(url), origin: req.headers.origin }, 'websocket upgrade refused: foreign origin');
+      rejectUpgrade(socket, new AppError('forbidden', 'cross-site WebSocket upgrade refused'));
+      return;
+    }
+    const offered = offeredProtocols(req.headers['sec-websocket-protocol']);
+    const { path, queryToken } = splitToken(url);
+    const token = bearerToken(req.headers.authorization) ?? queryToken ?? subprotocolToken(offered);
+    if (token === undefined) {
+      rejectUpgrade(socket, new AppError('unauthorized', 'missing token (Authorization: Bearer, ?token= or subprotocol)'));
+      return;
+    }
+    const refuse = (err: unknown): void => {
+      const error = asAppError(err);
+      log.debug({ url: redactUrl(url), code: error.code }, 'websocket upgrade refused');
+      rejectUpgrade(socket, error);
+    };
+    // Values carrying the caller's token stay here; the agent gets its own credentials.
+    const forwarded = offered.filter((p) => p !== token && !p.startsWith('bearer.'));
+    const connect = (upstream: Upstream): void => tunnel(deps, req, socket, head, upstream, path, offered, forwarded);
+    let upstream: Upstream | Promise<Upstream>;
+    try {
+      upstream = authorizer.authorize(token);
+    } catch (err) {
+      refuse(err);
+      return;
+    }
+    if (upstream instanceof Promise) upstream.then(connect, refuse);
+    else connect(upstream);
+  };
+}
+
+/** Removes `token` (and `access_token`) from the query: the agent must not see the caller's JWT. */
+function splitToken(url: string): { path: string; queryToken: string | undefined } {
+  const q = url.indexOf('?');
+  if (q < 0) return { path: url, queryToken: undefined };
+  const params = new URLSearchParams(url.slice(q + 1));
+  const queryToken = params.get('token') ?? params.get('access_token') ?? undefined;
+  if (queryToken === undefined) return { path: url, queryToken };
+  params.delete('token');
+  params.delete('access_token');
+  const rest = params.toString();
+  return { path: url.slice(0, q) + (rest ? `?${rest}` : ''), queryToken: queryToken === '' ? undefined : queryToken };
+}
+
+function tunnel(
+  deps: WsProxyDeps,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  upstream: Upstream,
+  path: string,
+  offered: readonly string[],
+  forwarded: readonly string[],
+): void {
+  if (socket.destroyed) return;
+  const upReq = http.request({
+    host: upstream.ip,
+    port: upstream.port,
+    method: 'GET',
+    path,
+    headers: upstreamUpgradeHeaders(req, upstream.authorization, forwarded),
+    agent: false,
+  });
+  let timer = setTimeout(() => timeout('connect'), deps.pools.connectMs);
+  const timeout = (phase: string): void => {
+    upReq.destroy(Object.assign(new Error(`upstream ${phase} timeout`), { code: 'GATEWAY_TIMEOUT' }));
+  };
+  upReq.on('socket', (s: Socket) => {
+    s.once('connect', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => timeout('headers'), deps.pools.headersMs);
+    });
+  });
+  const abandon = (): void => {
+    upReq.destroy();
+  };
+  socket.once('close', abandon);
+
+  upReq.on('error', (err) => {
+    clearTimeout(timer);
+    socket.off('close', abandon);
+    const error = upstreamError(err);
+    deps.log.warn({ code: error.code, cause: (err as { code?: string }).code ?? err.message }, 'websocket upstream failed');
+    rejectUpgrade(socket, error);
+  });
+
+  // The agent answered without upgrading (404 path, refused origin…): relay its answer.
+  upReq.on('response', (upRes) => {
+    clearTimeout(timer);
+    socket.off('close', abandon);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    upRes.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= 65_536) chunks.push(c);
+    });
+    upRes.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const type = upRes.headers['content-type'] ?? 'application/json; charset=utf-8';
+      socket.end(
+        Buffer.concat([
+          Buffer.from(
+            `HTTP/1.1 ${upRes.statusCode ?? 502} ${upRes.statusMessage ?? ''}\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+            'latin1',
+          ),
+          body,
+        ]),
+      );
+    });
+    upRes.on('error', () => socket.destroy());
+  });
+
+  upReq.on('upgrade', (upRes, upSocket: Socket, upHead: Buffer) => {
+    clearTimeout(timer);
+    socket.off('close', abandon);
+    if (socket.destroyed) {
+      upSocket.destroy();
+      return;
+    }
+    socket.write(switchingProtocols(upRes, offered));
+    if (upHead.length > 0) socket.write(upHead);
+    if (head.length > 0) upSocket.write(head);
+    (socket as Socket).setNoDelay?.(true);
+    upSocket.setNoDelay(true);
+    deps.tunnels.add(socket);
+    const teardown = (): void => {
+      deps.tunnels.delete(socket);
+      socket.destroy();
+      upSocket.destroy();
+    };
+    socket.on('close', teardown);
+    upSocket.on('close', teardown);
+    upSocket.on('error', teardown);
+    socket.on('error', teardown);
+    // pipe() pauses the faster side while the slower one's buffer is full.
+    socket.pipe(upSocket);
+    upSocket.pipe(socket);
+  });
+
+  upReq.end();
+}
+
+/**
+ * The 101 for the caller: the agent's headers minus cookies. A browser fails
+ * the connection unless one of its offered subprotocols comes back, so when
+ * the agent chose none (the caller offered only its token) one of the
+ * caller's own values is echoed, `bearer` when present.
+ */
+function switchingProtocols(upRes: IncomingMessage, offered: readonly string[]): string {
+  let head = 'HTTP/1.1 101 Switching Protocols\r\n';
+  let hasProtocol = false;
+  const raw = upRes.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const lower = name.toLowerCase();
+    if (lower === 'set-cookie' || lower === 'set-cookie2') continue;
+    if (lower === 'sec-websocket-protocol') hasProtocol = true;
+    head += `${name}: ${raw[i + 1] as string}\r\n`;
+  }
+  if (!hasProtocol && offered.length > 0) {
+    head += `Sec-WebSocket-Protocol: ${offered.includes('bearer') ? 'bearer' : (offered[0] as string)}\r\n`;
+  }
+  return `${head}\r\n`;
+}
