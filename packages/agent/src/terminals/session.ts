@@ -126,11 +126,16 @@ export class TerminalSession {
     }
   }
 
-  /** Hangs up (SIGHUP, as when a terminal window closes), then SIGKILL after `graceMs`. */
+  /**
+   * Hangs up the terminal as closing a terminal window does: the master is
+   * closed (the kernel hangs up the session; reads of the slave fail) and
+   * the process group gets SIGHUP; SIGKILL follows after `graceMs`. The
+   * close matters: a shell that is still setting up its prompt can miss a
+   * bare SIGHUP, but not a hung-up terminal.
+   */
   async terminate(graceMs: number): Promise<void> {
     if (!this.alive) return;
-    // A paused PTY whose program is blocked writing would never see the hang-up otherwise.
-    this.resume();
+    this.#pty.destroy();
     this.signal('SIGHUP');
     const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     await this.#exited;
