@@ -97,7 +97,7 @@ describe('POST /exec (synchronous)', () => {
     expect(body).toMatchObject({ success: false, code: 'failed_to_start' });
     expect(String(body.error)).toMatch(/^failed to start process/);
     const list = await t.json<{ tasks: Task[] }>('GET', '/exec');
-    const failed = list.body.tasks.find((x) => x.command[0 as never] === '/no/such/binary-xyz');
+    const failed = list.body.tasks.find((x) => (x.command as string[])[0] === '/no/such/binary-xyz');
     expect(failed).toMatchObject({ status: 'failed', error: 'failed to start process: ENOENT' });
     expect(failed).not.toHaveProperty('guest_pid');
   });
@@ -128,6 +128,7 @@ describe('POST /exec (synchronous)', () => {
     process.env.COVE_EXEC_TEST_INHERITED = 'inherited';
     try {
       const { body } = await run({
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
         cmd: ['sh', '-c', 'echo "$A|$B|${COVE_EXEC_TEST_INHERITED-unset}|${PATH:+path}"'],
         env: { A: 'one', B: 2, COVE_EXEC_TEST_INHERITED: null },
       });

@@ -41,7 +41,7 @@ describe('streaming exec (SSE)', () => {
     expect(res.headers.get('cache-control')).toBe('no-cache');
     expect(res.headers.get('x-accel-buffering')).toBe('no');
     const { events, raw } = await readSse(res);
-    const id = (events[0]?.data as { task_id: string }).task_id;
+    const id = String(events[0]?.data.task_id);
     expect(raw.startsWith(`event: task_id\ndata: {"task_id":"${id}"}\n\n`)).toBe(true);
     expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['task_id', 'stdout', 'stderr', 'exit']));
     expect(decoded(events, 'stdout').toString()).toBe('hello');
@@ -137,7 +137,7 @@ describe('streaming exec (SSE)', () => {
       const r = await t.json<{ status: string; exit_code: number }>('GET', `/exec/${id}`);
       return r.body.status === 'exited' ? r.body : undefined;
     }, 'the exit');
-    expect(task.exit_code).toBe(0);
+    expect(task?.exit_code).toBe(0);
   });
 
   it('a task that forks a background child holding the pipes is reported after the grace period', async () => {
@@ -213,7 +213,7 @@ describe('stalled readers', () => {
       const r = await s.json<{ status: string; exit_code: number }>('GET', `/exec/${id}`);
       return r.body.status === 'exited' ? r.body : undefined;
     }, 'the task to finish');
-    expect(task.exit_code).toBe(0);
+    expect(task?.exit_code).toBe(0);
     res.destroy();
   });
 });
