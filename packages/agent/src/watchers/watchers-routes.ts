@@ -45,9 +45,11 @@ export function registerWatcherRoutes(app: AgentApp, ctx: AgentContext, registry
     },
     async (request) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
-      const given = body.path ?? body.root;
+      // `root` is the official SDK's alias; an empty `path` beside it defers to it.
+      const useRoot = (body.path === undefined || body.path === null || body.path === '') && body.root !== undefined;
+      const given = useRoot ? body.root : body.path;
       if (given === undefined || given === null || given === '') throw new AppError('bad_request', "missing required parameter 'path'");
-      const root = resolveWirePath(given, ctx.workdir, body.path === undefined ? 'root' : 'path');
+      const root = resolveWirePath(given, ctx.workdir, useRoot ? 'root' : 'path');
       const info = await registry.create(root, excludesOf(body));
       ctx.log.info({ watcher: info.id, root: info.root, dirs: info.dirs }, 'watcher created');
       return withWatcher(info);

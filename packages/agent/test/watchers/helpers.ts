@@ -57,16 +57,22 @@ export class WatcherEvents {
   /** Resolves with the first event (from index `from`) matching `check`. */
   waitFor(check: (e: WatcherEvent) => boolean, what: string, from = 0, ms = 15_000): Promise<WatcherEvent> {
     return new Promise((resolve, reject) => {
+      // Each event is checked once, however many arrive (bursts of thousands).
+      let next = from;
       const attempt = () => {
-        const found = this.events.slice(from).find(check);
-        if (found) {
-          cleanup();
-          resolve(found);
+        for (; next < this.events.length; next++) {
+          const event = this.events[next] as WatcherEvent;
+          if (check(event)) {
+            cleanup();
+            resolve(event);
+            return;
+          }
         }
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.events.slice(from))}`));
+        const got = this.events.slice(from);
+        reject(new Error(`timed out waiting for ${what}; got ${got.length} events, the last: ${JSON.stringify(got.slice(-10))}`));
       }, ms);
       const cleanup = () => {
         clearTimeout(timer);

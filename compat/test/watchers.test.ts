@@ -1,0 +1,98 @@
+// Black-box: the official `oblien` SDK (2.4.0) drives Cove's watchers and receives their events over /ws.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Runtime } from 'oblien/runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestAgent, type TestAgent } from '../../packages/agent/test/helpers/agent.js';
+
+type WatcherEvent = { channel: string; type: string; watcher_id: string; [k: string]: unknown };
+
+let t: TestAgent;
+let rt: Runtime;
+beforeAll(async () => {
+  t = await startTestAgent();
+  rt = new Runtime({ token: t.token, baseUrl: t.url });
+});
+afterAll(async () => {
+  await t.close();
+});
+
+/** Resolves with the first recorded event matching `check`, checking again as events arrive. */
+function waitFor(events: WatcherEvent[], check: (e: WatcherEvent) => boolean, what: string): Promise<WatcherEvent> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = () => {
+      const found = events.find(check);
+      if (found) return resolve(found);
+      if (Date.now() - started > 15_000) return reject(new Error(`no ${what}; got ${JSON.stringify(events.slice(-10))}`));
+      setTimeout(poll, 10);
+    };
+    poll();
+  });
+}
+
+describe('official SDK: rt.watcher', () => {
+  it('create() returns the watcher with dir_count; list(), get() and delete() work', async () => {
+    const root = path.join(t.workdir, 'crud');
+    mkdirSync(path.join(root, 'src/lib'), { recursive: true });
+    mkdirSync(path.join(root, 'node_modules/x'), { recursive: true });
+
+    const created = await rt.watcher.create({ path: root, excludes: ['*.log'] });
+    expect(created).toMatchObject({ root, dir_count: 3, active: true });
+    expect(created.id).toMatch(/^\d+$/);
+    expect(created.excludes).toContain('node_modules');
+    expect(created.excludes).toContain('*.log');
+
+    const listed = await rt.watcher.list();
+    expect(listed).toEqual([expect.objectContaining({ id: created.id, root, dir_count: 3 })]);
+    expect(await rt.watcher.get(created.id)).toMatchObject({ id: created.id, root, dir_count: 3, active: true });
+
+    expect(await rt.watcher.delete(created.id)).toEqual({ success: true, watcher_id: created.id });
+    expect(await rt.watcher.list()).toEqual([]);
+  });
+
+  it('create() with the aliases `root` and `exclude` the SDK documents', async () => {
+    const root = path.join(t.workdir, 'aliases');
+    mkdirSync(path.join(root, 'skip'), { recursive: true });
+    const created = await rt.watcher.create({ path: '', root, exclude: ['skip'] });
+    expect(created).toMatchObject({ root, dir_count: 1 });
+    await rt.watcher.delete(created.id);
+  });
+
+  it('surfaces errors as thrown errors (success: false bodies)', async () => {
+    await expect(rt.watcher.create({ path: path.join(t.workdir, 'missing') })).rejects.toThrow(/not found/);
+    await expect(rt.watcher.get('4242')).rejects.toThrow(/watcher not found/);
+    await expect(rt.watcher.delete('4242')).rejects.toThrow(/watcher not found/);
+  });
+});
+
+describe('official SDK: rt.ws().onWatcherEvent', () => {
+  it('receives ready (replayed on connect) and change events', async () => {
+    const root = path.join(t.workdir, 'events');
+    mkdirSync(root);
+    const created = await rt.watcher.create({ path: root });
+
+    const events: WatcherEvent[] = [];
+    const ws = rt.ws({ reconnect: false });
+    ws.onWatcherEvent((e) => events.push(e as unknown as WatcherEvent));
+    ws.connect();
+    try {
+      // Connected after the create: the ready event is replayed to it.
+      const ready = await waitFor(events, (e) => e.type === 'ready' && e.watcher_id === created.id, 'ready');
+      expect(ready).toEqual({ channel: 'watcher', type: 'ready', watcher_id: created.id, root, dirs: 1 });
+
+      writeFileSync(path.join(root, 'hello.txt'), '');
+      const change = await waitFor(events, (e) => e.type === 'change', 'change');
+      expect(change).toEqual({
+        channel: 'watcher',
+        type: 'change',
+        watcher_id: created.id,
+        path: path.join(root, 'hello.txt'),
+        op: 'create',
+      });
+    } finally {
+      ws.close();
+      await rt.watcher.delete(created.id);
+    }
+  });
+});
