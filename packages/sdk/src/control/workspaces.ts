@@ -1,0 +1,105 @@
+import type { RequestOptions, Transport } from '../core/transport.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { ApiAccess } from './api-access.js';
+import { Network } from './network.js';
+import { RuntimeCache } from './runtime-cache.js';
+
+export interface WorkspaceInfo {
+  id: string;
+  name?: string;
+  image?: string;
+  status: string;
+  ready?: boolean;
+  created_at?: string;
+  updated_at?: string;
+  config?: { cpus?: number; memory_mb?: number; disk_size_mb?: number };
+  [key: string]: unknown;
+}
+
+export interface CreateWorkspaceOptions {
+  name?: string;
+  image?: string;
+  cpus?: number;
+  memoryMb?: number;
+  diskSizeMb?: number;
+  [key: string]: unknown;
+}
+
+const path = (id: string, rest = '') => `/workspace/${encodeURIComponent(id)}${rest}`;
+
+/**
+ * Workspaces (`client.workspaces`).
+ *
+ * @example
+ * const ws = await client.workspaces.create({ name: 'dev', image: 'debian' });
+ * const rt = await client.workspaces.runtime(ws.id);
+ * await rt.exec.run(['ls', '-la']);
+ */
+export class Workspaces {
+  readonly apiAccess: ApiAccess;
+  readonly network: Network;
+  readonly #t: Transport;
+  readonly #runtimes: RuntimeCache;
+
+  constructor(transport: Transport, gatewayURL: string | undefined, fetchImpl: typeof fetch | undefined) {
+    this.#t = transport;
+    this.apiAccess = new ApiAccess(transport);
+    this.network = new Network(transport);
+    this.#runtimes = new RuntimeCache(this.apiAccess, gatewayURL, fetchImpl);
+  }
+
+  /** Creates a workspace and returns it. */
+  async create(options: CreateWorkspaceOptions = {}, request?: RequestOptions): Promise<WorkspaceInfo> {
+    const { cpus, memoryMb, diskSizeMb, ...rest } = options;
+    const config: Record<string, number> = {};
+    if (cpus !== undefined) config.cpus = cpus;
+    if (memoryMb !== undefined) config.memory_mb = memoryMb;
+    if (diskSizeMb !== undefined) config.disk_size_mb = diskSizeMb;
+    const json = Object.keys(config).length > 0 ? { ...rest, config } : rest;
+    const body = await this.#t.json<{ workspace: WorkspaceInfo }>({ method: 'POST', path: '/workspace', json }, request);
+    return body.workspace;
+  }
+
+  async get(id: string, request?: RequestOptions): Promise<WorkspaceInfo> {
+    const body = await this.#t.json<{ workspace: WorkspaceInfo }>({ method: 'GET', path: path(id) }, request);
+    return body.workspace;
+  }
+
+  list(
+    query: { page?: number; limit?: number; status?: string } = {},
+    request?: RequestOptions,
+  ): Promise<{ success: true; workspaces: WorkspaceInfo[]; total: number }> {
+    return this.#t.json({ method: 'GET', path: '/workspace', query }, request);
+  }
+
+  async update(id: string, changes: { name?: string; [key: string]: unknown }, request?: RequestOptions): Promise<WorkspaceInfo> {
+    const body = await this.#t.json<{ workspace: WorkspaceInfo }>({ method: 'PUT', path: path(id), json: changes }, request);
+    return body.workspace;
+  }
+
+  delete(id: string, request?: RequestOptions): Promise<{ success: true; [key: string]: unknown }> {
+    this.#runtimes.invalidate(id);
+    return this.#t.json({ method: 'DELETE', path: path(id) }, request);
+  }
+
+  start(id: string, request?: RequestOptions): Promise<{ success: true; [key: string]: unknown }> {
+    return this.#t.json({ method: 'POST', path: path(id, '/start') }, request);
+  }
+
+  stop(id: string, request?: RequestOptions): Promise<{ success: true; [key: string]: unknown }> {
+    return this.#t.json({ method: 'POST', path: path(id, '/stop') }, request);
+  }
+
+  restart(id: string, request?: RequestOptions): Promise<{ success: true; [key: string]: unknown }> {
+    return this.#t.json({ method: 'POST', path: path(id, '/restart') }, request);
+  }
+
+  /**
+   * The workspace's runtime through the gateway. Enables access when needed,
+   * caches the gateway JWT, refreshes it before it expires and once after a 401.
+   * `force` mints a fresh token now.
+   */
+  runtime(id: string, options: { force?: boolean } = {}): Promise<Runtime> {
+    return this.#runtimes.get(id, options.force ?? false);
+  }
+}

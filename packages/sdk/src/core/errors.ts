@@ -1,0 +1,98 @@
+/**
+ * Errors the SDK throws. Server answers become `APIError` subclasses chosen
+ * by status; failures that never got an answer are `ConnectionError`,
+ * `TimeoutError` or `AbortError`. Nothing is returned as a result that is
+ * really an error.
+ */
+
+/** Base class of every error the SDK throws. */
+export class CoveError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * An error answer from a Cove server.
+ *
+ * @example
+ * try { await rt.files.read({ filePath: '/missing' }); }
+ * catch (err) { if (err instanceof NotFoundError) console.log(err.status, err.code); }
+ */
+export class APIError extends CoveError {
+  /** HTTP status. */
+  readonly status: number;
+  /** Machine-readable code from the body (`not_found`, `too_many_tasks`, …). */
+  readonly code: string;
+  /** The server's request id, when it sent one. */
+  readonly requestId: string | undefined;
+  /** The parsed body, as the server sent it. */
+  readonly body: unknown;
+
+  constructor(status: number, code: string, message: string, body: unknown, requestId?: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.body = body;
+    this.requestId = requestId;
+  }
+}
+
+/** 400: a parameter is missing or wrong. */
+export class BadRequestError extends APIError {}
+/** 401: missing, wrong, expired or revoked credentials. */
+export class AuthenticationError extends APIError {}
+/** 403: authenticated, but not allowed (protected path, `public_access` off, …). */
+export class PermissionDeniedError extends APIError {}
+/** 404: no such file, task, terminal, watcher or workspace. */
+export class NotFoundError extends APIError {}
+/** 409: conflicts with the current state (limits, installs in progress, existing files). */
+export class ConflictError extends APIError {}
+/** 413: too large to read or write in one request. */
+export class PayloadTooLargeError extends APIError {}
+/** 422: well-formed but impossible. */
+export class UnprocessableEntityError extends APIError {}
+/** 429: too many tasks, terminals or requests. */
+export class RateLimitError extends APIError {}
+/** 5xx: the server failed. */
+export class InternalServerError extends APIError {}
+
+/** The request never got an answer: refused, reset, DNS, TLS. */
+export class ConnectionError extends CoveError {}
+/** The request took longer than its `timeout`. */
+export class TimeoutError extends CoveError {}
+/** The caller's `AbortSignal` fired. */
+export class AbortError extends CoveError {}
+
+const BY_STATUS: Record<number, typeof APIError> = {
+  400: BadRequestError,
+  401: AuthenticationError,
+  403: PermissionDeniedError,
+  404: NotFoundError,
+  409: ConflictError,
+  413: PayloadTooLargeError,
+  422: UnprocessableEntityError,
+  429: RateLimitError,
+};
+
+/** Builds the right `APIError` subclass for an error answer. */
+export function apiErrorFrom(status: number, body: unknown, requestId?: string): APIError {
+  const record = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  const code = typeof record.code === 'string' ? record.code : defaultCode(status);
+  const message =
+    typeof record.error === 'string'
+      ? record.error
+      : typeof record.message === 'string'
+        ? record.message
+        : `request failed with status ${status}`;
+  const Kind = BY_STATUS[status] ?? (status >= 500 ? InternalServerError : APIError);
+  return new Kind(status, code, message, body, requestId);
+}
+
+function defaultCode(status: number): string {
+  if (status === 401) return 'unauthorized';
+  if (status === 404) return 'not_found';
+  if (status >= 500) return 'internal_error';
+  return 'bad_request';
+}
