@@ -1,0 +1,65 @@
+import type { NetworkSettings } from '../store/records.js';
+
+/** What a driver needs to know to run a workspace. */
+export interface WorkspaceSpec {
+  id: string;
+  name: string;
+  image: string;
+  cpus: number;
+  memoryMb: number;
+  diskMb: number;
+}
+
+/** Where a workspace's agent serves the Internal API. */
+export interface AgentEndpoint {
+  ip: string;
+  port: number;
+}
+
+/** Network settings with private links resolved to the peers' current addresses. */
+export interface ResolvedNetwork extends NetworkSettings {
+  privateLinks: Array<{ workspaceId: string; ip: string | null }>;
+}
+
+/**
+ * Runs workspaces on a host. The control plane keeps the desired state in
+ * its store and tells the driver what to do; a driver keeps only what it
+ * can rebuild from that (after a restart the control plane calls `start`
+ * and `startAgent` again for workspaces that should run).
+ *
+ * `process` runs the agent as a local child process (development, tests);
+ * the Linux `sandbox` driver runs each workspace in its own namespaces with
+ * a private address on a bridge, and applies network settings as nftables
+ * rules.
+ */
+export interface WorkspaceDriver {
+  readonly name: string;
+  /** Whether `pause`/`resume` are real (frozen memory); without it they answer 409. */
+  readonly canPause: boolean;
+  /** Creates the workspace's persistent state (directories, root file system). */
+  create(spec: WorkspaceSpec): Promise<void>;
+  /** Boots the workspace; resolves to its private address. Idempotent. */
+  start(spec: WorkspaceSpec): Promise<{ ip: string }>;
+  /** The default route of the workspace's network (null where it has no network of its own). */
+  gatewayAddress(id: string): string | null;
+  /** Stops the workspace and everything in it (its agent included). Idempotent. */
+  stop(id: string): Promise<void>;
+  /** Stops and deletes the workspace's state. */
+  destroy(id: string): Promise<void>;
+  /**
+   * Starts the agent's Internal API server with `token`; if it already runs,
+   * keeps it running (and makes `token` current). `preferredPort` keeps the
+   * address stable across restarts when free.
+   */
+  startAgent(id: string, token: string, preferredPort?: number | null): Promise<AgentEndpoint>;
+  /** Stops the agent's server: its sessions, tasks and connections end. Idempotent. */
+  stopAgent(id: string): Promise<void>;
+  /** Makes `token` the agent's only valid token; resolves once the agent refuses the old one. */
+  setAgentToken(id: string, token: string): Promise<void>;
+  /** Whether the agent's server is running now. */
+  agentRunning(id: string): boolean;
+  /** Applies network settings (the process driver has no firewall and only records them). */
+  applyNetwork(id: string, network: ResolvedNetwork): Promise<void>;
+  /** Stops every workspace this driver started (control-plane shutdown). */
+  shutdown(): Promise<void>;
+}

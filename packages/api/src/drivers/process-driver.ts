@@ -1,0 +1,253 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { AppError } from '@cove/protocol';
+import type { Logger } from 'pino';
+import type { AgentEndpoint, ResolvedNetwork, WorkspaceDriver, WorkspaceSpec } from './driver.js';
+
+export interface ProcessDriverOptions {
+  /** Directory holding one sub-directory per workspace. */
+  root: string;
+  /** argv prefix that runs `cove agent` (e.g. `[node, …/bin/cove.js, 'agent']`). */
+  agentCommand: readonly string[];
+  log: Logger;
+  /** How long an agent may take to print its ready line. */
+  startTimeoutMs?: number;
+}
+
+interface RunningAgent {
+  child: ChildProcess;
+  port: number;
+  exited: Promise<void>;
+}
+
+const LOOPBACK = '127.0.0.1';
+
+/**
+ * Runs each workspace's agent as a child process on 127.0.0.1 with a free
+ * port, in `<root>/<id>/home`. No isolation: for development and tests. The
+ * raw token is in `<root>/<id>/agent.token` (mode 0600), never on argv, and
+ * rotating rewrites the file and sends SIGHUP.
+ */
+export class ProcessDriver implements WorkspaceDriver {
+  readonly name = 'process';
+  readonly canPause = false;
+  readonly #opts: ProcessDriverOptions;
+  readonly #agents = new Map<string, RunningAgent>();
+  /** Per-workspace chain so that concurrent calls on one workspace run one after another. */
+  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #networks = new Map<string, ResolvedNetwork>();
+
+  constructor(options: ProcessDriverOptions) {
+    this.#opts = options;
+  }
+
+  #dir(id: string): string {
+    return path.join(this.#opts.root, id);
+  }
+
+  async create(spec: WorkspaceSpec): Promise<void> {
+    await mkdir(path.join(this.#dir(spec.id), 'home'), { recursive: true, mode: 0o700 });
+  }
+
+  async start(spec: WorkspaceSpec): Promise<{ ip: string }> {
+    // A process workspace is its directory; "running" only means its agent may run.
+    await this.create(spec);
+    return { ip: LOOPBACK };
+  }
+
+  gatewayAddress(): string | null {
+    return null;
+  }
+
+  stop(id: string): Promise<void> {
+    return this.stopAgent(id);
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.stopAgent(id);
+    this.#networks.delete(id);
+    await rm(this.#dir(id), { recursive: true, force: true });
+  }
+
+  startAgent(id: string, token: string, preferredPort?: number | null): Promise<AgentEndpoint> {
+    return this.#serial(id, async () => {
+      const running = this.#agents.get(id);
+      if (running) {
+        await this.#installToken(id, running, token);
+        return { ip: LOOPBACK, port: running.port };
+      }
+      await this.#killStale(id);
+      await this.#writeToken(id, token);
+      if (preferredPort) {
+        try {
+          return await this.#spawn(id, preferredPort);
+        } catch {
+          // The previous port is taken; any free port will do (the control plane re-issues JWTs).
+        }
+      }
+      return this.#spawn(id, 0);
+    });
+  }
+
+  stopAgent(id: string): Promise<void> {
+    return this.#serial(id, async () => {
+      const running = this.#agents.get(id);
+      if (!running) return;
+      running.child.kill('SIGTERM');
+      const killed = await Promise.race([running.exited.then(() => true), delay(5000).then(() => false)]);
+      if (!killed) {
+        this.#opts.log.warn({ workspace: id }, 'agent ignored SIGTERM; killing it');
+        running.child.kill('SIGKILL');
+        await running.exited;
+      }
+      await rm(path.join(this.#dir(id), 'agent.pid'), { force: true });
+    });
+  }
+
+  setAgentToken(id: string, token: string): Promise<void> {
+    return this.#serial(id, async () => {
+      const running = this.#agents.get(id);
+      if (running) await this.#installToken(id, running, token);
+      else await this.#writeToken(id, token);
+    });
+  }
+
+  agentRunning(id: string): boolean {
+    return this.#agents.has(id);
+  }
+
+  async applyNetwork(id: string, network: ResolvedNetwork): Promise<void> {
+    // Nothing to enforce without a network namespace: the settings are recorded for `GET /network`.
+    this.#networks.set(id, network);
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.#agents.keys()].map((id) => this.stopAgent(id)));
+  }
+
+  async #serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(id) ?? Promise.resolve();
+    const next = previous.then(fn, fn);
+    const settled = next.then(
+      () => {},
+      () => {},
+    );
+    this.#locks.set(id, settled);
+    try {
+      return await next;
+    } finally {
+      if (this.#locks.get(id) === settled) this.#locks.delete(id);
+    }
+  }
+
+  async #writeToken(id: string, token: string): Promise<void> {
+    const file = path.join(this.#dir(id), 'agent.token');
+    const tmp = `${file}.${process.pid}.tmp`;
+    await mkdir(this.#dir(id), { recursive: true, mode: 0o700 });
+    await writeFile(tmp, `${token}\n`, { mode: 0o600 });
+    await rename(tmp, file);
+  }
+
+  /** Rewrites the token file, sends SIGHUP and waits until the agent accepts the new token. */
+  async #installToken(id: string, running: RunningAgent, token: string): Promise<void> {
+    await this.#writeToken(id, token);
+    running.child.kill('SIGHUP');
+    for (let attempt = 0; attempt < 250; attempt++) {
+      const res = await fetch(`http://${LOOPBACK}:${running.port}/runtime`, { headers: { authorization: `Bearer ${token}` } }).catch(
+        () => undefined,
+      );
+      await res?.body?.cancel();
+      if (res?.status === 200) return;
+      await delay(20);
+    }
+    throw new AppError('service_unavailable', 'the workspace agent did not take the new token');
+  }
+
+  async #spawn(id: string, port: number): Promise<AgentEndpoint> {
+    const dir = this.#dir(id);
+    const home = path.join(dir, 'home');
+    await mkdir(home, { recursive: true, mode: 0o700 });
+    const log = await open(path.join(dir, 'agent.log'), 'a', 0o600);
+    const [command, ...prefix] = this.#opts.agentCommand;
+    if (!command) throw new Error('empty agent command');
+    const args = [...prefix, '--listen', `${LOOPBACK}:${port}`, '--workdir', home, '--token-file', path.join(dir, 'agent.token')];
+    let child: ChildProcess;
+    try {
+      // A minimal environment: commands run by the agent must not inherit the control plane's secrets.
+      child = spawn(command, args, { cwd: home, env: agentEnv(home), stdio: ['ignore', 'pipe', log.fd], detached: true });
+    } finally {
+      await log.close();
+    }
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const url = await waitForReady(child, this.#opts.startTimeoutMs ?? 20_000).catch(async (err: Error) => {
+      child.kill('SIGKILL');
+      await exited;
+      throw new AppError('failed_to_start', `the workspace agent did not start: ${err.message}`);
+    });
+    const actualPort = Number(new URL(url).port);
+    const running: RunningAgent = { child, port: actualPort, exited };
+    this.#agents.set(id, running);
+    child.once('exit', (code, signal) => {
+      if (this.#agents.get(id) === running) this.#agents.delete(id);
+      this.#opts.log.info({ workspace: id, code, signal }, 'agent exited');
+    });
+    if (child.pid) await writeFile(path.join(dir, 'agent.pid'), `${child.pid}\n`, { mode: 0o600 });
+    this.#opts.log.info({ workspace: id, port: actualPort }, 'agent started');
+    return { ip: LOOPBACK, port: actualPort };
+  }
+
+  /** Kills an agent left behind by a control plane that died without stopping it. */
+  async #killStale(id: string): Promise<void> {
+    const pidFile = path.join(this.#dir(id), 'agent.pid');
+    const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(pid) || pid <= 0) return;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    // Only a process whose command line names this workspace's token file is ours to kill.
+    if (cmdline.includes(path.join(this.#dir(id), 'agent.token'))) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        this.#opts.log.warn({ workspace: id, pid }, 'killed a stale agent');
+      } catch {
+        // Already gone.
+      }
+    }
+    await rm(pidFile, { force: true });
+  }
+}
+
+function agentEnv(home: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    HOME: home,
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    LANG: process.env.LANG ?? 'C.UTF-8',
+  };
+  if (process.env.COVE_LOG_LEVEL) env.COVE_LOG_LEVEL = process.env.COVE_LOG_LEVEL;
+  return env;
+}
+
+function waitForReady(child: ChildProcess, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => finish(new Error(`no ready line within ${timeoutMs} ms`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const match = /ready on (http:\/\/\S+)/.exec(buffered);
+      if (match?.[1]) finish(undefined, match[1]);
+      else if (buffered.length > 65536) buffered = buffered.slice(-4096);
+    };
+    const onExit = (code: number | null) => finish(new Error(`exited with code ${code}`));
+    const finish = (err?: Error, url?: string) => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+      // Keep draining stdout so that a chatty agent never blocks on a full pipe.
+      child.stdout?.resume();
+      if (err) reject(err);
+      else resolve(url as string);
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}

@@ -1,0 +1,125 @@
+import { installBodyParsers, installErrorHandler, RouteTable, sendError } from '@cove/agent';
+import { HealthResponse } from '@cove/protocol';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify from 'fastify';
+import type { Logger } from 'pino';
+import { loadGatewaySecret } from './auth/gateway-jwt.js';
+import type { WorkspaceDriver } from './drivers/driver.js';
+import type { ApiApp } from './http/app-types.js';
+import { installAuth } from './http/auth-hook.js';
+import { createApiLogger } from './logger.js';
+import { accessRoutes } from './routes/access-routes.js';
+import { networkRoutes } from './routes/network-routes.js';
+import { workspacesRoutes } from './routes/workspaces-routes.js';
+import { type ControlContext, createContext, type Limits } from './service/context.js';
+import { recover } from './service/workspaces.js';
+import type { Store } from './store/store.js';
+
+export const API_VERSION = '0.1.0';
+
+export interface ControlPlaneOptions {
+  store: Store;
+  driver: WorkspaceDriver;
+  logger?: Logger;
+  limits?: Partial<Limits>;
+  /** Largest JSON request body, in bytes. */
+  bodyLimit?: number;
+  /** Restart workspaces that were running before (default true). */
+  recover?: boolean;
+}
+
+export interface ControlPlane {
+  readonly app: ApiApp;
+  readonly context: ControlContext;
+  /** Starts listening; resolves to the base URL. */
+  listen(host: string, port: number): Promise<string>;
+  /** Stops serving and stops every workspace the driver runs. The store is left open (its owner closes it). */
+  close(): Promise<void>;
+}
+
+/** Builds the control plane: workspaces, Internal API access and network settings over HTTP. */
+export async function createControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const log = options.logger ?? createApiLogger();
+  const bodyLimit = options.bodyLimit ?? 1024 * 1024;
+  const context = createContext({
+    store: options.store,
+    driver: options.driver,
+    jwtSecret: await loadGatewaySecret(options.store),
+    log,
+    limits: { maxWorkspaces: options.limits?.maxWorkspaces ?? 100 },
+  });
+
+  const app = Fastify({
+    loggerInstance: log,
+    bodyLimit,
+    routerOptions: { maxParamLength: 256 },
+    disableRequestLogging: true,
+    forceCloseConnections: true,
+    ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as ApiApp;
+
+  // Response schemas document the API (OpenAPI); bodies are written as they are.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  const routes = new RouteTable();
+  routes.attach(app);
+  installBodyParsers(app, bodyLimit);
+  installErrorHandler(app);
+  app.setNotFoundHandler((request, reply) => sendError(reply, routes.notFound(request.method, request.url)));
+  installAuth(app, options.store);
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ req: request.raw, res: reply.raw, ms: reply.elapsedTime }, 'request');
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Cove control plane API', version: API_VERSION },
+      components: {
+        securitySchemes: {
+          clientId: { type: 'apiKey', in: 'header', name: 'X-Client-ID' },
+          clientSecret: { type: 'apiKey', in: 'header', name: 'X-Client-Secret' },
+        },
+      },
+      security: [{ clientId: [], clientSecret: [] }],
+    },
+  });
+
+  app.get(
+    '/health',
+    { config: { public: true }, schema: { tags: ['health'], security: [], response: { 200: HealthResponse } } },
+    async () => ({
+      status: 'ok' as const,
+    }),
+  );
+  workspacesRoutes(app, context);
+  accessRoutes(app, context);
+  networkRoutes(app, context);
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  await app.ready();
+  if (options.recover !== false) {
+    const { started, failed } = await recover(context);
+    if (started + failed > 0) log.info({ started, failed }, 'restored running workspaces');
+  }
+
+  let closed = false;
+  return {
+    app,
+    context,
+    async listen(host, port) {
+      await app.listen({ host, port });
+      const address = app.server.address();
+      const actualPort = typeof address === 'object' && address ? address.port : port;
+      const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+      return `http://${shownHost}:${actualPort}`;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await options.driver.shutdown();
+    },
+  };
+}

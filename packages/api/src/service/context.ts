@@ -1,0 +1,44 @@
+import { AppError } from '@cove/protocol';
+import type { Logger } from 'pino';
+import type { WorkspaceDriver } from '../drivers/driver.js';
+import type { WorkspaceRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { isWorkspaceId } from './ids.js';
+import { KeyedLock } from './keyed-lock.js';
+
+export interface Limits {
+  /** Workspaces one owner may have. */
+  maxWorkspaces: number;
+}
+
+/** What every control-plane service works with. */
+export interface ControlContext {
+  store: Store;
+  driver: WorkspaceDriver;
+  /** HS256 secret shared with the gateway. */
+  jwtSecret: Uint8Array;
+  log: Logger;
+  limits: Limits;
+  /** Serialises state changes of one workspace. */
+  locks: KeyedLock;
+}
+
+export function createContext(init: Omit<ControlContext, 'locks'>): ControlContext {
+  return { ...init, locks: new KeyedLock() };
+}
+
+/**
+ * The owner's workspace, or 404. Another owner's workspace is 404 too, so
+ * that ids of other accounts cannot be probed.
+ */
+export async function ownedWorkspace(ctx: ControlContext, owner: string, id: string): Promise<WorkspaceRecord> {
+  const record = isWorkspaceId(id) ? await ctx.store.getWorkspace(id) : undefined;
+  if (!record || record.owner !== owner) throw new AppError('not_found', `workspace '${id}' not found`);
+  return record;
+}
+
+/** Store update that must find the row (it was just read under the workspace lock). */
+export function present<T>(value: T | undefined, id: string): T {
+  if (value === undefined) throw new AppError('not_found', `workspace '${id}' not found`);
+  return value;
+}

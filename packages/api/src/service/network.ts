@@ -1,0 +1,59 @@
+import { AppError, type NetworkUpdateBody } from '@cove/protocol';
+import type { ResolvedNetwork } from '../drivers/driver.js';
+import type { NetworkSettings, WorkspaceRecord } from '../store/records.js';
+import { type ControlContext, ownedWorkspace, present } from './context.js';
+import { isWorkspaceId } from './ids.js';
+import { presentNetwork } from './present.js';
+
+/** Resolves private-link ids to the peers' current addresses; peers deleted since are dropped. */
+async function resolveLinks(ctx: ControlContext, ws: WorkspaceRecord): Promise<ResolvedNetwork['privateLinks']> {
+  const links: ResolvedNetwork['privateLinks'] = [];
+  for (const peerId of ws.network.privateLinkIds) {
+    const peer = await ctx.store.getWorkspace(peerId);
+    if (peer && peer.owner === ws.owner) links.push({ workspaceId: peer.id, ip: peer.ip });
+  }
+  return links;
+}
+
+export async function getNetwork(ctx: ControlContext, owner: string, id: string) {
+  const ws = await ownedWorkspace(ctx, owner, id);
+  return presentNetwork(ws, ctx.driver, await resolveLinks(ctx, ws));
+}
+
+/** A partial update: fields not in the body keep their values. */
+export async function updateNetwork(ctx: ControlContext, owner: string, id: string, body: NetworkUpdateBody) {
+  await ownedWorkspace(ctx, owner, id);
+  if (body.outbound_mode === 'custom' || body.custom_proxy !== undefined) {
+    throw new AppError(
+      'bad_request',
+      "invalid parameter 'outbound_mode': custom outbound proxies are not supported; traffic leaves through the host",
+    );
+  }
+  const links = body.private_link_ids === undefined ? undefined : await checkLinks(ctx, owner, id, body.private_link_ids);
+  return ctx.locks.run(id, async () => {
+    const ws = await ownedWorkspace(ctx, owner, id);
+    const next: NetworkSettings = {
+      publicAccess: body.public_access ?? ws.network.publicAccess,
+      allowInternet: body.allow_internet ?? ws.network.allowInternet,
+      privateLinkIds: links ?? ws.network.privateLinkIds,
+      ingressPorts: body.ingress_ports ? [...new Set(body.ingress_ports)].sort((a, b) => a - b) : ws.network.ingressPorts,
+      egress: body.egress ? [...new Set(body.egress)] : ws.network.egress,
+    };
+    const updated = present(await ctx.store.updateWorkspace(id, { network: next }), id);
+    const resolved = await resolveLinks(ctx, updated);
+    await ctx.driver.applyNetwork(id, { ...next, privateLinks: resolved });
+    return presentNetwork(updated, ctx.driver, resolved);
+  });
+}
+
+async function checkLinks(ctx: ControlContext, owner: string, id: string, ids: readonly string[]): Promise<string[]> {
+  const unique = [...new Set(ids)];
+  for (const peerId of unique) {
+    if (peerId === id) throw new AppError('bad_request', "invalid parameter 'private_link_ids': a workspace cannot link to itself");
+    const peer = isWorkspaceId(peerId) ? await ctx.store.getWorkspace(peerId) : undefined;
+    if (!peer || peer.owner !== owner) {
+      throw new AppError('bad_request', `invalid parameter 'private_link_ids': no workspace '${peerId}'`);
+    }
+  }
+  return unique;
+}

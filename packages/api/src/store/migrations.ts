@@ -1,0 +1,74 @@
+import type { SqlDriver } from './sql-driver.js';
+
+/**
+ * Versioned schema changes, applied in order at start. The SQL is the common
+ * subset of SQLite and PostgreSQL: TEXT timestamps (ISO 8601, UTC), INTEGER
+ * 0/1 booleans, JSON arrays in TEXT. A migration is never edited once
+ * released; a change is a new entry.
+ */
+export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; statements: readonly string[] }> = [
+  {
+    version: 1,
+    name: 'initial',
+    statements: [
+      `CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+      `CREATE TABLE credentials (
+        client_id TEXT PRIMARY KEY,
+        secret_hash TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        label TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      )`,
+      `CREATE TABLE workspaces (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        name TEXT NOT NULL,
+        image TEXT NOT NULL,
+        cpus INTEGER NOT NULL,
+        memory_mb INTEGER NOT NULL,
+        disk_mb INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        ip TEXT,
+        port INTEGER,
+        access_enabled INTEGER NOT NULL DEFAULT 0,
+        raw_token TEXT,
+        generation INTEGER NOT NULL DEFAULT 1,
+        token_expires_at TEXT,
+        public_access INTEGER NOT NULL DEFAULT 0,
+        allow_internet INTEGER NOT NULL DEFAULT 1,
+        private_link_ids TEXT NOT NULL DEFAULT '[]',
+        ingress_ports TEXT NOT NULL DEFAULT '[]',
+        egress TEXT NOT NULL DEFAULT '[]',
+        idempotency_key TEXT,
+        last_ping_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      )`,
+      `CREATE UNIQUE INDEX workspaces_idempotency ON workspaces (owner, idempotency_key)`,
+      `CREATE INDEX workspaces_owner_created ON workspaces (owner, created_at)`,
+    ],
+  },
+];
+
+/** Applies the migrations not yet recorded; safe to run at every start and from several instances at once. */
+export async function migrate(db: SqlDriver): Promise<number[]> {
+  return db.withMigrationLock(async (tx) => {
+    await tx.run(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`,
+    );
+    const done = new Set((await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
+    const applied: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (done.has(migration.version)) continue;
+      for (const statement of migration.statements) await tx.run(statement);
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+        migration.version,
+        migration.name,
+        new Date().toISOString(),
+      ]);
+      applied.push(migration.version);
+    }
+    return applied;
+  });
+}

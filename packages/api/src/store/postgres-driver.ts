@@ -1,0 +1,54 @@
+import pg from 'pg';
+import type { SqlDriver } from './sql-driver.js';
+
+/** Arbitrary but fixed key of the advisory lock that serialises migrations across instances. */
+const MIGRATION_LOCK_KEY = 7_310_042;
+
+/** PostgreSQL through a `pg` pool: what several control planes and gateways share. */
+export class PostgresDriver implements SqlDriver {
+  readonly dialect = 'postgres';
+  readonly #pool: pg.Pool;
+
+  constructor(connectionString: string, options: { max?: number } = {}) {
+    this.#pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+    // An idle client that loses its connection must not crash the process; the pool replaces it.
+    this.#pool.on('error', () => {});
+  }
+
+  async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    const result = await this.#pool.query(sql, params as unknown[]);
+    return result.rows as T[];
+  }
+
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    const result = await this.#pool.query(sql, params as unknown[]);
+    return result.rowCount ?? 0;
+  }
+
+  async withMigrationLock<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    const tx: SqlDriver = {
+      dialect: 'postgres',
+      query: async <R>(sql: string, params: readonly unknown[] = []) => (await client.query(sql, params as unknown[])).rows as R[],
+      run: async (sql, params = []) => (await client.query(sql, params as unknown[])).rowCount ?? 0,
+      withMigrationLock: () => Promise.reject(new Error('nested migration lock')),
+      close: async () => {},
+    };
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+      const result = await fn(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}

@@ -1,0 +1,55 @@
+/** What the control plane stores, in its own (camelCase) shape. */
+
+export type WorkspaceState = 'running' | 'stopped';
+
+export interface NetworkSettings {
+  publicAccess: boolean;
+  allowInternet: boolean;
+  /** Workspaces allowed to reach this one directly (ids; resolved to addresses when applied). */
+  privateLinkIds: string[];
+  /** Ports opened to inbound traffic (applied by drivers that have a firewall). */
+  ingressPorts: number[];
+  /** Outbound allow-list (host names or CIDRs); empty means no restriction beyond `allowInternet`. */
+  egress: string[];
+}
+
+export interface WorkspaceRecord {
+  id: string;
+  /** The account the workspace belongs to; every credential of that account sees it. */
+  owner: string;
+  name: string;
+  image: string;
+  cpus: number;
+  memoryMb: number;
+  diskMb: number;
+  /** Desired state: what the control plane restores after a restart. */
+  status: WorkspaceState;
+  /** The agent's address while its server runs. */
+  ip: string | null;
+  port: number | null;
+  accessEnabled: boolean;
+  /** The agent's raw bearer token. Kept readable: the gateway sends it upstream and `token/raw` returns it. */
+  rawToken: string | null;
+  generation: number;
+  tokenExpiresAt: string | null;
+  network: NetworkSettings;
+  idempotencyKey: string | null;
+  lastPingAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Fields that may change after creation. */
+export type WorkspacePatch = Partial<
+  Pick<WorkspaceRecord, 'name' | 'status' | 'ip' | 'port' | 'accessEnabled' | 'rawToken' | 'tokenExpiresAt' | 'lastPingAt' | 'network'>
+>;
+
+export interface CredentialRecord {
+  clientId: string;
+  /** `sha256:<hex>` of the secret (secrets are 256-bit random, so a fast hash suffices). */
+  secretHash: string;
+  owner: string;
+  label: string;
+  createdAt: string;
+  revokedAt: string | null;
+}

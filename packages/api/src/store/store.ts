@@ -1,0 +1,40 @@
+import type { RouteSource } from '@cove/gateway';
+import type { CredentialRecord, WorkspacePatch, WorkspaceRecord, WorkspaceState } from './records.js';
+
+export interface WorkspaceQuery {
+  owner?: string;
+  status?: WorkspaceState;
+  limit?: number;
+  offset?: number;
+}
+
+/**
+ * Everything the control plane persists. Two implementations share one SQL
+ * text: SQLite (embedded, the default) and PostgreSQL (several control
+ * planes and gateways on one database). It is also the gateway's
+ * `RouteSource`, so a gateway on the same database sees rotations at once.
+ */
+export interface Store extends RouteSource {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Applies pending migrations; returns the versions applied now. */
+  migrate(): Promise<number[]>;
+  close(): Promise<void>;
+
+  /** A setting, created with `create()` if absent. Concurrent first calls agree on one value. */
+  ensureSetting(key: string, create: () => string): Promise<string>;
+
+  insertCredential(record: CredentialRecord): Promise<void>;
+  getCredential(clientId: string): Promise<CredentialRecord | undefined>;
+  listCredentials(): Promise<CredentialRecord[]>;
+  /** Marks a credential revoked; false if unknown or already revoked. */
+  revokeCredential(clientId: string, at: string): Promise<boolean>;
+
+  /** Inserts a workspace; with an idempotency key already used by the owner, returns that workspace instead. */
+  insertWorkspace(record: WorkspaceRecord): Promise<{ record: WorkspaceRecord; created: boolean }>;
+  getWorkspace(id: string): Promise<WorkspaceRecord | undefined>;
+  listWorkspaces(query?: WorkspaceQuery): Promise<{ items: WorkspaceRecord[]; total: number }>;
+  updateWorkspace(id: string, patch: WorkspacePatch): Promise<WorkspaceRecord | undefined>;
+  /** Atomically increments the token generation (revoking every JWT issued before) and applies `patch`. */
+  bumpGeneration(id: string, patch?: WorkspacePatch): Promise<WorkspaceRecord | undefined>;
+  deleteWorkspace(id: string): Promise<boolean>;
+}
