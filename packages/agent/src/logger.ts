@@ -10,7 +10,10 @@ export function redactUrl(url: string | undefined): string {
  * The agent's structured logger, on stderr (stdout carries only the ready
  * line). Tokens never reach it: headers are not logged, URLs are redacted.
  */
-export function createLogger(level: string = process.env.COVE_LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(
+  level: string = process.env.COVE_LOG_LEVEL ?? 'info',
+  destination: pino.DestinationStream = pino.destination(2),
+): Logger {
   return pino(
     {
       level,
@@ -21,6 +24,6 @@ export function createLogger(level: string = process.env.COVE_LOG_LEVEL ?? 'info
         res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       },
     },
-    pino.destination(2),
+    destination,
   );
 }

@@ -11,7 +11,7 @@ import { installErrorHandler, sendError } from './http/error-handler.js';
 import { RouteTable } from './http/route-table.js';
 import { createLogger } from './logger.js';
 import { AGENT_VERSION } from './version.js';
-import { rejectUpgrade, WsHub } from './ws/hub.js';
+import { rejectUpgrade, WsHub, type WsHubOptions } from './ws/hub.js';
 
 export interface AgentOptions {
   /** Where the bearer token comes from. */
@@ -22,6 +22,8 @@ export interface AgentOptions {
   logger?: Logger;
   /** Extra origins allowed to open `/ws` from a browser. */
   allowedOrigins?: readonly string[];
+  /** `/ws` flow-control limits (frame size, send-queue limits, stall timeout). */
+  ws?: Pick<WsHubOptions, 'maxPayload' | 'highWaterBytes' | 'maxBufferedBytes' | 'stallTimeoutMs'>;
   /** Largest JSON request body, in bytes. */
   bodyLimit?: number;
   /** Domains to register instead of the default set (tests). */
@@ -44,7 +46,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const log = options.logger ?? createLogger();
   const tokens = new TokenStore(options.token);
   const bodyLimit = options.bodyLimit ?? 64 * 1024 * 1024;
-  const hub = new WsHub({ tokens, log, ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}) });
+  const hub = new WsHub({ ...options.ws, tokens, log, ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}) });
   const cleanups: Array<() => void | Promise<void>> = [];
 
   const app = Fastify({
