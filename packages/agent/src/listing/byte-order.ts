@@ -27,17 +27,17 @@ function rank(unit: number): number {
 
 const compareNative = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Sorts items in place by `key`, in UTF-8 byte order. */
-export function sortByKey<T extends { key: string }>(items: T[]): T[] {
+/** Sorts items in place by a string key, in UTF-8 byte order. */
+export function sortByKey<T>(items: T[], keyOf: (item: T) => string): T[] {
   let wide = false;
   for (const item of items) {
-    if (WIDE.test(item.key)) {
+    if (WIDE.test(keyOf(item))) {
       wide = true;
       break;
     }
   }
   const compare = wide ? compareBytes : compareNative;
-  return items.sort((a, b) => compare(a.key, b.key));
+  return items.sort((a, b) => compare(keyOf(a), keyOf(b)));
 }
 
 /** Sorts strings in place, in UTF-8 byte order. */

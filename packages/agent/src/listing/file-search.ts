@@ -1,7 +1,7 @@
 import type { IgnoreChain } from './ignore-rules.js';
 import type { EntryFilter } from './list-options.js';
 import type { WalkSignal } from './list-walker.js';
-import { readSteps } from './sorted-dir.js';
+import { type Child, DirReader, readSteps } from './sorted-dir.js';
 
 export interface FileSearchOptions {
   readonly root: string;
@@ -30,22 +30,26 @@ export async function searchFiles(
   const needle = options.caseSensitive ? options.query : options.query.toLowerCase();
   const files: string[] = [];
   let capped = false;
+  const reader = new DirReader();
 
   const visit = async (dir: string, relative: string, inherited: IgnoreChain | undefined, root: boolean): Promise<void> => {
     let read: Awaited<ReturnType<typeof readSteps>>;
     try {
-      read = await readSteps(dir, relative, inherited, options.filter, true);
+      read = await readSteps(dir, relative, inherited, options.filter, true, reader);
     } catch (err) {
       if (root) throw err;
       return;
     }
-    for (const step of read.steps) {
-      if (capped || signal.aborted) return;
-      const child = step.child;
-      if (step.contents) {
-        await visit(child.path, child.relative, read.chain, false);
-        continue;
+    const { children, explored, contentsAt } = read.steps;
+    let next = 0;
+    for (let i = 0; i <= children.length; i++) {
+      while (next < explored.length && contentsAt[next] === i) {
+        if (capped || signal.aborted) return;
+        const dir = explored[next++] as Child;
+        await visit(dir.path, dir.relative, read.chain, false);
       }
+      const child = children[i];
+      if (child === undefined || capped || signal.aborted) return;
       if (child.kind === 'directory') continue;
       const haystack = options.caseSensitive ? child.relative : child.relative.toLowerCase();
       if (!haystack.includes(needle)) continue;

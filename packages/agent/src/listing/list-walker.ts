@@ -1,7 +1,7 @@
 import { type EntryRecord, makeEntry, type WireEntry } from './entry-details.js';
 import type { IgnoreChain } from './ignore-rules.js';
 import type { ListOptions } from './list-options.js';
-import { readSteps } from './sorted-dir.js';
+import { type Child, DirReader, readSteps } from './sorted-dir.js';
 
 /** Lets a caller stop a walk (the client went away). */
 export interface WalkSignal {
@@ -16,8 +16,7 @@ export interface ListResult {
   readonly truncated: boolean;
 }
 
-interface Slot {
-  readonly record: EntryRecord;
+interface Slot extends EntryRecord {
   reported: boolean;
 }
 
@@ -40,14 +39,14 @@ export async function walkForList(
   const walk = new ListWalk(options, tree, cap, signal);
   const top = await walk.visit(options.root, '', 0, chain, true);
   const records: EntryRecord[] = [];
-  for (const slot of walk.order) if (slot.reported) records.push(slot.record);
+  for (const slot of walk.order) if (slot.reported) records.push(slot);
   const entries = tree ? reportedNodes(top ?? []) : records.map((r) => r.node);
   return { entries, records, truncated: walk.truncated };
 }
 
 function reportedNodes(slots: readonly Slot[]): WireEntry[] {
   const nodes: WireEntry[] = [];
-  for (const slot of slots) if (slot.reported) nodes.push(slot.record.node);
+  for (const slot of slots) if (slot.reported) nodes.push(slot.node);
   return nodes;
 }
 
@@ -58,6 +57,7 @@ class ListWalk {
   #stopped = false;
   /** Directories being walked that are not reported yet (outermost first). */
   readonly #pending: Slot[] = [];
+  readonly #reader = new DirReader();
 
   constructor(
     readonly options: ListOptions,
@@ -72,42 +72,32 @@ class ListWalk {
     const filter = options.filter;
     let read: Awaited<ReturnType<typeof readSteps>>;
     try {
-      read = await readSteps(dir, relative, chain, filter, options.recurse && depth + 1 < options.maxDepth);
+      read = await readSteps(dir, relative, chain, filter, options.recurse && depth + 1 < options.maxDepth, this.#reader);
     } catch (err) {
       if (root) throw err;
       return undefined;
     }
+    const { children, explored, contentsAt } = read.steps;
     const slots: Slot[] = [];
-    const bySlot = new Map<string, Slot>();
-    for (const step of read.steps) {
-      if (this.#stopped || this.signal.aborted) {
-        this.#stopped = true;
-        break;
+    // Entries in name order, with each explored directory's contents where
+    // they fall by full path (see Steps).
+    let next = 0;
+    for (let i = 0; i <= children.length; i++) {
+      while (next < explored.length && contentsAt[next] === i) {
+        const dirChild = explored[next++] as Child;
+        if (this.#halted()) return slots;
+        await this.#contents(dirChild, slots, depth, read.chain);
       }
-      const child = step.child;
-      if (step.contents) {
-        const slot = bySlot.get(child.name);
-        if (!slot) continue;
-        if (!slot.reported) this.#pending.push(slot);
-        const kids = await this.visit(child.path, child.relative, depth + 1, read.chain);
-        if (this.#pending.at(-1) === slot) this.#pending.pop();
-        if (kids === undefined) {
-          // Unreadable: listed without contents, as an unexplored directory is.
-          delete slot.record.node.children;
-          if (!slot.reported && filter.matchesPath(child.relative)) this.#report(slot);
-        } else if (this.tree) {
-          slot.record.node.children = reportedNodes(kids);
-        }
-        continue;
-      }
+      const child = children[i];
+      if (child === undefined || this.#halted()) break;
       const isDir = child.kind === 'directory';
       if (!isDir && !filter.matchesFile(child.relative, child.name)) continue;
       const node = makeEntry(child.name, child.path, child.kind, options, this.tree && child.explore);
-      const slot: Slot = { record: { node, kind: child.kind }, reported: false };
+      const slot: Slot = { node, kind: child.kind, reported: false };
       this.order.push(slot);
       slots.push(slot);
       if (isDir) {
-        if (child.explore) bySlot.set(child.name, slot);
+        // Reported as met, unless a filter on files makes it wait for a reported entry below it.
         const self = filter.matchesPath(child.relative) && !(filter.selectsFiles && child.explore);
         if (self) this.#report(slot);
       } else {
@@ -115,6 +105,33 @@ class ListWalk {
       }
     }
     return slots;
+  }
+
+  #halted(): boolean {
+    if (this.signal.aborted) this.#stopped = true;
+    return this.#stopped;
+  }
+
+  /** Walks an explored directory's contents; its slot is the one taken when the walk passed its name. */
+  async #contents(child: Child, siblings: readonly Slot[], depth: number, chain: IgnoreChain | undefined): Promise<void> {
+    let slot: Slot | undefined;
+    for (let k = siblings.length - 1; k >= 0; k--) {
+      if ((siblings[k] as Slot).node.path === child.path) {
+        slot = siblings[k];
+        break;
+      }
+    }
+    if (!slot) return;
+    if (!slot.reported) this.#pending.push(slot);
+    const kids = await this.visit(child.path, child.relative, depth + 1, chain);
+    if (this.#pending.at(-1) === slot) this.#pending.pop();
+    if (kids === undefined) {
+      // Unreadable: listed without contents, as an unexplored directory is.
+      delete slot.node.children;
+      if (!slot.reported && this.options.filter.matchesPath(child.relative)) this.#report(slot);
+    } else if (this.tree) {
+      slot.node.children = reportedNodes(kids);
+    }
   }
 
   /** Reports an entry, with the directories above it that wait for one. */
