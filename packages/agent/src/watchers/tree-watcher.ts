@@ -12,6 +12,13 @@ export const OVERFLOW_MESSAGE = 'Event queue overflow, some events may have been
 const WATCH_MASK =
   IN.CREATE | IN.MODIFY | IN.DELETE | IN.MOVED_FROM | IN.MOVED_TO | IN.DELETE_SELF | IN.MOVE_SELF | IN.ONLYDIR | IN.EXCL_UNLINK;
 
+/**
+ * Kernel pseudo file systems: thousands of directories whose "files" change
+ * without inotify events. A watcher on `/` skips them instead of spending
+ * the user's whole watch budget there.
+ */
+const VIRTUAL_TREES = new Set(['/proc', '/sys', '/dev']);
+
 export type TreeEvent = { type: 'change'; path: string; op: WatcherOp } | { type: 'overflow'; message: string };
 
 export interface TreeWatcherOptions {
@@ -151,6 +158,7 @@ export class TreeWatcher {
 
   #watch(dir: string): WatchResult {
     if (this.#dirToWd.has(dir)) return 'known';
+    if (VIRTUAL_TREES.has(dir)) return 'gone';
     if (this.#wdToDir.size >= this.#opts.maxWatches) return 'cap';
     let wd: number;
     try {
