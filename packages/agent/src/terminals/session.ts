@@ -135,7 +135,9 @@ export class TerminalSession {
    */
   async terminate(graceMs: number): Promise<void> {
     if (!this.alive) return;
-    this.#pty.destroy();
+    // UnixTerminal.destroy closes the master; IPty's typings do not declare it.
+    const unix = this.#pty as IPty & { destroy?: () => void };
+    if (unix.destroy) unix.destroy();
     this.signal('SIGHUP');
     const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     await this.#exited;

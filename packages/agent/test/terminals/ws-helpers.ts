@@ -82,7 +82,7 @@ export class WsTestClient {
     });
   }
 
-  waitForText(pred: (m: TextMessage) => boolean, what: string): Promise<TextMessage> {
+  waitForText(pred: (m: TextMessage) => boolean, what = 'a text frame'): Promise<TextMessage> {
     return this.waitFor(() => this.texts.find(pred), what);
   }
 
