@@ -1,0 +1,153 @@
+import { type ContentMatch, SEARCH_LINE_MAX_CHARS } from '@cove/protocol';
+
+/** What the reader does after handing a line to the collector. */
+export type Verdict = 'continue' | 'stop';
+
+export interface CollectorOptions {
+  maxResults: number;
+  contextLines: number;
+  /** Characters of text (matches and context) kept at most; past it the search stops as capped. */
+  maxTextChars: number;
+}
+
+interface RingLine {
+  line: number;
+  text: string;
+}
+
+/**
+ * Groups ripgrep's matching lines by file and attaches context.
+ *
+ * Context is the `context_lines` lines around a match whatever they are, so
+ * a neighbouring matching line also appears in the other's context (what
+ * "2 lines after" means to a reader). ripgrep prints each line once, as a
+ * match or as context, so every printed line feeds both the pending
+ * after-windows and a small ring of recent lines for the next before-window.
+ *
+ * Capping: once `maxResults` lines are kept, the collector keeps reading
+ * only until the last match's after-context is complete and one more
+ * match shows up; that one proves the cap cut something (`capped: true`)
+ * and the search stops. If ripgrep ends first, nothing was cut.
+ */
+export class MatchCollector {
+  readonly results: Record<string, ContentMatch[]> = Object.create(null);
+  totalMatches = 0;
+  totalFiles = 0;
+  capped = false;
+
+  readonly #max: number;
+  readonly #context: number;
+  readonly #maxText: number;
+  #textChars = 0;
+  #file: ContentMatch[] | null = null;
+  #fileKey = '';
+  #ring: RingLine[] = [];
+  #pending: ContentMatch[] = [];
+
+  constructor(options: CollectorOptions) {
+    this.#max = options.maxResults;
+    this.#context = options.contextLines;
+    this.#maxText = options.maxTextChars;
+  }
+
+  /** True once `maxResults` lines are kept. */
+  get full(): boolean {
+    return this.totalMatches >= this.#max;
+  }
+
+  /** A new file starts: context never crosses files. */
+  beginFile(): Verdict {
+    this.#ring = [];
+    this.#pending = [];
+    this.#file = null;
+    return this.capped ? 'stop' : 'continue';
+  }
+
+  match(key: string, line: number, text: string, column: number): Verdict {
+    const context = this.#context;
+    if (this.full) {
+      this.capped = true;
+      // The extra line still belongs in the last kept match's after-context;
+      // read on until that context is complete.
+      if (context > 0) this.#feedAfter(line, this.#cut(text));
+      return this.#pending.length === 0 ? 'stop' : 'continue';
+    }
+    if (this.#file === null || this.#fileKey !== key) {
+      let list = this.results[key];
+      if (list === undefined) {
+        list = [];
+        this.results[key] = list;
+        this.totalFiles++;
+      }
+      this.#file = list;
+      this.#fileKey = key;
+    }
+    const cut = this.#cut(text);
+    const m: ContentMatch = { line, column, text: cut };
+    this.#textChars += cut.length;
+    if (cut.length < text.length) m.truncated = true;
+    if (context > 0) {
+      this.#feedAfter(line, cut);
+      const before: string[] = [];
+      for (const r of this.#ring) {
+        if (r.line >= line - context && r.line < line) {
+          before.push(r.text);
+          this.#textChars += r.text.length;
+        }
+      }
+      m.context_before = before;
+      m.context_after = [];
+      this.#pending.push(m);
+      this.#remember(line, cut);
+    }
+    this.#file.push(m);
+    this.totalMatches++;
+    return this.#textChars > this.#maxText ? this.#overBudget() : 'continue';
+  }
+
+  contextLine(line: number, text: string): Verdict {
+    if (this.#context === 0) return 'continue';
+    const cut = this.#cut(text);
+    this.#feedAfter(line, cut);
+    this.#remember(line, cut);
+    if (this.capped && this.#pending.length === 0) return 'stop';
+    return this.#textChars > this.#maxText ? this.#overBudget() : 'continue';
+  }
+
+  #overBudget(): Verdict {
+    this.capped = true;
+    return 'stop';
+  }
+
+  #feedAfter(line: number, text: string): void {
+    if (this.#pending.length === 0) return;
+    const context = this.#context;
+    let done = 0;
+    for (const m of this.#pending) {
+      if (line > m.line && line <= m.line + context) {
+        m.context_after?.push(text);
+        this.#textChars += text.length;
+      }
+      if (line >= m.line + context) done++;
+    }
+    // Pending matches are in line order, so the finished ones are a prefix.
+    if (done > 0) this.#pending.splice(0, done);
+  }
+
+  #remember(line: number, text: string): void {
+    this.#ring.push({ line, text });
+    if (this.#ring.length > this.#context) this.#ring.shift();
+  }
+
+  #cut(text: string): string {
+    return text.length > SEARCH_LINE_MAX_CHARS ? text.slice(0, SEARCH_LINE_MAX_CHARS) : text;
+  }
+
+  /** The results with file keys in byte order, so answers are stable whatever order rg's threads finish in. */
+  sortedResults(): Record<string, ContentMatch[]> {
+    const keys = Object.keys(this.results).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const out: Record<string, ContentMatch[]> = Object.create(null);
+    for (const k of keys) out[k] = this.results[k] as ContentMatch[];
+    return out;
+  }
+}

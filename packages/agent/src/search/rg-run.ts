@@ -1,0 +1,113 @@
+import { spawn } from 'node:child_process';
+import { AppError, badParam } from '@cove/protocol';
+import { MatchCollector } from './match-collector.js';
+import { buildRgArgs, type ContentSearch } from './rg-args.js';
+import { RgJsonReader } from './rg-json-reader.js';
+
+export interface RunOptions {
+  /** Characters of returned text at most (matches and context). */
+  maxTextChars: number;
+  /** Aborts the search (the client went away, the agent is closing). */
+  signal?: AbortSignal;
+  /** Called with rg's pid once it runs (tests use it to check rg is gone). */
+  onSpawn?: (pid: number) => void;
+}
+
+export interface RunResult {
+  collector: MatchCollector;
+  /** rg's exit code when it ended by itself, null when it was stopped. */
+  exitCode: number | null;
+  skippedLines: number;
+}
+
+const STDERR_KEEP = 16 * 1024;
+
+/**
+ * Runs ripgrep for a search, reading its JSON output as it streams. rg is
+ * killed (SIGKILL: it holds no state worth a graceful exit) as soon as the
+ * collector has what it needs, on timeout, or on abort. Rejects with an
+ * AppError: 504 `search_timeout`, or 400 for a pattern or glob rg refuses.
+ */
+export function runRipgrep(rgPath: string, search: ContentSearch, options: RunOptions): Promise<RunResult> {
+  const collector = new MatchCollector({
+    maxResults: search.maxResults,
+    contextLines: search.contextLines,
+    maxTextChars: options.maxTextChars,
+  });
+  const reader = new RgJsonReader(collector, search.root, search.rootIsDir);
+
+  return new Promise<RunResult>((resolve, reject) => {
+    const child = spawn(rgPath, buildRgArgs(search), { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
+    let stopped = false;
+    let timedOut = false;
+    let aborted = false;
+    let stderr = '';
+
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
+      child.kill('SIGKILL');
+      child.stdout.destroy();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, search.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      stop();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
+
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      if (!stopped && reader.push(chunk) === 'stop') stop();
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      if (stderr.length < STDERR_KEEP) stderr += chunk;
+    });
+
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      reject(new AppError('ripgrep_not_installed', `ripgrep could not be started: ${err.message}`));
+    });
+    // 'close' waits for the process to exit and its pipes to drain, so no
+    // output is lost and the process is gone when the promise settles.
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      const result = { collector, skippedLines: reader.skippedLines };
+      if (aborted) return reject(new AppError('bad_request', 'search aborted'));
+      if (timedOut) {
+        // Having already filled max_results, the search was only looking for one more: that is an answer.
+        if (collector.full) {
+          collector.capped = true;
+          return resolve({ ...result, exitCode: null });
+        }
+        return reject(new AppError('search_timeout', `search timed out after ${search.timeoutMs / 1000} s`));
+      }
+      if (stopped) return resolve({ ...result, exitCode: null });
+      // 0: matches; 1: none. 2: an error — after the walk (an unreadable file) the results stand.
+      if (code === 0 || code === 1 || (code === 2 && reader.sawSummary)) return resolve({ ...result, exitCode: code });
+      reject(classifyFailure(stderr, search, code));
+    });
+  });
+}
+
+/** Turns rg's complaint about its arguments into a 400 naming the parameter at fault. */
+function classifyFailure(stderr: string, search: ContentSearch, code: number | null): AppError {
+  const text = stderr.trim();
+  const brief = text.split('\n').slice(0, 8).join('\n').slice(0, 1000);
+  if (/regex parse error|error parsing regex|not allowed in a regex|size limit|regex/i.test(text) && !/glob/i.test(text)) {
+    return badParam('q', `not a valid ${search.regex ? 'regular expression' : 'search pattern'}: ${brief}`);
+  }
+  if (/glob/i.test(text)) {
+    const param = search.fileTypes.some((ext) => text.includes(`*.${ext}`)) ? 'file_types' : 'ignore_patterns';
+    return badParam(param, `not a valid glob: ${brief}`);
+  }
+  return new AppError('internal_error', `ripgrep failed (exit ${code ?? 'signal'}): ${brief || 'no message'}`);
+}
