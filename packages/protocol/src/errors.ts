@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'watcher_failed'
   | 'ripgrep_not_installed'
   | 'search_timeout'
+  | 'install_failed'
   | 'bad_gateway'
   | 'service_unavailable'
   | 'gateway_timeout';
@@ -63,6 +64,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   ripgrep_not_installed: 503,
   service_unavailable: 503,
   search_timeout: 504,
+  install_failed: 503,
   gateway_timeout: 504,
 };
 
