@@ -1,4 +1,4 @@
-import { ErrorResponse, FileUploadQuery, FileWriteResponse } from '@cove/protocol';
+import { AppError, ErrorResponse, FileUploadQuery, FileWriteResponse } from '@cove/protocol';
 import type { AgentApp, AgentContext } from '../context.js';
 import type { RawBodyConfig } from '../http/body-parsers.js';
 import { resolveWirePath } from '../paths/resolve.js';
@@ -33,7 +33,14 @@ export function registerUploadRoutes(app: AgentApp, ctx: AgentContext): void {
       const query = request.query as UploadQuery;
       const file = resolveWirePath(query.path, ctx.workdir);
       const mode = parseMode(query.mode);
-      const size = await writeFileAtomic(file, request.raw, { mode, createDirs: query.create_dirs === true });
+      const size = await writeFileAtomic(file, request.raw, { mode, createDirs: query.create_dirs === true }).catch((err) => {
+        // A client that goes away mid-body is not a server fault; the temp file is already removed.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error).message === 'aborted') {
+          throw new AppError('bad_request', `upload of ${file} interrupted before the end of the body`);
+        }
+        throw err;
+      });
       return reply.code(201).send({ success: true, path: file, size });
     },
   });

@@ -21,6 +21,9 @@ mount -t tmpfs -o size=8m tmpfs "$SCRATCH"
 mkdir "$SCRATCH/work"
 ln -s / "$SCRATCH/work/rootlink"
 echo keep > "$SCRATCH/work/deletable"
+ln -s /usr "$SCRATCH/work/usrlink"
+mkdir "$SCRATCH/work/tree"
+ln -s /etc "$SCRATCH/work/tree/etclink"
 exec "$NODE" "$COVE" agent --listen 127.0.0.1:0 --workdir "$SCRATCH/work"
 `;
 
@@ -98,6 +101,18 @@ describe.skipIf(!canUnshare)('protected paths over HTTP (agent in a read-only mo
     const res = await agent.request('DELETE', '/files/delete?path=rootlink/');
     expect(res.status).toBe(200);
     expect(existsSync('/usr/bin')).toBe(true);
+  });
+
+  it('removes a link to /usr as a link, and a tree holding a link to /etc without descending into it', async () => {
+    for (const spelled of ['usrlink', 'tree']) {
+      const res = await agent.request('DELETE', `/files/delete?path=${q(spelled)}`);
+      // On a bug that followed the link, the read-only mounts turn the damage into a 403 EROFS.
+      expect(res.status, spelled).toBe(200);
+    }
+    const gone = await agent.request('GET', `/files/stat?path=${q('usrlink')}`);
+    expect(gone.status).toBe(404);
+    const usr = await agent.request('GET', `/files/stat?path=${q('/usr/bin')}`);
+    expect(usr.status).toBe(200);
   });
 
   it('refuses moving a protected path away or over one', async () => {

@@ -185,3 +185,29 @@ describe('POST /files/move', () => {
     expect(await readlink(path.join(t.workdir, 'lnk2'))).toBe('tgt');
   });
 });
+
+describe('authentication', () => {
+  it('answers 401 on every files endpoint without a valid token', async () => {
+    const endpoints: Array<[string, string]> = [
+      ['GET', '/files/read?path=/etc/hostname'],
+      ['POST', '/files/write'],
+      ['PUT', '/files/write'],
+      ['POST', '/files/mkdir'],
+      ['GET', '/files/stat?path=/'],
+      ['DELETE', '/files/delete?path=/tmp/x'],
+      ['POST', '/files/delete'],
+      ['POST', '/files/move'],
+      ['GET', '/files/download?path=/etc/hostname'],
+      ['PUT', '/files/upload?path=/tmp/x'],
+      ['POST', '/files/transfer/download'],
+      ['POST', '/files/transfer/upload'],
+    ];
+    for (const [method, url] of endpoints) {
+      for (const authorization of [undefined, 'Bearer wrong']) {
+        const res = await fetch(t.url + url, { method, headers: authorization ? { authorization } : {} });
+        expect(res.status, `${method} ${url}`).toBe(401);
+        expect(await res.json()).toMatchObject({ success: false, code: 'unauthorized' });
+      }
+    }
+  });
+});
