@@ -9,12 +9,21 @@ import type { SqlDriver } from './sql-driver.js';
  * respect to the rest of the process; WAL lets a gateway process read while
  * the control plane writes.
  */
+/**
+ * Migration transactions per database file within this process. Another
+ * process waits on SQLite's own lock (busy_timeout), but a second connection
+ * in the same process would block the event loop the first one needs.
+ */
+const localLocks = new Map<string, Promise<unknown>>();
+
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite';
   readonly #db: Database.Database;
+  readonly #file: string;
   readonly #statements = new Map<string, { stmt: Database.Statement; order: number[] }>();
 
   constructor(file: string) {
+    this.#file = file === ':memory:' ? `:memory:${Math.random()}` : path.resolve(file);
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     this.#db = new Database(file);
     this.#db.pragma('journal_mode = WAL');
@@ -36,6 +45,21 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async withMigrationLock<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
+    const previous = localLocks.get(this.#file) ?? Promise.resolve();
+    const run = previous.then(
+      () => this.#migrationTransaction(fn),
+      () => this.#migrationTransaction(fn),
+    );
+    const tail = run.catch(() => {});
+    localLocks.set(this.#file, tail);
+    try {
+      return await run;
+    } finally {
+      if (localLocks.get(this.#file) === tail) localLocks.delete(this.#file);
+    }
+  }
+
+  async #migrationTransaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
     // BEGIN IMMEDIATE takes the write lock at once: a second process waits (busy_timeout) instead of racing.
     this.#db.exec('BEGIN IMMEDIATE');
     try {
