@@ -76,6 +76,25 @@ describe('GET /files/download', () => {
     expect((await t.json('GET', '/files/download?path=%00')).status).toBe(400);
   });
 
+  it('handles files of several GiB: length, ranges past 4 GiB, and a 413 for a whole-file read', async () => {
+    // Sparse: 5 GiB of size, a few bytes of disk.
+    const file = path.join(t.workdir, 'huge.img');
+    const { open } = await import('node:fs/promises');
+    const fh = await open(file, 'w');
+    const size = 5 * 1024 ** 3;
+    await fh.write(Buffer.from('TAIL'), 0, 4, size - 4);
+    await fh.close();
+    const head = await t.request('HEAD', '/files/download?path=huge.img');
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(size));
+    const tail = await t.request('GET', '/files/download?path=huge.img', { headers: { range: 'bytes=-4' } });
+    expect(tail.status).toBe(206);
+    expect(tail.headers.get('content-range')).toBe(`bytes ${size - 4}-${size - 1}/${size}`);
+    expect(await tail.text()).toBe('TAIL');
+    const read = await t.json('GET', '/files/read?path=huge.img');
+    expect(read.status).toBe(413);
+  });
+
   it('survives a client that goes away mid-download', async () => {
     const controller = new AbortController();
     const res = await t.request('GET', '/files/download?path=blob.bin');
