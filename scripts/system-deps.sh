@@ -10,6 +10,7 @@ declare -A NEEDED=(
   [tmux]=tmux
   [ssh]=openssh-client
   [sshd]=openssh-server
+  [pg_ctlcluster]=postgresql # throwaway clusters for the control-plane store tests
 )
 
 missing=()
