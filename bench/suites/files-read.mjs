@@ -34,7 +34,13 @@ function startPeer(token) {
     });
     child.stdout.on('data', (d) => {
       const m = /listening (\d+)/.exec(String(d));
-      if (m) resolve({ url: `http://127.0.0.1:${m[1]}`, close: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) });
+      if (!m) return;
+      const close = () =>
+        new Promise((done) => {
+          child.once('exit', done);
+          child.kill('SIGTERM');
+        });
+      resolve({ url: `http://127.0.0.1:${m[1]}`, close });
     });
     child.on('error', reject);
   });

@@ -32,7 +32,16 @@ describe('official SDK: rt.files', () => {
     expect(await readFile(file, 'utf8')).toBe('package main\n\nfunc main() {}\n// more\n');
 
     const info = await rt.files.stat({ path: file });
-    expect(info).toMatchObject({ success: true, path: file, name: 'hello.go', type: 'file', size: 37, permissions: '0644', is_code: true, extension: '.go' });
+    expect(info).toMatchObject({
+      success: true,
+      path: file,
+      name: 'hello.go',
+      type: 'file',
+      size: 37,
+      permissions: '0644',
+      is_code: true,
+      extension: '.go',
+    });
     expect(info.modified).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
 
     expect(await rt.files.delete({ path: file })).toEqual({ success: true, path: file });
@@ -47,8 +56,12 @@ describe('official SDK: rt.files', () => {
 
   it('surfaces errors the way the SDK reports them (success:false bodies throw)', async () => {
     await expect(rt.files.read({ filePath: path.join(t.workdir, 'missing.txt') })).rejects.toMatchObject({ status: 404 });
-    await expect(rt.files.write({ fullPath: path.join(t.workdir, 'no', 'parent.txt'), content: 'x' })).rejects.toMatchObject({ status: 404 });
-    await expect(rt.files.write({ fullPath: path.join(t.workdir, 'x.txt'), content: 'x', mode: 'abc' })).rejects.toMatchObject({ status: 400 });
+    await expect(rt.files.write({ fullPath: path.join(t.workdir, 'no', 'parent.txt'), content: 'x' })).rejects.toMatchObject({
+      status: 404,
+    });
+    await expect(rt.files.write({ fullPath: path.join(t.workdir, 'x.txt'), content: 'x', mode: 'abc' })).rejects.toMatchObject({
+      status: 400,
+    });
   });
 });
 

@@ -31,6 +31,9 @@ export async function removePath(input: unknown, workdir: string): Promise<strin
   try {
     await rm(decision.target, { recursive: true, force: false, maxRetries: 2 });
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EBUSY') {
+      throw new AppError('conflict', `busy (a mount point or a file in use): ${decision.normalised}`);
+    }
     throw fromSystemError(err, decision.normalised);
   }
   return decision.normalised;
