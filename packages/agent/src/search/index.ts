@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import {
   AppError,
+  badParam,
   ContentSearchQuery,
   ContentSearchResponse,
   DEFAULT_CONTENT_RESULTS,
@@ -17,7 +18,7 @@ import { runRipgrep } from './rg-run.js';
 import { aptGetStep, bundledCopyStep, defaultBundleDirs, type InstallStep, RipgrepInstaller } from './ripgrep-installer.js';
 import { DEFAULT_RG_INSTALL_PATH, defaultRgCandidates, RipgrepLocator } from './ripgrep-locator.js';
 
-export type { InstallStep } from './ripgrep-installer.js';
+export { aptGetStep, bundledCopyStep, type InstallStep } from './ripgrep-installer.js';
 
 export interface SearchDomainOptions {
   /** Paths where ripgrep may be, in order (default: `rg` in PATH, then /usr/local/bin/rg). */
@@ -32,6 +33,8 @@ export interface SearchDomainOptions {
   maxTextChars?: number;
   /** Called with each rg process id (tests check that rg is gone afterwards). */
   onSpawn?: (pid: number) => void;
+  /** Called when an rg process is gone, with its exit code or the signal that stopped it. */
+  onExit?: (pid: number, code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
 const NOT_INSTALLED = 'ripgrep is not installed - use POST /files/search/init to install';
@@ -63,6 +66,7 @@ export function createSearchDomain(options: SearchDomainOptions = {}): Domain {
       async (request, reply) => {
         const q = request.query;
         const query = checkQuery(q.q);
+        if (q.max_results !== undefined && !Number.isFinite(q.max_results)) throw badParam('max_results', 'must be a finite integer');
         const root = resolveOptionalPath(q.path, '/', ctx.workdir);
         const st = await withPath(q.path ?? '/', () => stat(root));
         const search: ContentSearch = {
@@ -95,6 +99,7 @@ export function createSearchDomain(options: SearchDomainOptions = {}): Domain {
             maxTextChars,
             signal: abort.signal,
             ...(options.onSpawn ? { onSpawn: options.onSpawn } : {}),
+            ...(options.onExit ? { onExit: options.onExit } : {}),
           });
           return {
             success: true as const,

@@ -11,6 +11,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Called with rg's pid once it runs (tests use it to check rg is gone). */
   onSpawn?: (pid: number) => void;
+  /** Called when rg is gone: its exit code, or the signal that stopped it. */
+  onExit?: (pid: number, code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
 export interface RunResult {
@@ -77,8 +79,9 @@ export function runRipgrep(rgPath: string, search: ContentSearch, options: RunOp
     });
     // 'close' waits for the process to exit and its pipes to drain, so no
     // output is lost and the process is gone when the promise settles.
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
+      if (child.pid !== undefined) options.onExit?.(child.pid, code, signal);
       options.signal?.removeEventListener('abort', onAbort);
       const result = { collector, skippedLines: reader.skippedLines };
       if (aborted) return reject(new AppError('bad_request', 'search aborted'));
