@@ -43,7 +43,7 @@ function dropRequestHeader(name: string, listed: Set<string> | undefined): boole
 }
 
 /** The forwarding headers the gateway itself vouches for. */
-export function forwardedHeaders(req: IncomingMessage): string[] {
+export function forwardedHeaders(req: IncomingMessage, host: string | undefined): string[] {
   const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
   return [
     'x-forwarded-for',
@@ -51,26 +51,50 @@ export function forwardedHeaders(req: IncomingMessage): string[] {
     'x-forwarded-proto',
     encrypted ? 'https' : 'http',
     'x-forwarded-host',
-    req.headers.host ?? '',
+    host ?? '',
   ];
 }
 
+/** What the gateway reads of a request's headers, gathered in one pass over the raw list. */
+export interface ScannedRequest {
+  authorization: string | undefined;
+  host: string | undefined;
+  /** A request body follows (Content-Length above 0, or chunked). */
+  hasBody: boolean;
+  /** The caller's end-to-end headers, flat `[name, value, …]` (what undici takes without copying). */
+  forward: string[];
+}
+
 /**
- * The headers to send upstream, as a flat `[name, value, …]` list (what
- * undici takes without copying): the caller's end-to-end headers, the
- * agent's raw token and our own X-Forwarded-*.
+ * Reads the caller's raw headers once: the Authorization, whether a body
+ * follows, and the headers to relay upstream — without building Node's
+ * lower-cased header object on the hot path.
  */
-export function upstreamRequestHeaders(req: IncomingMessage, authorization: string): string[] {
-  const raw = req.rawHeaders;
-  const listed = connectionListed(req.headers.connection);
-  const out: string[] = [];
+export function scanRequestHeaders(raw: readonly string[]): ScannedRequest {
+  const forward: string[] = [];
+  let authorization: string | undefined;
+  let host: string | undefined;
+  let hasBody = false;
+  let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    if (dropRequestHeader(name.toLowerCase(), listed)) continue;
-    out.push(name, raw[i + 1] as string);
+    const value = raw[i + 1] as string;
+    const lower = name.toLowerCase();
+    if (lower === 'authorization') authorization = value;
+    else if (lower === 'host') host = value;
+    else if (lower === 'content-length') hasBody ||= value !== '0';
+    else if (lower === 'transfer-encoding') hasBody = true;
+    else if (lower === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
+    if (dropRequestHeader(lower, undefined)) continue;
+    forward.push(name, value);
   }
-  out.push('authorization', authorization, ...forwardedHeaders(req));
-  return out;
+  const listed = connectionListed(connection);
+  if (listed === undefined) return { authorization, host, hasBody, forward };
+  const kept: string[] = [];
+  for (let i = 0; i < forward.length; i += 2) {
+    if (!listed.has((forward[i] as string).toLowerCase())) kept.push(forward[i] as string, forward[i + 1] as string);
+  }
+  return { authorization, host, hasBody, forward: kept };
 }
 
 /**
@@ -89,7 +113,7 @@ export function upstreamUpgradeHeaders(req: IncomingMessage, authorization: stri
     const value = raw[i + 1] as string;
     out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
   }
-  const fwd = forwardedHeaders(req);
+  const fwd = forwardedHeaders(req, req.headers.host);
   for (let i = 0; i < fwd.length; i += 2) out[fwd[i] as string] = fwd[i + 1] as string;
   out.connection = 'Upgrade';
   out.upgrade = 'websocket';

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { Authorizer, Upstream } from './authorizer.js';
 import { asAppError, sendError } from './error-response.js';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
+import { downstreamResponseHeaders, forwardedHeaders, type ScannedRequest, scanRequestHeaders } from './forward-headers.js';
 import { upstreamError } from './upstream-errors.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
@@ -21,19 +21,18 @@ export interface HttpProxyDeps {
 export function httpProxy(deps: HttpProxyDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { authorizer, pools, log } = deps;
 
-  const forward = (req: IncomingMessage, res: ServerResponse, upstream: Upstream): void => {
-    const headers = req.headers;
-    const length = headers['content-length'];
-    const hasBody = headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  const forward = (req: IncomingMessage, res: ServerResponse, scanned: ScannedRequest, upstream: Upstream): void => {
+    const headers = scanned.forward;
+    headers.push('authorization', upstream.authorization, ...forwardedHeaders(req, scanned.host));
     const relay = new ResponseRelay(res, log);
     try {
       pools.get(upstream.origin).dispatch(
         {
           path: req.url ?? '/',
           method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-          headers: upstreamRequestHeaders(req, upstream.authorization),
+          headers,
           // The caller's body is streamed as it arrives; undici stops reading it while the agent is slow.
-          body: hasBody ? req : null,
+          body: scanned.hasBody ? req : null,
         },
         relay,
       );
@@ -42,11 +41,11 @@ export function httpProxy(deps: HttpProxyDeps): (req: IncomingMessage, res: Serv
     }
   };
 
-  const refuse = (req: IncomingMessage, res: ServerResponse, err: unknown): void => {
+  const refuse = (res: ServerResponse, scanned: ScannedRequest, err: unknown): void => {
     const error = asAppError(err);
     if (error.code === 'internal_error') log.error({ err }, 'authorization failed');
     // A refused request's body is not read; closing spares reading an upload nobody wants.
-    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.shouldKeepAlive = false;
+    if (scanned.hasBody) res.shouldKeepAlive = false;
     sendError(res, error);
   };
 
@@ -58,29 +57,30 @@ export function httpProxy(deps: HttpProxyDeps): (req: IncomingMessage, res: Serv
       res.end(HEALTH_BODY);
       return;
     }
-    const token = bearerToken(req.headers.authorization);
+    const scanned = scanRequestHeaders(req.rawHeaders);
+    const token = bearerToken(scanned.authorization);
     if (token === undefined) {
       // A URL ends up in logs and browser history: only WebSocket upgrades, which cannot send headers, may carry one.
       const message = QUERY_TOKEN.test(url)
         ? 'a token in the query string is accepted only on WebSocket upgrades; send Authorization: Bearer <token>'
         : 'missing bearer token (Authorization: Bearer <gateway token>)';
-      refuse(req, res, new AppError('unauthorized', message));
+      refuse(res, scanned, new AppError('unauthorized', message));
       return;
     }
     let upstream: Upstream | Promise<Upstream>;
     try {
       upstream = authorizer.authorize(token);
     } catch (err) {
-      refuse(req, res, err);
+      refuse(res, scanned, err);
       return;
     }
     if (upstream instanceof Promise) {
       upstream.then(
-        (u) => forward(req, res, u),
-        (err: unknown) => refuse(req, res, err),
+        (u) => forward(req, res, scanned, u),
+        (err: unknown) => refuse(res, scanned, err),
       );
     } else {
-      forward(req, res, upstream);
+      forward(req, res, scanned, upstream);
     }
   };
 }
@@ -102,8 +102,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#res.on('drain', () => controller.resume());
-    this.#res.on('close', () => {
+    this.#res.once('close', () => {
       if (!this.#done) {
         this.#done = true;
         controller.abort(new Error('the caller closed the connection'));
@@ -128,7 +127,9 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.#res.write(chunk)) controller.pause();
+    if (this.#res.write(chunk)) return;
+    controller.pause();
+    this.#res.once('drain', () => controller.resume());
   }
 
   onResponseEnd(): void {
