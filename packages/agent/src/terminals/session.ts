@@ -47,7 +47,7 @@ export class TerminalSession {
   readonly #events: SessionEvents;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
-  #flushScheduled = false;
+  #immediate: NodeJS.Immediate | undefined;
   #paused = false;
   #exited: Promise<void>;
 
@@ -148,14 +148,14 @@ export class TerminalSession {
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.length;
     if (this.#pendingBytes + 1 >= MAX_FRAME_BYTES) this.#flush();
-    else if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#flush());
-    }
+    else if (!this.#immediate) this.#immediate = setImmediate(this.#flushNow);
   }
 
+  readonly #flushNow = (): void => this.#flush();
+
   #flush(): void {
-    this.#flushScheduled = false;
+    if (this.#immediate) clearImmediate(this.#immediate);
+    this.#immediate = undefined;
     if (this.#pendingBytes === 0) return;
     const frame = Buffer.allocUnsafe(this.#pendingBytes + 1);
     frame[0] = this.id;
