@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent, type TestAgent } from '../helpers/agent.js';
@@ -79,7 +79,6 @@ describe('GET /files/download', () => {
   it('handles files of several GiB: length, ranges past 4 GiB, and a 413 for a whole-file read', async () => {
     // Sparse: 5 GiB of size, a few bytes of disk.
     const file = path.join(t.workdir, 'huge.img');
-    const { open } = await import('node:fs/promises');
     const fh = await open(file, 'w');
     const size = 5 * 1024 ** 3;
     await fh.write(Buffer.from('TAIL'), 0, 4, size - 4);

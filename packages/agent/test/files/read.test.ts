@@ -1,4 +1,4 @@
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFilesDomain } from '../../src/files/index.js';
@@ -161,7 +161,6 @@ describe('GET /files/read', () => {
     // Sparse: the head is two short lines, the rest is zeros that take no disk.
     const file = path.join(small.workdir, 'sparse.bin');
     await writeFile(file, 'first\nsecond\n');
-    const { truncate } = await import('node:fs/promises');
     await truncate(file, 200 * 1024 * 1024);
     const { status, body } = await small.json('GET', `/files/read?path=${q(file)}&start_line=1&end_line=2`);
     expect(status).toBe(200);

@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent, type TestAgent } from '../helpers/agent.js';
@@ -176,6 +176,22 @@ describe('POST /files/move', () => {
     expect((await t.json('POST', '/files/move', { body: { source: 'victim' } })).body).toMatchObject({
       error: "missing required parameter 'destination'",
     });
+  });
+
+  it('moves files and trees across file systems (copy, then delete), links kept as links', async () => {
+    const other = await mkdtemp('/dev/shm/cove-move-');
+    try {
+      await mkdir(path.join(t.workdir, 'xfs', 'sub'), { recursive: true });
+      await writeFile(path.join(t.workdir, 'xfs', 'sub', 'f'), 'cross');
+      await symlink('sub/f', path.join(t.workdir, 'xfs', 'ln'));
+      const res = await t.json('POST', '/files/move', { body: { source: 'xfs', destination: path.join(other, 'xfs') } });
+      expect(res.status).toBe(200);
+      expect(await readFile(path.join(other, 'xfs', 'sub', 'f'), 'utf8')).toBe('cross');
+      expect(await readlink(path.join(other, 'xfs', 'ln'))).toBe('sub/f');
+      expect(await exists(path.join(t.workdir, 'xfs'))).toBe(false);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
   });
 
   it('moves a link as a link', async () => {

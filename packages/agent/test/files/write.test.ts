@@ -1,5 +1,6 @@
 import { chmod, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createAgent, createLogger } from '@cove/agent';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent, type TestAgent } from '../helpers/agent.js';
 
@@ -138,7 +139,6 @@ describe('POST|PUT /files/write', () => {
   });
 
   it('answers 413 for content above the body limit and stays up', async () => {
-    const { createAgent, createLogger } = await import('@cove/agent');
     const agent = await createAgent({
       token: { kind: 'env', value: 'tok' },
       workdir: t.workdir,
