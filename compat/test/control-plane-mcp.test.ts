@@ -14,6 +14,7 @@ let child: ChildProcessWithoutNullStreams;
 const pending = new Map<number, (msg: Record<string, unknown>) => void>();
 let nextId = 1;
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON-RPC replies are read field by field
 function rpc(method: string, params: unknown): Promise<Record<string, any>> {
   const id = nextId++;
   child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
