@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Header } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent, type TestAgent } from '../helpers/agent.js';
 
@@ -165,6 +166,23 @@ describe('POST /files/transfer/upload', () => {
     expect(await exists(path.join(outside, 'dotdot'))).toBe(false);
     expect(await exists(path.join(outside, 'abs'))).toBe(false);
     expect(await exists(path.join(outside, 'through'))).toBe(false);
+  });
+
+  it('never hard-links to a file outside dest', async () => {
+    const outside = path.join(t.workdir, 'hl-outside');
+    await mkdir(outside);
+    const target = path.join(outside, 'target');
+    await writeFile(target, 'secret');
+    const dest = path.join(t.workdir, 'hl-jail');
+    for (const linkpath of [target, '../hl-outside/target']) {
+      const header = new Header({ path: 'evil', type: 'Link', linkpath, size: 0, mode: 0o644, mtime: new Date() });
+      const block = Buffer.alloc(512);
+      header.encode(block, 0);
+      const archive = Buffer.concat([block, Buffer.alloc(1024)]);
+      const res = await t.json('POST', `/files/transfer/upload?dest=${encodeURIComponent(dest)}`, { body: archive });
+      expect(res.status, linkpath).toBe(400);
+      expect((await stat(target)).nlink, linkpath).toBe(1);
+    }
   });
 
   it('refuses garbage, a file as dest, and stays up', async () => {
