@@ -83,7 +83,10 @@ export default {
       // Direct and gateway samples alternate, so that load from elsewhere on the machine hits both alike.
       const sse = { direct: [], gateway: [], extra: [] };
       const samples = smoke ? 5 : 60;
-      const pools = { direct: new http.Agent({ keepAlive: true, maxSockets: 1 }), gateway: new http.Agent({ keepAlive: true, maxSockets: 1 }) };
+      const pools = {
+        direct: new http.Agent({ keepAlive: true, maxSockets: 1 }),
+        gateway: new http.Agent({ keepAlive: true, maxSockets: 1 }),
+      };
       for (const name of ['direct', 'gateway']) await firstEventMs(targets[name].url, targets[name].auth, pools[name]);
       for (let i = 0; i < samples; i++) {
         const d = await firstEventMs(targets.direct.url, targets.direct.auth, pools.direct);
