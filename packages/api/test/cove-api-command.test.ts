@@ -14,6 +14,9 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field
+const body = async (res: Promise<Response>): Promise<any> => (await res).json();
+
 function startApi(): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
   const child = spawn(process.execPath, [COVE_BIN, 'api', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
     env: { PATH: process.env.PATH ?? '', HOME: dataDir, COVE_LOG_LEVEL: 'warn' },
@@ -42,17 +45,17 @@ describe('cove api', () => {
     );
     const headers = { 'x-client-id': created.client_id, 'x-client-secret': created.client_secret, 'content-type': 'application/json' };
     const first = await startApi();
-    const ws = await (await fetch(`${first.url}/workspace`, { method: 'POST', headers, body: '{}' })).json();
+    const ws = await body(fetch(`${first.url}/workspace`, { method: 'POST', headers, body: '{}' }));
     const id = ws.workspace.id as string;
-    const enabled = await (await fetch(`${first.url}/workspace/${id}/internal-api-access/enable`, { method: 'POST', headers })).json();
-    const raw = await (await fetch(`${first.url}/workspace/${id}/internal-api-access/token/raw`, { headers })).json();
+    const enabled = await body(fetch(`${first.url}/workspace/${id}/internal-api-access/enable`, { method: 'POST', headers }));
+    const raw = await body(fetch(`${first.url}/workspace/${id}/internal-api-access/token/raw`, { headers }));
     expect(enabled.port).toBe(raw.port);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     await expect(fetch(`http://127.0.0.1:${raw.port}/health`)).rejects.toThrow();
 
     const second = await startApi();
-    const again = await (await fetch(`${second.url}/workspace/${id}/internal-api-access/token/raw`, { headers })).json();
+    const again = await body(fetch(`${second.url}/workspace/${id}/internal-api-access/token/raw`, { headers }));
     expect(again.token).toBe(raw.token);
     const res = await fetch(`http://127.0.0.1:${again.port}/runtime`, { headers: { authorization: `Bearer ${raw.token}` } });
     expect(res.status).toBe(200);
