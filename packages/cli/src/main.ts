@@ -1,15 +1,41 @@
 import { Command, CommanderError } from 'commander';
-import { CliError } from './cli-error.js';
 import { agentCommand } from './commands/agent.js';
 import { apiCommand } from './commands/api.js';
 import { gatewayCommand } from './commands/gateway.js';
+import { EXIT, toCliError } from './exit-codes.js';
+import { userCommands } from './user-commands.js';
+
+const ROOT_HELP = `
+Configuration (first found wins): flags --api-url, --gateway-url, --client-id,
+--client-secret; then COVE_API_URL, COVE_GATEWAY_URL, COVE_CLIENT_ID,
+COVE_CLIENT_SECRET; then the credentials file \`cove up\` writes
+($COVE_DATA_DIR/credentials.json, default ~/.cove/credentials.json).
+
+Exit status: 0 ok; 1 error (the server refused or failed, or a local file
+operation failed); 2 bad arguments or missing configuration; 3 server
+unreachable; exec and shell: the remote command's status, 255 when cove failed.
+
+Examples:
+  cove up                                  # control plane + gateway, writes credentials
+  cove ws create --name dev --public-access
+  cove exec dev -- uname -a
+  cove shell dev
+  cove cp ./site dev:/srv/site`;
+
+/** Every command exits through `main` (no process.exit inside commander), with help after a usage error. */
+function configure(command: Command): void {
+  command.exitOverride().showHelpAfterError();
+  for (const sub of command.commands) configure(sub);
+}
 
 /** Builds the `cove` program. */
 export function program(): Command {
-  const cove = new Command('cove').description('Cove: self-hostable workspace runtime').showHelpAfterError().exitOverride();
+  const cove = new Command('cove').description('Cove: self-hostable workspace runtime').addHelpText('after', ROOT_HELP);
   cove.addCommand(agentCommand());
   cove.addCommand(apiCommand());
   cove.addCommand(gatewayCommand());
+  for (const command of userCommands()) cove.addCommand(command);
+  configure(cove);
   return cove;
 }
 
@@ -19,14 +45,12 @@ export async function main(argv: readonly string[]): Promise<void> {
     await program().parseAsync([...argv]);
   } catch (err) {
     if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
+      // Commander has printed the message; help and --version are successes, everything else is a usage error.
+      process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    if (err instanceof CliError) {
-      process.stderr.write(`cove: ${err.message}\n`);
-      process.exitCode = err.exitCode;
-      return;
-    }
-    throw err;
+    const cli = toCliError(err);
+    process.stderr.write(`cove: ${cli.message}\n`);
+    process.exitCode = cli.exitCode;
   }
 }
