@@ -4,6 +4,10 @@ import { drainAtEnd } from './spawn-pty.js';
 
 /** Largest output frame sent in one piece (id byte included). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
+/** A read this long filled the PTY's buffer (Linux hands out at most about 4 KiB per read). */
+const FULL_READ_BYTES = 4000;
+/** How long streaming output is gathered into one frame. */
+const BULK_DELAY_MS = 1;
 
 export interface SessionEvents {
   /** One coalesced output frame: `[id_byte][data]`. */
@@ -48,6 +52,7 @@ export class TerminalSession {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #immediate: NodeJS.Immediate | undefined;
+  #timer: NodeJS.Timeout | undefined;
   #paused = false;
   #exited: Promise<void>;
 
@@ -148,7 +153,14 @@ export class TerminalSession {
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.length;
     if (this.#pendingBytes + 1 >= MAX_FRAME_BYTES) this.#flush();
-    else if (!this.#immediate) this.#immediate = setImmediate(this.#flushNow);
+    else if (chunk.length >= FULL_READ_BYTES) {
+      // A full read: the program is streaming and more is on its way. Gathering it for a moment
+      // sends far fewer frames (less CPU on both ends) at the same pace.
+      if (!this.#immediate && !this.#timer) this.#timer = setTimeout(this.#flushNow, BULK_DELAY_MS);
+    } else if (!this.#immediate) {
+      // A short read (an echo, a prompt): out on the next turn, for interactive latency.
+      this.#immediate = setImmediate(this.#flushNow);
+    }
   }
 
   readonly #flushNow = (): void => this.#flush();
@@ -156,6 +168,8 @@ export class TerminalSession {
   #flush(): void {
     if (this.#immediate) clearImmediate(this.#immediate);
     this.#immediate = undefined;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (this.#pendingBytes === 0) return;
     const frame = Buffer.allocUnsafe(this.#pendingBytes + 1);
     frame[0] = this.id;
