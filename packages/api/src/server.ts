@@ -1,5 +1,5 @@
 import { installBodyParsers, installErrorHandler, RouteTable, sendError } from '@cove/agent';
-import { HealthResponse } from '@cove/protocol';
+import { HealthResponse, SESSION_TOKEN_TTL_SECONDS } from '@cove/protocol';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
@@ -47,7 +47,10 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     driver: options.driver,
     jwtSecret: await loadGatewaySecret(options.store),
     log,
-    limits: { maxWorkspaces: options.limits?.maxWorkspaces ?? 100 },
+    limits: {
+      maxWorkspaces: options.limits?.maxWorkspaces ?? 100,
+      sessionTokenTtlSeconds: options.limits?.sessionTokenTtlSeconds ?? SESSION_TOKEN_TTL_SECONDS,
+    },
   });
 
   const app = Fastify({

@@ -181,9 +181,9 @@ describe('File watcher', () => {
     ws.onWatcherEvent((ev) => events.push(ev));
     await ws.connect();
     await expect.poll(() => events.some((e) => e.type === 'ready')).toBe(true);
-    await writeFile(path.join(app, 'src', 'new.ts'), 'x');
+    await mkdir(path.join(app, 'src', 'lib'));
     await expect
-      .poll(() => events.find((e) => e.type === 'change' && e.path === `${app}/src/new.ts`), { timeout: 5_000 })
+      .poll(() => events.find((e) => e.type === 'change' && e.path === `${app}/src/lib`), { timeout: 5_000 })
       .toMatchObject({ op: 'create' });
     const watchers = await rt.watcher.list();
     expect(watchers.map((w) => w.id)).toContain(watcher.id);

@@ -28,9 +28,10 @@ export async function signGatewayJwt(
   target: { workspaceId: string; ip: string; port: number; generation: number },
   kind: GatewayClaims['kind'],
   now = Date.now(),
+  sessionTtlSeconds = SESSION_TOKEN_TTL_SECONDS,
 ): Promise<IssuedJwt> {
   const iat = Math.floor(now / 1000);
-  const exp = iat + (kind === 'workspace' ? WORKSPACE_TOKEN_TTL_SECONDS : SESSION_TOKEN_TTL_SECONDS);
+  const exp = iat + (kind === 'workspace' ? WORKSPACE_TOKEN_TTL_SECONDS : sessionTtlSeconds);
   const claims: GatewayClaims = { wid: target.workspaceId, ip: target.ip, port: target.port, gen: target.generation, kind, iat, exp };
   const token = await new SignJWT({ ...claims })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })

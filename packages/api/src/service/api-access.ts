@@ -43,6 +43,8 @@ async function issue(ctx: ControlContext, ws: WorkspaceRecord, kind: 'session' |
     ctx.jwtSecret,
     { workspaceId: ws.id, ip: ws.ip, port: ws.port, generation: ws.generation },
     kind,
+    Date.now(),
+    ctx.limits.sessionTokenTtlSeconds,
   );
   if (record && kind === 'session') await ctx.store.updateWorkspace(ws.id, { tokenExpiresAt: jwt.expiresAt.toISOString() });
   return {

@@ -9,6 +9,8 @@ import { KeyedLock } from './keyed-lock.js';
 export interface Limits {
   /** Workspaces one owner may have. */
   maxWorkspaces: number;
+  /** Lifetime of standard gateway JWTs (1 h; shorter only for tests of token refresh). */
+  sessionTokenTtlSeconds: number;
 }
 
 /** What every control-plane service works with. */

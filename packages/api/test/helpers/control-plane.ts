@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type ControlPlane,
+  type ControlPlaneOptions,
   createApiLogger,
   createControlPlane,
   createCredential,
@@ -49,13 +50,13 @@ export interface TestControlPlane {
 }
 
 export async function startTestControlPlane(
-  options: { store?: StoreConfig; dataDir?: string; keepDataDir?: boolean } = {},
+  options: { store?: StoreConfig; dataDir?: string; keepDataDir?: boolean; limits?: ControlPlaneOptions['limits'] } = {},
 ): Promise<TestControlPlane> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'cove-api-')));
   const store = await openStore(options.store ?? { kind: 'sqlite', file: path.join(dataDir, 'cove.db') });
   const log = createApiLogger(process.env.COVE_TEST_LOG ?? 'silent');
   const driver = new ProcessDriver({ root: path.join(dataDir, 'workspaces'), agentCommand: AGENT_COMMAND, log });
-  const cp = await createControlPlane({ store, driver, logger: log });
+  const cp = await createControlPlane({ store, driver, logger: log, ...(options.limits ? { limits: options.limits } : {}) });
   const url = await cp.listen('127.0.0.1', 0);
   const issued = await createCredential(store, 'alice', 'test');
   const client = { clientId: issued.clientId, clientSecret: issued.clientSecret };
