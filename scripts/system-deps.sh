@@ -11,6 +11,7 @@ declare -A NEEDED=(
   [ssh]=openssh-client
   [sshd]=openssh-server
   [pg_ctlcluster]=postgresql # throwaway clusters for the control-plane store tests
+  [chromium]=chromium        # the SDK's browser test (driven by playwright-core)
 )
 
 missing=()

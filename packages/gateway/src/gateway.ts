@@ -17,7 +17,7 @@ export interface GatewayOptions {
   /** The HS256 secret shared with the control plane that mints gateway JWTs (≥ 32 bytes). */
   secret: Uint8Array | string;
   logger?: Logger;
-  /** Origins allowed to open WebSockets from a browser besides the gateway's own host (`*` for any). */
+  /** Browser origins allowed to call the gateway (CORS) and open WebSockets, besides its own host (`*` for any). */
   allowedOrigins?: readonly string[];
   upstreamTimeouts?: UpstreamTimeouts;
   /** How long a route answer is reused (ms); bounds how late a rotation or disable is seen. Default 500. */
@@ -50,7 +50,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       keepAliveTimeout: 65_000,
       noDelay: true,
     },
-    httpProxy({ authorizer, pools, log }),
+    httpProxy({ authorizer, pools, log, allowedOrigins: options.allowedOrigins ?? [] }),
   );
   server.on('upgrade', wsProxy({ authorizer, pools, log, allowedOrigins: options.allowedOrigins ?? [], tunnels }));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {

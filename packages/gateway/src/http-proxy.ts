@@ -3,6 +3,7 @@ import { AppError, bearerToken } from '@cove/protocol';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { Authorizer, Upstream } from './authorizer.js';
+import { applyCors } from './cors.js';
 import { asAppError, sendError } from './error-response.js';
 import { downstreamResponseHeaders, forwardedHeaders, type ScannedRequest, scanRequestHeaders } from './forward-headers.js';
 import { upstreamError } from './upstream-errors.js';
@@ -15,11 +16,13 @@ export interface HttpProxyDeps {
   authorizer: Authorizer;
   pools: UpstreamPools;
   log: Logger;
+  /** Browser origins allowed to call the gateway (CORS); empty for none. */
+  allowedOrigins: readonly string[];
 }
 
 /** The gateway's `request` handler: health, authentication, then a streamed relay to the agent. */
 export function httpProxy(deps: HttpProxyDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { authorizer, pools, log } = deps;
+  const { authorizer, pools, log, allowedOrigins } = deps;
 
   const forward = (req: IncomingMessage, res: ServerResponse, scanned: ScannedRequest, upstream: Upstream): void => {
     const headers = scanned.forward;
@@ -50,6 +53,7 @@ export function httpProxy(deps: HttpProxyDeps): (req: IncomingMessage, res: Serv
   };
 
   return (req, res) => {
+    if (applyCors(req, res, allowedOrigins)) return;
     const url = req.url ?? '/';
     if ((url === '/health' || url.startsWith('/health?')) && (req.method === 'GET' || req.method === 'HEAD')) {
       // No authentication: the official SDK sends its Bearer here, and load balancers send none.
