@@ -8,6 +8,7 @@ import type { AgentApp, AgentContext, Domain } from './context.js';
 import { DOMAINS } from './domains.js';
 import { installBodyParsers } from './http/body-parsers.js';
 import { installErrorHandler, sendError } from './http/error-handler.js';
+import { installQueryBooleans } from './http/query-booleans.js';
 import { RouteTable } from './http/route-table.js';
 import { createLogger } from './logger.js';
 import { AGENT_VERSION } from './version.js';
@@ -65,6 +66,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   routes.attach(app);
   installBodyParsers(app, bodyLimit);
   installErrorHandler(app);
+  installQueryBooleans(app);
   app.setNotFoundHandler((request, reply) => sendError(reply, routes.notFound(request.method, request.url)));
 
   app.addHook('onRequest', async (request, reply) => {

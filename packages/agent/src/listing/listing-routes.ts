@@ -19,34 +19,6 @@ export interface ListingLimits {
   readonly searchCap: number;
 }
 
-/**
- * Query booleans also arrive as `1`/`0` (curl users, form-minded clients);
- * the validator coerces only `true`/`false`, so those are mapped first.
- */
-async function normaliseBooleans(request: { query: unknown }): Promise<void> {
-  const query = request.query as Record<string, unknown> | null;
-  if (!query) return;
-  for (const [key, value] of Object.entries(query)) {
-    if (!BOOLEAN_PARAMS.has(key)) continue;
-    if (value === '1' || value === 'yes') query[key] = 'true';
-    else if (value === '0' || value === 'no') query[key] = 'false';
-  }
-}
-
-const BOOLEAN_PARAMS = new Set([
-  'nested',
-  'flatten',
-  'light',
-  'include_hash',
-  'include_content',
-  'include_extensions',
-  'code_files_only',
-  'use_gitignore',
-  'case_sensitive',
-  'include_hidden',
-  'no_gitignore',
-]);
-
 /** A walk stops when the client goes away before its answer is written. */
 function clientSignal(reply: FastifyReply): WalkSignal {
   const signal = { aborted: false };
@@ -71,7 +43,6 @@ export function registerListingRoutes(app: AgentApp, ctx: AgentContext, limits: 
   app.get(
     '/files',
     {
-      preValidation: normaliseBooleans,
       schema: {
         summary: 'List a directory (tree or flat, sorted by path)',
         querystring: ListQuery,
@@ -99,7 +70,6 @@ export function registerListingRoutes(app: AgentApp, ctx: AgentContext, limits: 
   app.get(
     '/files/stream',
     {
-      preValidation: normaliseBooleans,
       schema: {
         summary: 'Stream a directory tree as NDJSON (file-system order, constant memory)',
         description:
@@ -136,7 +106,6 @@ export function registerListingRoutes(app: AgentApp, ctx: AgentContext, limits: 
   app.get(
     '/files/search/files',
     {
-      preValidation: normaliseBooleans,
       schema: {
         summary: 'Find files whose path (relative to `path`) contains `q`',
         querystring: FileSearchQuery,

@@ -79,3 +79,17 @@ describe('OpenAPI', () => {
     expect(Object.keys(body.paths)).toContain('/runtime');
   });
 });
+
+describe('query booleans', () => {
+  it('accept 1/0 and yes/no beside true/false, on every route', async () => {
+    await t.request('POST', '/files/write', { body: { path: 'b.txt', content: 'x\ny\n' } });
+    const numbered = await t.json<{ content: string }>('GET', '/files/read?path=b.txt&with_line_numbers=1');
+    expect(numbered.body.content).toBe('1\tx\n2\ty\n');
+    const plain = await t.json<{ content: string }>('GET', '/files/read?path=b.txt&with_line_numbers=no');
+    expect(plain.body.content).toBe('x\ny\n');
+    const bad = await t.json('GET', '/files/read?path=b.txt&with_line_numbers=maybe');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ code: 'bad_request' });
+    expect(String(bad.body.error)).toContain('with_line_numbers');
+  });
+});
