@@ -65,6 +65,8 @@ export function createSearchDomain(options: SearchDomainOptions = {}): Domain {
       },
       async (request, reply) => {
         const q = request.query;
+        // Looking for rg (a few stat calls) overlaps the checks below; it never rejects.
+        const finding = locator.find();
         const query = checkQuery(q.q);
         if (q.max_results !== undefined && !Number.isFinite(q.max_results)) throw badParam('max_results', 'must be a finite integer');
         const root = resolveOptionalPath(q.path, '/', ctx.workdir);
@@ -84,7 +86,7 @@ export function createSearchDomain(options: SearchDomainOptions = {}): Domain {
           noGitignore: q.no_gitignore ?? false,
           ignorePatterns: parseIgnorePatterns(q.ignore_patterns),
         };
-        const rg = await locator.find();
+        const rg = await finding;
         if (!rg) throw new AppError('ripgrep_not_installed', NOT_INSTALLED);
 
         // A client that goes away takes its rg with it.
@@ -101,15 +103,13 @@ export function createSearchDomain(options: SearchDomainOptions = {}): Domain {
             ...(options.onSpawn ? { onSpawn: options.onSpawn } : {}),
             ...(options.onExit ? { onExit: options.onExit } : {}),
           });
-          return {
-            success: true as const,
-            query: q.q,
-            path: root,
-            results: collector.sortedResults(),
-            total_matches: collector.totalMatches,
-            total_files: collector.totalFiles,
-            capped: collector.capped,
-          };
+          // Written by hand: the files' matches are serialised already (see MatchCollector).
+          const body =
+            `{"success":true,"query":${JSON.stringify(q.q)},"path":${JSON.stringify(root)},` +
+            `"results":${collector.resultsJson()},"total_matches":${collector.totalMatches},` +
+            `"total_files":${collector.totalFiles},"capped":${collector.capped}}`;
+          // The typed reply expects the object; a pre-serialised JSON string is sent as it is.
+          return reply.type('application/json; charset=utf-8').send(body as never);
         } finally {
           running.delete(abort);
           reply.raw.off('close', onClose);

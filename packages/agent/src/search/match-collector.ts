@@ -30,7 +30,6 @@ interface RingLine {
  * and the search stops. If ripgrep ends first, nothing was cut.
  */
 export class MatchCollector {
-  readonly results: Record<string, ContentMatch[]> = Object.create(null);
   totalMatches = 0;
   totalFiles = 0;
   capped = false;
@@ -43,6 +42,12 @@ export class MatchCollector {
   #fileKey = '';
   #ring: RingLine[] = [];
   #pending: ContentMatch[] = [];
+  /**
+   * Finished files, serialised (the matches' JSON without the brackets).
+   * Serialising each file when rg moves on spreads the work over the search
+   * instead of doing it all once rg has finished.
+   */
+  readonly #done = new Map<string, string>();
 
   constructor(options: CollectorOptions) {
     this.#max = options.maxResults;
@@ -57,10 +62,27 @@ export class MatchCollector {
 
   /** A new file starts: context never crosses files. */
   beginFile(): Verdict {
-    this.#ring = [];
-    this.#pending = [];
-    this.#file = null;
+    this.#flush();
+    if (this.#ring.length > 0) this.#ring = [];
+    if (this.#pending.length > 0) this.#pending = [];
     return this.capped ? 'stop' : 'continue';
+  }
+
+  /** A file ends: its matches are complete, context included. */
+  endFile(): Verdict {
+    this.#flush();
+    return this.capped ? 'stop' : 'continue';
+  }
+
+  #flush(): void {
+    const file = this.#file;
+    if (file === null) return;
+    this.#file = null;
+    if (file.length === 0) return;
+    const json = JSON.stringify(file);
+    const inner = json.slice(1, -1);
+    const before = this.#done.get(this.#fileKey);
+    this.#done.set(this.#fileKey, before === undefined ? inner : `${before},${inner}`);
   }
 
   match(key: string, line: number, text: string, column: number): Verdict {
@@ -73,13 +95,9 @@ export class MatchCollector {
       return this.#pending.length === 0 ? 'stop' : 'continue';
     }
     if (this.#file === null || this.#fileKey !== key) {
-      let list = this.results[key];
-      if (list === undefined) {
-        list = [];
-        this.results[key] = list;
-        this.totalFiles++;
-      }
-      this.#file = list;
+      this.#flush();
+      if (!this.#done.has(key)) this.totalFiles++;
+      this.#file = [];
       this.#fileKey = key;
     }
     const cut = this.#cut(text);
@@ -143,11 +161,15 @@ export class MatchCollector {
     return text.length > SEARCH_LINE_MAX_CHARS ? text.slice(0, SEARCH_LINE_MAX_CHARS) : text;
   }
 
-  /** The results with file keys in byte order, so answers are stable whatever order rg's threads finish in. */
-  sortedResults(): Record<string, ContentMatch[]> {
-    const keys = Object.keys(this.results).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const out: Record<string, ContentMatch[]> = Object.create(null);
-    for (const k of keys) out[k] = this.results[k] as ContentMatch[];
-    return out;
+  /**
+   * The `results` object as JSON, file keys in byte order, so answers are
+   * stable whatever order rg's threads finish in.
+   */
+  resultsJson(): string {
+    this.#flush();
+    const keys = [...this.#done.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const parts: string[] = [];
+    for (const k of keys) parts.push(`${JSON.stringify(k)}:[${this.#done.get(k)}]`);
+    return `{${parts.join(',')}}`;
   }
 }

@@ -24,6 +24,23 @@ export interface RunResult {
 
 const STDERR_KEEP = 16 * 1024;
 
+let cachedEnv: NodeJS.ProcessEnv | null = null;
+/**
+ * rg reads no configuration (`--no-config`); of the environment it only
+ * needs what locates the user's global git excludes. A small environment
+ * also makes each spawn cheaper.
+ */
+function rgEnv(): NodeJS.ProcessEnv {
+  if (cachedEnv === null) {
+    cachedEnv = {};
+    for (const name of ['HOME', 'XDG_CONFIG_HOME', 'PATH']) {
+      const value = process.env[name];
+      if (value !== undefined) cachedEnv[name] = value;
+    }
+  }
+  return cachedEnv;
+}
+
 /**
  * Runs ripgrep for a search, reading its JSON output as it streams. rg is
  * killed (SIGKILL: it holds no state worth a graceful exit) as soon as the
@@ -39,7 +56,7 @@ export function runRipgrep(rgPath: string, search: ContentSearch, options: RunOp
   const reader = new RgJsonReader(collector, search.root, search.rootIsDir);
 
   return new Promise<RunResult>((resolve, reject) => {
-    const child = spawn(rgPath, buildRgArgs(search), { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
+    const child = spawn(rgPath, buildRgArgs(search), { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/', env: rgEnv() });
     let stopped = false;
     let timedOut = false;
     let aborted = false;
@@ -63,8 +80,7 @@ export function runRipgrep(rgPath: string, search: ContentSearch, options: RunOp
     if (options.signal?.aborted) onAbort();
 
     if (child.pid !== undefined) options.onSpawn?.(child.pid);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       if (!stopped && reader.push(chunk) === 'stop') stop();
     });
     child.stderr.setEncoding('utf8');
