@@ -11,6 +11,7 @@ export default defineConfig({
       '@cove/agent': src('agent'),
       '@cove/gateway': src('gateway'),
       '@cove/api': src('api'),
+      '@cove/sandbox': src('sandbox'),
       '@cove/sdk/workspace': fileURLToPath(new URL('./packages/sdk/src/legacy/workspace.ts', import.meta.url)),
       '@cove/sdk/runtime': fileURLToPath(new URL('./packages/sdk/src/runtime/index.ts', import.meta.url)),
       '@cove/sdk': src('sdk'),

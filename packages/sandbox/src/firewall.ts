@@ -1,0 +1,91 @@
+import { vethName } from './addresses.js';
+import { run } from './run-command.js';
+
+/** What the firewall needs to know about one workspace. */
+export interface FirewallEntry {
+  id: string;
+  ip: string;
+  /** The gateway (the host side) may open connections to the agent's port. */
+  publicAccess: boolean;
+  allowInternet: boolean;
+  /** Addresses of the workspaces allowed to reach the agent's port directly. */
+  linkedIps: string[];
+  /** Other ports open to inbound connections (from the host side and linked workspaces). */
+  ingressPorts: number[];
+}
+
+export interface FirewallOptions {
+  /** The nftables table (family inet); Cove never touches any other. */
+  table: string;
+  subnet: string;
+  hostAddress: string;
+  agentPort: number;
+}
+
+const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
+/**
+ * Renders Cove's whole nftables table. Every rule matches this driver's
+ * interfaces or subnet, so traffic of the rest of the host is never
+ * affected; the table is replaced atomically (one `nft -f` transaction), so
+ * a change is live as soon as the command returns.
+ *
+ * - forward: packets to a workspace are dropped unless they answer one of
+ *   its connections or come from a linked workspace to the agent's port
+ *   (network-dark inbound); packets from a workspace leave only when it has
+ *   internet access.
+ * - output: the host itself (the gateway) reaches a workspace's agent only
+ *   when it has public access.
+ * - input: workspaces cannot open connections to the host's services.
+ * - postrouting: outbound traffic is masqueraded behind the host's address.
+ */
+export function renderRuleset(options: FirewallOptions, entries: readonly FirewallEntry[]): string {
+  const { table } = options;
+  const port = options.agentPort;
+  // Every drop names this driver's subnet: tables of other Cove instances (other subnets) are unaffected.
+  const net = options.subnet;
+  const forward: string[] = ['ct state established,related accept', `ip daddr ${net} ct state invalid drop`];
+  const output: string[] = [`ip daddr ${net} ct state established,related accept`];
+  const outboundDenied: string[] = [];
+  for (const e of [...entries].sort((a, b) => a.id.localeCompare(b.id))) {
+    if (!IPV4.test(e.ip)) continue;
+    const dev = vethName(e.id);
+    const linked = e.linkedIps.filter((ip) => IPV4.test(ip) && ip !== e.ip);
+    const ports = e.ingressPorts.filter((p) => Number.isInteger(p) && p > 0 && p < 65536 && p !== port);
+    if (linked.length > 0) forward.push(`oifname "${dev}" ip saddr { ${linked.join(', ')} } tcp dport ${port} accept`);
+    if (ports.length > 0) {
+      forward.push(`oifname "${dev}" tcp dport { ${ports.join(', ')} } accept`);
+      output.push(`oifname "${dev}" tcp dport { ${ports.join(', ')} } accept`);
+    }
+    if (e.publicAccess) output.push(`oifname "${dev}" tcp dport ${port} accept`);
+    if (!e.allowInternet) outboundDenied.push(`iifname "${dev}" drop`);
+  }
+  forward.push(`ip daddr ${net} drop`, ...outboundDenied);
+  output.push(`ip daddr ${net} drop`);
+  const chain = (name: string, hook: string, rules: string[]) =>
+    `  chain ${name} {\n    type filter hook ${hook} priority filter - 10; policy accept;\n${rules.map((r) => `    ${r}\n`).join('')}  }\n`;
+  return [
+    // Declaring then deleting makes the replacement work whether or not the table exists, in one transaction.
+    `table inet ${table}\n`,
+    `delete table inet ${table}\n`,
+    `table inet ${table} {\n`,
+    chain('forward', 'forward', forward),
+    chain('output', 'output', output),
+    chain('input', 'input', [`ip saddr ${net} ct state established,related accept`, `ip saddr ${net} drop`]),
+    '  chain postrouting {\n',
+    '    type nat hook postrouting priority srcnat; policy accept;\n',
+    `    ip saddr ${options.subnet} oifname != "cv*" masquerade\n`,
+    '  }\n',
+    '}\n',
+  ].join('');
+}
+
+/** Applies the ruleset atomically. */
+export async function applyRuleset(ruleset: string): Promise<void> {
+  await run(['nft', '-f', '-'], { input: ruleset });
+}
+
+/** Removes Cove's table (and only it). */
+export async function removeTable(table: string): Promise<void> {
+  await run(['nft', 'delete', 'table', 'inet', table], { allowFailure: true });
+}

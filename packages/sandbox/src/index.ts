@@ -1,0 +1,7 @@
+export { AddressPlan, netnsName, vethName } from './addresses.js';
+export { type AgentFiles, defaultAgentFiles } from './agent-files.js';
+export { type FirewallEntry, renderRuleset } from './firewall.js';
+export { buildDebianImage, buildHostImage, IMAGE_ALIASES, type ImageInfo, ImageStore } from './images.js';
+export { type ContainerState, OciRuntime } from './runc.js';
+export { SandboxDriver, type SandboxDriverOptions } from './sandbox-driver.js';
+export { type SandboxSupport, sandboxSupport } from './support.js';

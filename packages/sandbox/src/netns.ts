@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { netnsName, vethName } from './addresses.js';
+import { run } from './run-command.js';
+
+export function netnsPath(id: string): string {
+  return `/run/netns/${netnsName(id)}`;
+}
+
+/**
+ * The workspace's network namespace and its point-to-point veth link. The
+ * host side carries the host address (/32, the same on every link) and a
+ * /32 route to the workspace; inside, `eth0` has the workspace's address and
+ * a default route through the host. Routing (not a bridge) means every packet
+ * between workspaces crosses the host's forward hook, where the firewall sees
+ * it. Created once and kept while the workspace exists, so that a start does
+ * not pay for it.
+ */
+export async function ensureNetwork(id: string, ip: string, hostIp: string): Promise<void> {
+  const ns = netnsName(id);
+  const veth = vethName(id);
+  if (!existsSync(netnsPath(id))) await run(['ip', 'netns', 'add', ns]);
+  if (existsSync(`/sys/class/net/${veth}`)) return;
+  const peer = `cp${veth.slice(2)}`;
+  await run(['ip', 'link', 'add', veth, 'type', 'veth', 'peer', 'name', peer, 'netns', ns]);
+  // Batches: one process per side instead of one per command.
+  await run(['ip', '-n', ns, '-batch', '-'], {
+    input: [
+      `link set ${peer} name eth0`,
+      `addr add ${ip}/32 dev eth0`,
+      'link set lo up',
+      'link set eth0 up',
+      `route add ${hostIp} dev eth0 scope link`,
+      `route add default via ${hostIp} dev eth0`,
+      '',
+    ].join('\n'),
+  });
+  await run(['ip', '-batch', '-'], {
+    input: [`addr add ${hostIp}/32 dev ${veth}`, `link set ${veth} up`, `route replace ${ip}/32 dev ${veth} scope link`, ''].join('\n'),
+  });
+}
+
+/** Removes the link (its peer goes with it) and the namespace. Idempotent. */
+export async function removeNetwork(id: string): Promise<void> {
+  const veth = vethName(id);
+  if (existsSync(`/sys/class/net/${veth}`)) await run(['ip', 'link', 'del', veth], { allowFailure: true });
+  if (existsSync(netnsPath(id))) await run(['ip', 'netns', 'del', netnsName(id)], { allowFailure: true });
+}
+
+/**
+ * Routing between workspaces and out to the internet needs IPv4 forwarding;
+ * it is switched on once (as every container runtime does) and never off.
+ */
+export async function enableForwarding(): Promise<void> {
+  const file = '/proc/sys/net/ipv4/ip_forward';
+  if ((await readFile(file, 'utf8')).trim() !== '1') await writeFile(file, '1\n');
+}

@@ -1,0 +1,111 @@
+/** The pieces of a workspace's OCI runtime configuration (config.json). */
+export interface BundleSpec {
+  id: string;
+  rootfs: string;
+  hostname: string;
+  args: string[];
+  env: string[];
+  cwd: string;
+  netnsPath: string;
+  cgroupsPath: string;
+  cpus: number;
+  memoryMb: number;
+  pidsLimit: number;
+  /** Read-only bind mounts (the agent, the token directory, the image's host binds). */
+  binds: Array<{ source: string; destination: string; readonly: boolean }>;
+}
+
+// Docker's default capability set: enough to be root inside, not enough to manage the host.
+const CAPABILITIES = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
+];
+
+/**
+ * Builds config.json: own mount, PID, UTS, IPC and cgroup namespaces, the
+ * network namespace created beforehand (so that its address and firewall
+ * rules exist before anything runs), and the limits as `linux.resources`
+ * (runc writes them to cgroup v1 or v2, whichever the host has).
+ */
+export function ociConfig(spec: BundleSpec): object {
+  const memory = spec.memoryMb * 1024 * 1024;
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args: spec.args,
+      env: spec.env,
+      cwd: spec.cwd,
+      capabilities: { bounding: CAPABILITIES, effective: CAPABILITIES, permitted: CAPABILITIES },
+      noNewPrivileges: false,
+      oomScoreAdj: 500,
+    },
+    root: { path: spec.rootfs, readonly: false },
+    hostname: spec.hostname,
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      {
+        destination: '/dev/pts',
+        type: 'devpts',
+        source: 'devpts',
+        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+      },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+      { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=65536k'] },
+      ...spec.binds.map((b) => ({
+        destination: b.destination,
+        type: 'bind',
+        source: b.source,
+        options: ['rbind', 'nosuid', 'nodev', b.readonly ? 'ro' : 'rw'],
+      })),
+    ],
+    linux: {
+      namespaces: [
+        { type: 'pid' },
+        { type: 'ipc' },
+        { type: 'uts' },
+        { type: 'mount' },
+        { type: 'cgroup' },
+        { type: 'network', path: spec.netnsPath },
+      ],
+      cgroupsPath: spec.cgroupsPath,
+      resources: {
+        devices: [{ allow: false, access: 'rwm' }],
+        // No swap: memory + swap equals memory, so exceeding it invokes the OOM killer inside the cgroup.
+        memory: { limit: memory, swap: memory },
+        cpu: { shares: Math.max(2, Math.round(spec.cpus * 1024)), quota: Math.round(spec.cpus * 100_000), period: 100_000 },
+        pids: { limit: spec.pidsLimit },
+      },
+      maskedPaths: [
+        '/proc/acpi',
+        '/proc/asound',
+        '/proc/kcore',
+        '/proc/keys',
+        '/proc/latency_stats',
+        '/proc/timer_list',
+        '/proc/timer_stats',
+        '/proc/sched_debug',
+        '/proc/scsi',
+        '/sys/firmware',
+      ],
+      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { run } from './run-command.js';
+
+export interface ContainerState {
+  id: string;
+  status: 'creating' | 'created' | 'running' | 'stopped' | 'paused';
+  pid: number;
+}
+
+/** The OCI runtime's command line (runc by default; any runtime with runc's CLI works). */
+export class OciRuntime {
+  constructor(
+    readonly binary: string,
+    /** The runtime's state directory (`--root`): Cove's containers only. */
+    readonly root: string,
+  ) {}
+
+  #argv(...args: string[]): string[] {
+    return [this.binary, '--root', this.root, ...args];
+  }
+
+  /**
+   * Creates the container: namespaces, cgroups and mounts are set up and its
+   * first process waits, not started, until `start`. Its stdout and stderr go
+   * to `logFd` (the container keeps the descriptor, not a pipe to us).
+   */
+  create(id: string, bundle: string, logFd: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      // The container inherits stdout and stderr: both are the log file, never a pipe to us (a pipe
+      // would tie the container's output to this process). runc's own errors go to a JSON log.
+      const runtimeLog = `${bundle}/runtime.log`;
+      const child = spawn(
+        this.binary,
+        ['--root', this.root, '--log', runtimeLog, '--log-format', 'json', 'create', '--bundle', bundle, id],
+        {
+          stdio: ['ignore', logFd, logFd],
+          env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+        },
+      );
+      child.once('error', reject);
+      child.once('exit', (code) => {
+        if (code === 0) {
+          resolve();
+          return;
+        }
+        readFile(runtimeLog, 'utf8')
+          .catch(() => '')
+          .then((text) => {
+            const last = text.trim().split('\n').pop() ?? '';
+            let msg = last;
+            try {
+              msg = (JSON.parse(last) as { msg?: string }).msg ?? last;
+            } catch {}
+            reject(new Error(`${this.binary} create failed (${code}): ${msg.slice(0, 500)}`));
+          });
+      });
+    });
+  }
+
+  async start(id: string): Promise<void> {
+    await run(this.#argv('start', id));
+  }
+
+  async kill(id: string, signal: string, all = false): Promise<boolean> {
+    const res = await run(this.#argv('kill', ...(all ? ['--all'] : []), id, signal), { allowFailure: true });
+    return res.code === 0;
+  }
+
+  async delete(id: string, force = false): Promise<void> {
+    await run(this.#argv('delete', ...(force ? ['--force'] : []), id), { allowFailure: true });
+  }
+
+  async update(id: string, resources: object): Promise<void> {
+    await run(this.#argv('update', '-r', '-', id), { input: JSON.stringify(resources) });
+  }
+
+  async state(id: string): Promise<ContainerState | undefined> {
+    const res = await run(this.#argv('state', id), { allowFailure: true });
+    if (res.code !== 0) return undefined;
+    return JSON.parse(res.stdout) as ContainerState;
+  }
+
+  async list(): Promise<ContainerState[]> {
+    const res = await run(this.#argv('list', '--format', 'json'), { allowFailure: true });
+    if (res.code !== 0) return [];
+    return (JSON.parse(res.stdout || 'null') as ContainerState[] | null) ?? [];
+  }
+}
