@@ -13,7 +13,7 @@ const QUERY = 'handleRequest';
 const RG_ARGS = ['--json', '--no-config', '--no-require-git', '--case-sensitive', '--fixed-strings', '-e', QUERY, '--'];
 
 /**
- * A tree of `files` Go-like source files (~5 KiB each) spread over directories. Like real code,
+ * A tree of `files` Go-like source files (~10 KiB each, 32 functions) spread over directories. Like real code,
  * most lines do not match: every other file has four matching lines (two functions, each named in its comment and its declaration).
  */
 async function makeCorpus(root, files) {
@@ -22,8 +22,8 @@ async function makeCorpus(root, files) {
     const dir = path.join(root, `pkg${i % 40}`, `mod${i % 7}`);
     await mkdir(dir, { recursive: true });
     const lines = [`package mod${i % 7}`, '', 'import (', '\t"net/http"', '\t"strings"', ')', ''];
-    for (let f = 0; f < 16; f++) {
-      const hit = i % 2 === 0 && f % 8 === 0;
+    for (let f = 0; f < 32; f++) {
+      const hit = i % 2 === 0 && f % 16 === 0;
       const name = hit ? `${QUERY}${f}` : `serve${f}`;
       if (hit) matches += 2; // its comment and its declaration
       lines.push(`// ${name} answers one request of kind ${f} for file ${i}.`);

@@ -117,7 +117,7 @@ export class RgJsonReader {
     const start = parsed.start;
     let column = start + 1;
     // rg gives byte offsets; the API counts characters (UTF-16 code units).
-    if (start > 0) {
+    if (start > 0 && !parsed.ascii) {
       if (parsed.bytes !== null) column = parsed.bytes.subarray(0, start).toString('utf8').length + 1;
       else if (Buffer.byteLength(text) !== text.length) column = Buffer.from(text).subarray(0, start).toString('utf8').length + 1;
     }

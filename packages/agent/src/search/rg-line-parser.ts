@@ -25,6 +25,8 @@ export interface RgLine {
   text: string;
   /** The line's bytes, when rg sent them base64 (not UTF-8). */
   bytes: Buffer | null;
+  /** Every character of the line is one byte (ASCII): byte offsets are character offsets. */
+  ascii: boolean;
   lineNumber: number;
   /** Byte offset of the first submatch in the line (0 for context lines). */
   start: number;
@@ -79,13 +81,17 @@ export function parseRgLine(buf: Buffer, s: number, e: number, isMatch: boolean)
 
   let text: string;
   let bytes: Buffer | null = null;
+  let ascii = false;
   if (linesBase64) {
     bytes = Buffer.from(buf.toString('latin1', linesFrom, linesEnd), 'base64');
     text = bytes.toString('utf8');
   } else {
-    text = unescapeJson(buf.toString('utf8', linesFrom, linesEnd));
+    const raw = buf.toString('utf8', linesFrom, linesEnd);
+    // As many characters as bytes: no multi-byte sequence (escapes are ASCII too).
+    ascii = raw.length === linesEnd - linesFrom;
+    text = unescapeJson(raw);
   }
-  return { pathStart, pathEnd, pathBase64, text, bytes, lineNumber, start };
+  return { pathStart, pathEnd, pathBase64, text, bytes, ascii, lineNumber, start };
 }
 
 /** Decodes a path field of `buf` to text (lossy for paths that are not UTF-8). */
@@ -182,6 +188,7 @@ function slowParse(buf: Buffer, s: number, e: number): RgLine | null {
     pathText,
     text,
     bytes,
+    ascii: false,
     lineNumber: d.line_number ?? 0,
     start: d.submatches?.[0]?.start ?? 0,
   };
