@@ -1,15 +1,10 @@
 import { AppError } from '@cove/protocol';
-import swagger from '@fastify/swagger';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import { bearerToken, type TokenSource, TokenStore } from './auth/token-store.js';
 import type { AgentApp, AgentContext, Domain } from './context.js';
 import { DOMAINS } from './domains.js';
-import { installBodyParsers } from './http/body-parsers.js';
-import { installErrorHandler, sendError } from './http/error-handler.js';
-import { installQueryBooleans } from './http/query-booleans.js';
-import { RouteTable } from './http/route-table.js';
+import { sendError } from './http/error-handler.js';
+import { createJsonApp, listenUrl, serveOpenApi } from './http/json-app.js';
 import { createLogger } from './logger.js';
 import { AGENT_VERSION } from './version.js';
 import { rejectUpgrade, WsHub, type WsHubOptions } from './ws/hub.js';
@@ -50,42 +45,23 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const hub = new WsHub({ ...options.ws, tokens, log, ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}) });
   const cleanups: Array<() => void | Promise<void>> = [];
 
-  const app = Fastify({
-    loggerInstance: log,
+  const app = (await createJsonApp({
+    logger: log,
     bodyLimit,
     maxParamLength: 1024,
-    disableRequestLogging: true,
-    forceCloseConnections: true,
-    ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
-  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as AgentApp;
-
-  // Response schemas document the API (OpenAPI); bodies are written as they are.
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-
-  const routes = new RouteTable();
-  routes.attach(app);
-  installBodyParsers(app, bodyLimit);
-  installErrorHandler(app);
-  installQueryBooleans(app);
-  app.setNotFoundHandler((request, reply) => sendError(reply, routes.notFound(request.method, request.url)));
+    openapi: {
+      title: 'Cove agent Internal API',
+      version: AGENT_VERSION,
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      security: [{ bearer: [] }],
+    },
+  })) as AgentApp;
 
   app.addHook('onRequest', async (request, reply) => {
     if ((request.routeOptions.config as { public?: boolean } | undefined)?.public) return;
     if (!tokens.verify(bearerToken(request.headers.authorization))) {
       return sendError(reply, new AppError('unauthorized', 'missing or invalid token'));
     }
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.debug({ req: request.raw, res: reply.raw, ms: reply.elapsedTime }, 'request');
-  });
-
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Cove agent Internal API', version: AGENT_VERSION },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
   });
 
   const context: AgentContext = {
@@ -100,7 +76,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
 
   for (const domain of options.domains ?? DOMAINS) await domain(app, context);
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  serveOpenApi(app);
 
   app.server.on('upgrade', (request, socket, head) => {
     const pathname = (request.url ?? '/').split('?', 1)[0];
@@ -118,10 +94,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     context,
     async listen(host, port) {
       await app.listen({ host, port });
-      const address = app.server.address();
-      const actualPort = typeof address === 'object' && address ? address.port : port;
-      const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-      return `http://${shownHost}:${actualPort}`;
+      return listenUrl(app, host, port);
     },
     async close() {
       if (closed) return;

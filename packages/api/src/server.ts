@@ -1,8 +1,5 @@
-import { installBodyParsers, installErrorHandler, RouteTable, sendError } from '@cove/agent';
+import { createJsonApp, listenUrl, serveOpenApi } from '@cove/agent';
 import { HealthResponse, SESSION_TOKEN_TTL_SECONDS } from '@cove/protocol';
-import swagger from '@fastify/swagger';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import { loadGatewaySecret } from './auth/gateway-jwt.js';
 import type { WorkspaceDriver } from './drivers/driver.js';
@@ -53,42 +50,21 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     },
   });
 
-  const app = Fastify({
-    loggerInstance: log,
+  const app = (await createJsonApp({
+    logger: log,
     bodyLimit,
-    routerOptions: { maxParamLength: 256 },
-    disableRequestLogging: true,
-    forceCloseConnections: true,
-    ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
-  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as ApiApp;
-
-  // Response schemas document the API (OpenAPI); bodies are written as they are.
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-
-  const routes = new RouteTable();
-  routes.attach(app);
-  installBodyParsers(app, bodyLimit);
-  installErrorHandler(app);
-  app.setNotFoundHandler((request, reply) => sendError(reply, routes.notFound(request.method, request.url)));
-  installAuth(app, options.store);
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.debug({ req: request.raw, res: reply.raw, ms: reply.elapsedTime }, 'request');
-  });
-
-  await app.register(swagger, {
+    maxParamLength: 256,
     openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Cove control plane API', version: API_VERSION },
-      components: {
-        securitySchemes: {
-          clientId: { type: 'apiKey', in: 'header', name: 'X-Client-ID' },
-          clientSecret: { type: 'apiKey', in: 'header', name: 'X-Client-Secret' },
-        },
+      title: 'Cove control plane API',
+      version: API_VERSION,
+      securitySchemes: {
+        clientId: { type: 'apiKey', in: 'header', name: 'X-Client-ID' },
+        clientSecret: { type: 'apiKey', in: 'header', name: 'X-Client-Secret' },
       },
       security: [{ clientId: [], clientSecret: [] }],
     },
-  });
-
+  })) as ApiApp;
+  installAuth(app, options.store);
   app.get(
     '/health',
     { config: { public: true }, schema: { tags: ['health'], security: [], response: { 200: HealthResponse } } },
@@ -99,7 +75,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   workspacesRoutes(app, context);
   accessRoutes(app, context);
   networkRoutes(app, context);
-  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  serveOpenApi(app, { public: true });
 
   await app.ready();
   if (options.recover !== false) {
@@ -113,10 +89,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     context,
     async listen(host, port) {
       await app.listen({ host, port });
-      const address = app.server.address();
-      const actualPort = typeof address === 'object' && address ? address.port : port;
-      const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-      return `http://${shownHost}:${actualPort}`;
+      return listenUrl(app, host, port);
     },
     async close() {
       if (closed) return;
