@@ -1,10 +1,5 @@
+import { redactUrl } from '@cove/protocol';
 import pino, { type Logger } from 'pino';
-
-/** Strips secrets from a URL before it is logged (`?token=` of WebSocket upgrades). */
-export function redactUrl(url: string | undefined): string {
-  if (!url) return '';
-  return url.replace(/([?&](?:token|access_token|x_oblien_target)=)[^&#]*/gi, '$1[REDACTED]');
-}
 
 /**
  * The agent's structured logger, on stderr (stdout carries only the ready

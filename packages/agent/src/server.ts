@@ -1,6 +1,6 @@
-import { AppError } from '@cove/protocol';
+import { AppError, bearerToken } from '@cove/protocol';
 import type { Logger } from 'pino';
-import { bearerToken, type TokenSource, TokenStore } from './auth/token-store.js';
+import { type TokenSource, TokenStore } from './auth/token-store.js';
 import type { AgentApp, AgentContext, Domain } from './context.js';
 import { DOMAINS } from './domains.js';
 import { sendError } from './http/error-handler.js';

@@ -56,10 +56,3 @@ function validate(token: string, origin: string): string {
   if (/\s/.test(token)) throw new Error(`${origin} contains white space`);
   return token;
 }
-
-/** Extracts the token of an `Authorization: Bearer <token>` header. */
-export function bearerToken(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return match?.[1];
-}

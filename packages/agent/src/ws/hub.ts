@@ -1,11 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WS_CLOSE, WS_MAX_PAYLOAD } from '@cove/protocol';
+import { redactUrl, upgradeOriginAllowed, WS_CLOSE, WS_MAX_PAYLOAD } from '@cove/protocol';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { TokenStore } from '../auth/token-store.js';
-import { redactUrl } from '../logger.js';
-import { originAllowed } from './origin.js';
 import { rejectUpgrade, selectProtocol, upgradeToken } from './upgrade-auth.js';
 
 export { rejectUpgrade, upgradeToken };
@@ -132,7 +130,7 @@ export class WsHub {
   /** Handles an HTTP upgrade for `/ws`: origin check, authentication, then the WebSocket. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = redactUrl(request.url);
-    if (!originAllowed(request, this.#opts.allowedOrigins)) {
+    if (!upgradeOriginAllowed(request.headers.origin, request.headers.host, this.#opts.allowedOrigins)) {
       this.#opts.log.debug({ url, origin: request.headers.origin }, 'websocket upgrade refused: foreign origin');
       rejectUpgrade(socket, 403, 'forbidden', 'cross-site WebSocket upgrade refused');
       return;

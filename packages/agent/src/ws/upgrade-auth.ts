@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { bearerToken, type TokenStore } from '../auth/token-store.js';
+import { bearerToken, offeredProtocols, subprotocolToken } from '@cove/protocol';
+import type { TokenStore } from '../auth/token-store.js';
 
 /**
  * The token of an upgrade request: `Authorization: Bearer`, `?token=`
@@ -15,16 +16,7 @@ export function upgradeToken(request: IncomingMessage): string | undefined {
   const query = url.searchParams.get('token');
   if (query) return query;
   const offered = request.headers['sec-websocket-protocol'];
-  if (typeof offered === 'string') {
-    const values = offered
-      .split(',')
-      .map((v) => v.trim())
-      .filter(Boolean);
-    for (const value of values) if (value.startsWith('bearer.')) return value.slice('bearer.'.length);
-    const others = values.filter((v) => v !== 'bearer');
-    if (values.includes('bearer') && others.length === 1) return others[0];
-  }
-  return undefined;
+  return subprotocolToken(offeredProtocols(typeof offered === 'string' ? offered : undefined));
 }
 
 /**
