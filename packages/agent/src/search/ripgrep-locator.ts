@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Where `POST /files/search/init` installs ripgrep, and where it is always looked for. */
@@ -21,7 +20,7 @@ export function defaultRgCandidates(): string[] {
 
 /**
  * Finds ripgrep among candidate paths. The first executable regular file
- * whose `--version` runs wins. Versions are cached per path, size and
+ * whose `--version` says ripgrep wins. Versions are cached per path, size and
  * modification time, so the common case (a search) costs a few stat calls
  * and no process, while a binary replaced by an install is noticed.
  */
@@ -33,12 +32,10 @@ export class RipgrepLocator {
     this.#candidates = candidates;
   }
 
-  /** The first working ripgrep, or null. */
+  /** The first working ripgrep, or null. Candidates are probed at once: one file-system round trip per search. */
   async find(): Promise<RipgrepInfo | null> {
-    for (const candidate of this.#candidates()) {
-      const info = await this.#probe(candidate);
-      if (info) return info;
-    }
+    const found = await Promise.all(this.#candidates().map((c) => this.#probe(c)));
+    for (const info of found) if (info) return info;
     return null;
   }
 
@@ -46,8 +43,8 @@ export class RipgrepLocator {
     let key: string;
     try {
       const st = await stat(candidate);
-      if (!st.isFile()) return null;
-      await access(candidate, constants.X_OK);
+      // Some execute bit: what matters is that spawning it works, which --version checks once.
+      if (!st.isFile() || (st.mode & 0o111) === 0) return null;
       key = `${st.size}:${st.mtimeMs}:${st.ino}`;
     } catch {
       return null;
