@@ -80,6 +80,11 @@ export class EntryFilter {
     return this.#codeOnly || this.#exts !== undefined;
   }
 
+  /** Whether any selection filter is set (`path_filter` too): then not every entry met is reported. */
+  get selects(): boolean {
+    return this.selectsFiles || this.#pathFilter !== undefined;
+  }
+
   /** Whether an entry and everything below it is left out. */
   excludes(relative: string, name: string, isDir: boolean, chain: IgnoreChain | undefined): boolean {
     if (this.#skipHidden && name.charCodeAt(0) === 46 /* . */) return true;

@@ -3,12 +3,13 @@ import { AppError, ErrorResponse, FileSearchQuery, FileSearchResponse, ListQuery
 import type { FastifyReply } from 'fastify';
 import type { AgentApp, AgentContext } from '../context.js';
 import { fromSystemError, withPath } from '../http/errno.js';
-import { startStream } from '../http/streaming.js';
+import { type ResponseStream, startStream } from '../http/streaming.js';
 import { resolveOptionalPath } from '../paths/resolve.js';
 import { ContentBudget, fillDetails } from './entry-details.js';
 import { searchFiles } from './file-search.js';
-import { inheritedRules } from './ignore-rules.js';
-import { EntryFilter, parseListQuery } from './list-options.js';
+import { isPlainFlatListing, writeFlatListing } from './flat-listing.js';
+import { type IgnoreChain, inheritedRules } from './ignore-rules.js';
+import { EntryFilter, type ListOptions, parseListQuery } from './list-options.js';
 import { type WalkSignal, walkForList } from './list-walker.js';
 import { openRoot, streamWalk } from './stream-walker.js';
 
@@ -39,6 +40,25 @@ async function requireDirectory(path: string): Promise<void> {
   if (!info.isDirectory()) throw new AppError('bad_request', `path is not a directory: ${path}`);
 }
 
+/** The body of `GET /files`, built as objects (the general path; see `writeFlatListing` for the fast one). */
+export async function listResponse(
+  options: ListOptions,
+  inherited: IgnoreChain | undefined,
+  tree: boolean,
+  cap: number,
+  signal: WalkSignal,
+): Promise<ListResponse> {
+  const result = await withPath(options.root, () => walkForList(options, inherited, tree, cap, signal));
+  await fillDetails(result.records, options, new ContentBudget(options.contentBudget));
+  return {
+    success: true as const,
+    path: options.root,
+    entries: result.entries,
+    count: result.records.length,
+    ...(result.truncated ? { truncated: true as const } : {}),
+  };
+}
+
 export function registerListingRoutes(app: AgentApp, ctx: AgentContext, limits: ListingLimits): void {
   app.get(
     '/files',
@@ -55,15 +75,23 @@ export function registerListingRoutes(app: AgentApp, ctx: AgentContext, limits: 
       const inherited = options.useGitignore ? await inheritedRules(options.root) : undefined;
       const signal = clientSignal(reply);
       const tree = request.query.flatten !== true;
-      const result = await withPath(options.root, () => walkForList(options, inherited, tree, limits.entryCap, signal));
-      await fillDetails(result.records, options, new ContentBudget(options.contentBudget));
-      return {
-        success: true as const,
-        path: options.root,
-        entries: result.entries,
-        count: result.records.length,
-        ...(result.truncated ? { truncated: true as const } : {}),
+      if (!isPlainFlatListing(options, tree)) return listResponse(options, inherited, tree, limits.entryCap, signal);
+      let out: ResponseStream | undefined;
+      const begin = () => {
+        const stream = startStream(reply, 200, { 'content-type': 'application/json; charset=utf-8' });
+        out = stream;
+        return (chunk: string) => stream.write(chunk);
       };
+      try {
+        await withPath(options.root, () => writeFlatListing(options, inherited, limits.entryCap, signal, begin));
+      } catch (err) {
+        if (out === undefined) throw err;
+        // Headers are gone: a cut body is the only way left to say it failed.
+        request.log.error({ err }, 'listing failed midway');
+        out.raw.destroy();
+        return;
+      }
+      out?.end();
     },
   );
 
