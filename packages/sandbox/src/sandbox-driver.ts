@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AgentEndpoint, ResolvedNetwork, WorkspaceDriver, WorkspaceSpec } from '@cove/api';
@@ -440,6 +440,7 @@ export class SandboxDriver implements WorkspaceDriver {
   async destroyAll(): Promise<void> {
     for (const id of [...this.#states.keys()]) await this.destroy(id);
     await this.#global.run('firewall', () => removeTable(this.#table));
+    await rmdir(this.#runtime.root).catch(() => {});
   }
 
   /** The workspace's address (for tests and tools). */
