@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  LogController,
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
   type RawServerDefault,
@@ -49,7 +50,8 @@ export async function createJsonApp(options: JsonAppOptions): Promise<JsonApp> {
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
     routerOptions: { maxParamLength: options.maxParamLength },
-    disableRequestLogging: true,
+    // Requests are logged at debug level by the onResponse hook below, never at info.
+    logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as JsonApp;
