@@ -168,6 +168,8 @@ export async function buildHostImage(rootfs: string): Promise<void> {
 /** The `debian-12` image: debootstrap (minbase) from the Debian mirror. */
 export async function buildDebianImage(rootfs: string, mirror: string): Promise<void> {
   await run(['debootstrap', '--variant=minbase', 'bookworm', rootfs, mirror], { timeoutMs: 30 * 60_000 });
+  // debootstrap copies the host's name; a workspace's is its own (the UTS namespace's).
+  await writeFile(path.join(rootfs, 'etc/hostname'), 'workspace\n');
   // Package caches are not part of the image.
   await rm(path.join(rootfs, 'var/cache/apt/archives'), { recursive: true, force: true });
   await mkdir(path.join(rootfs, 'var/cache/apt/archives/partial'), { recursive: true });
