@@ -12,6 +12,12 @@ declare -A NEEDED=(
   [sshd]=openssh-server
   [pg_ctlcluster]=postgresql # throwaway clusters for the control-plane store tests
   [chromium]=chromium        # the SDK's browser test (driven by playwright-core)
+  [runc]=runc                # the sandbox driver's OCI runtime
+  [nft]=nftables             # the sandbox driver's firewall (its own table only)
+  [ip]=iproute2              # network namespaces and veth links
+  [mkfs.ext4]=e2fsprogs      # the workspaces' disk images (the disk quota)
+  [debootstrap]=debootstrap  # the debian:12 image, built once
+  [tini-static]=tini         # PID 1 in every workspace (bind-mounted read-only)
 )
 
 missing=()
