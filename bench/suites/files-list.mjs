@@ -1,6 +1,7 @@
 // GET /files (nested, flatten, light) on a ~50,000-entry tree against `find DIR -printf '%p\n'`
 // on the same tree in the same run. Target: at most 2x find's time (median of several runs).
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spawnAgent } from '../lib/agent.mjs';
@@ -16,6 +17,13 @@ async function buildTree(root, { top, sub, files }) {
     }
   }
   return top + top * sub + top * sub * files;
+}
+
+/** CPU milliseconds (user + system) from /proc/<pid>/stat: the process's own, or its waited-for children's. */
+function cpuMs(pid, children = false) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const [user, system] = children ? [fields[13], fields[14]] : [fields[11], fields[12]];
+  return ((Number(user) + Number(system)) * 1000) / 100; // clock ticks at USER_HZ = 100
 }
 
 function runFind(dir) {
@@ -51,30 +59,42 @@ export default {
         if (res.status !== 200) throw new Error(`GET /files answered ${res.status}`);
         listed = Number(/"count":(\d+)/.exec(text.slice(-100))?.[1]);
       };
-      const runs = smoke ? 2 : 9;
+      const runs = smoke ? 2 : 15;
       // Interleaved, so both see the same machine load.
       const oursMs = [];
       const findMs = [];
+      let oursCpu = 0;
+      let findCpu = 0;
       await ours();
       await runFind(tree);
       for (let i = 0; i < runs; i++) {
+        let cpu = cpuMs(agent.pid);
         oursMs.push(...(await sample(ours, { runs: 1, warmup: 0 })));
+        oursCpu += cpuMs(agent.pid) - cpu;
+        cpu = cpuMs(process.pid, true);
         findMs.push(...(await sample(() => runFind(tree), { runs: 1, warmup: 0 })));
+        findCpu += cpuMs(process.pid, true) - cpu;
       }
       if (listed !== entries) throw new Error(`listed ${listed} entries, expected ${entries}`);
       const cove = median(oursMs);
       const find = median(findMs);
-      log(`cove ${cove.toFixed(1)} ms, find ${find.toFixed(1)} ms`);
+      log(
+        `cove ${cove.toFixed(1)} ms, find ${find.toFixed(1)} ms; CPU per run cove ${(oursCpu / runs).toFixed(1)} ms, find ${(findCpu / runs).toFixed(1)} ms`,
+      );
       return {
         figures: {
           entries: listed,
           cove_median_ms: Number(cove.toFixed(2)),
           find_median_ms: Number(find.toFixed(2)),
+          // Mean CPU (user + system) per run: the agent process, and find as a waited-for child.
+          cove_cpu_ms: Number((oursCpu / runs).toFixed(1)),
+          find_cpu_ms: Number((findCpu / runs).toFixed(1)),
           cove_runs_ms: oursMs.map((v) => Number(v.toFixed(1))),
           find_runs_ms: findMs.map((v) => Number(v.toFixed(1))),
         },
         ratios: { cove_vs_find_time: ratio(cove / find, 2, 'at_most') },
-        notes: 'Time to the last byte of the body over loopback HTTP; find writes to a pipe that is read to the end.',
+        notes:
+          'Time to the last byte of the body over loopback HTTP; find writes to a pipe that is read to the end. CPU per run is the mean (10 ms clock ticks).',
       };
     } finally {
       await agent.close();
