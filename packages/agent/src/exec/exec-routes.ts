@@ -19,6 +19,7 @@ import type { AgentApp, AgentContext } from '../context.js';
 import { resolveInvocation } from './command-line.js';
 import { parseRunRequest } from './run-request.js';
 import { parseSignal } from './signals.js';
+import type { Spawner } from './spawner.js';
 import { type SseOptions, SseTaskStream } from './sse.js';
 import { writeInput } from './stdin-input.js';
 import { Task, type TaskLimits } from './task.js';
@@ -26,6 +27,7 @@ import type { TaskRegistry } from './task-registry.js';
 
 export interface ExecRouteDeps {
   registry: TaskRegistry;
+  spawner: Spawner;
   limits: TaskLimits;
   sse: SseOptions;
 }
@@ -53,7 +55,7 @@ export function registerExecRoutes(app: AgentApp, ctx: AgentContext, deps: ExecR
       limits: deps.limits,
     });
     registry.admit(task);
-    const started = await task.start(invocation, mergeEnv(spec.env), (t) => registry.finished(t));
+    const started = await task.start(invocation, mergeEnv(spec.env), deps.spawner, (t) => registry.finished(t));
     if (!started) {
       throw new AppError(
         'failed_to_start',

@@ -1,5 +1,7 @@
 import type { Domain } from '../context.js';
 import { registerExecRoutes } from './exec-routes.js';
+import { buildSpawnHelper, startHelperSpawner } from './native/helper-spawner.js';
+import { nodeSpawner } from './spawner.js';
 import { TaskRegistry } from './task-registry.js';
 
 /** Tunables of the exec domain; every one has a production default. */
@@ -22,11 +24,19 @@ export interface ExecDomainOptions {
   sseSoftLimit?: number;
   /** How often expired tasks are swept (default 5 s). */
   sweepIntervalMs?: number;
+  /**
+   * Who forks: `auto` (default) uses the small spawn helper when it can be
+   * built (fork cost grows with the forking process's memory), else the agent;
+   * `node` always spawns from the agent.
+   */
+  spawner?: 'auto' | 'node';
 }
 
 /** Builds the exec domain: `/exec`, `/exec/stream` and `/exec/:id/...`. */
 export function createExecDomain(options: ExecDomainOptions = {}): Domain {
-  return (app, ctx) => {
+  return async (app, ctx) => {
+    const binary = options.spawner === 'node' ? undefined : await buildSpawnHelper(ctx.log);
+    const spawner = binary ? startHelperSpawner(binary, nodeSpawner, ctx.log) : nodeSpawner;
     const registry = new TaskRegistry({
       maxRunning: options.maxRunning ?? 50,
       maxFinished: options.maxFinished ?? 1000,
@@ -34,6 +44,7 @@ export function createExecDomain(options: ExecDomainOptions = {}): Domain {
     });
     registerExecRoutes(app, ctx, {
       registry,
+      spawner,
       limits: {
         outputCap: options.outputCap ?? 2 * 1024 * 1024,
         killGraceMs: options.killGraceMs ?? 2000,
@@ -49,6 +60,7 @@ export function createExecDomain(options: ExecDomainOptions = {}): Domain {
     ctx.onClose(() => {
       for (const task of registry.all()) if (task.running) task.signalGroup('SIGKILL');
       registry.close();
+      spawner.close();
     });
   };
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Writable } from 'node:stream';
 import { AppError } from '@cove/protocol';
 import type { Task } from './task.js';
 
@@ -29,7 +30,7 @@ async function copy(task: Task, body: IncomingMessage, eof: boolean): Promise<nu
   return written;
 }
 
-function drained(stdin: NodeJS.WritableStream, task: Task): Promise<void> {
+function drained(stdin: Writable, task: Task): Promise<void> {
   return new Promise((resolve, reject) => {
     const done = (err?: AppError) => {
       stdin.off('drain', onDrain);

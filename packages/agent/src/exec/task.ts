@@ -1,8 +1,9 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import type { ExecMode, ExecTaskJson, TaskStatus } from '@cove/protocol';
 import type { Invocation } from './command-line.js';
 import { interleave, OutputRing } from './output-ring.js';
 import { signalNumber } from './signals.js';
+import type { SpawnedProcess, Spawner } from './spawner.js';
 
 /** Limits a task runs under (set per domain; see index.ts for the defaults). */
 export interface TaskLimits {
@@ -62,7 +63,7 @@ export class Task {
 
   readonly #limits: TaskLimits;
   readonly #timeoutMs: number;
-  #child: ChildProcessWithoutNullStreams | undefined;
+  #child: SpawnedProcess | undefined;
   #seq = 0;
   #openPipes = 2;
   #mainExited = false;
@@ -97,7 +98,7 @@ export class Task {
   }
 
   /** The child's stdin while it is open. */
-  get stdin(): NodeJS.WritableStream | undefined {
+  get stdin(): Writable | undefined {
     const stdin = this.#child?.stdin;
     return stdin && !stdin.destroyed && stdin.writable ? stdin : undefined;
   }
@@ -106,38 +107,38 @@ export class Task {
    * Starts the process in its own process group. Resolves true once running;
    * false if it could not start (status `failed`, `error` set).
    */
-  start(invocation: Invocation, env: NodeJS.ProcessEnv | undefined, onFinish: (task: Task) => void): Promise<boolean> | boolean {
+  async start(
+    invocation: Invocation,
+    env: NodeJS.ProcessEnv | undefined,
+    spawner: Spawner,
+    onFinish: (task: Task) => void,
+  ): Promise<boolean> {
     this.#onFinish = onFinish;
-    let child: ChildProcessWithoutNullStreams;
+    let child: SpawnedProcess;
     try {
-      child = spawn(invocation.file, invocation.args, { cwd: this.cwd, env, detached: true, stdio: 'pipe' });
+      const spawned = spawner.spawn({ file: invocation.file, args: invocation.args, cwd: this.cwd, env });
+      child = spawned instanceof Promise ? await spawned : spawned;
     } catch (err) {
       this.#fail(err as Error);
       return false;
     }
     this.#child = child;
-    if (child.pid === undefined) {
-      // libuv reports exec failures (ENOENT, EACCES, E2BIG) on the next tick.
-      return new Promise((resolve) => {
-        child.once('error', (err) => {
-          this.#fail(err);
-          resolve(false);
-        });
-      });
-    }
     this.pid = child.pid;
     this.status = 'running';
     this.startedAt = this.createdAt;
     child.stdout.on('data', (data: Buffer) => this.#emit(1, data));
     child.stderr.on('data', (data: Buffer) => this.#emit(2, data));
-    child.stdout.once('close', this.#pipeClosed);
-    child.stderr.once('close', this.#pipeClosed);
+    // A socket handed over by the spawn helper may already have ended (a task
+    // without output) before it reaches us; it then had no data to lose.
+    for (const pipe of [child.stdout, child.stderr]) {
+      if (pipe.closed) this.#pipeClosed();
+      else pipe.once('close', this.#pipeClosed);
+    }
     // A task that exits without reading its stdin makes our writes fail with EPIPE: not an agent error.
     child.stdin.on('error', () => {});
     child.stdout.on('error', () => {});
     child.stderr.on('error', () => {});
-    child.on('error', () => {});
-    child.once('exit', (code, signal) => {
+    child.onExit((code, signal) => {
       this.#mainExited = true;
       this.#rawCode = code;
       this.#rawSignal = signal;
@@ -294,7 +295,11 @@ export class Task {
     if (this.#rawSignal !== null) {
       this.signal = this.#rawSignal;
       this.exitCode = 128 + signalNumber(this.#rawSignal);
-    } else this.exitCode = this.#rawCode ?? 0;
+    } else if (this.#rawCode === null) {
+      // Neither a code nor a signal: the spawn helper that watched the process died.
+      this.exitCode = -1;
+      this.error = 'exit status lost (the spawn helper exited)';
+    } else this.exitCode = this.#rawCode;
     const stdin = this.#child?.stdin;
     if (stdin && !stdin.destroyed) stdin.destroy();
     this.#holds.clear();

@@ -202,3 +202,23 @@ describe('limits', () => {
     await until(() => !alive(pid), 'the task to be killed');
   });
 });
+
+describe('spawning from the agent itself (no spawn helper)', () => {
+  it('runs, streams, fails to start and kills the same way', async () => {
+    const a = await startTestAgent({ domains: [createExecDomain({ spawner: 'node', killGraceMs: 200 })] });
+    try {
+      expect((await a.json('POST', '/exec', { body: { cmd: 'echo hi; exit 3' } })).body).toMatchObject({ stdout: 'hi\n', exit_code: 3 });
+      const missing = await a.json('POST', '/exec', { body: { cmd: ['/no/such/bin'] } });
+      expect(missing).toMatchObject({ status: 500, body: { code: 'failed_to_start' } });
+      const task = await startStreaming(a, { cmd: ['cat'] });
+      await a.json('POST', `/exec/${task.id}/input?eof=true`, { body: 'abc', headers: { 'content-type': 'application/octet-stream' } });
+      const events = await task.events;
+      expect(decoded(events, 'stdout').toString()).toBe('abc');
+      const sleeper = await startStreaming(a, { cmd: ['sleep', '300'] });
+      await a.json('DELETE', `/exec/${sleeper.id}`);
+      expect((await sleeper.events).at(-1)?.data).toMatchObject({ signal: 'SIGTERM' });
+    } finally {
+      await a.close();
+    }
+  });
+});

@@ -1,0 +1,164 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { access, chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { signalName } from '../signals.js';
+import { SpawnError, type SpawnedProcess, type Spawner, type SpawnRequest } from '../spawner.js';
+import { SPAWN_HELPER_SOURCE } from './spawn-helper-source.js';
+
+type ExitCallback = (code: number | null, signal: NodeJS.Signals | null) => void;
+
+interface Pending {
+  resolve: (p: SpawnedProcess) => void;
+  reject: (err: Error) => void;
+  sockets: Array<Socket | undefined>;
+  pid: number;
+}
+
+type HelperMessage =
+  | { t: 'fd'; id: string; fd: 0 | 1 | 2; pid: number }
+  | { t: 'fail'; id: string; errno: string }
+  | { t: 'exit'; pid: number; code: number; signal: number };
+
+/**
+ * Compiles the spawn helper (see spawn-helper-source.ts) once per source
+ * version into the user's cache directory. Resolves to its path, or
+ * undefined when no C compiler is available (the agent then spawns itself).
+ */
+export async function buildSpawnHelper(log: Logger): Promise<string | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  const digest = createHash('sha256').update(SPAWN_HELPER_SOURCE).update(process.arch).digest('hex').slice(0, 16);
+  // One build per machine user, not per home directory (workspaces may each have their own HOME).
+  const dir = process.env.COVE_CACHE_DIR || path.join(os.tmpdir(), `cove-cache-${process.getuid?.() ?? 0}`);
+  const binary = path.join(dir, `spawn-helper-${digest}`);
+  try {
+    await access(binary, fsConstants.X_OK);
+    const [info, dirInfo] = await Promise.all([stat(binary), stat(dir)]);
+    const uid = process.getuid?.();
+    // Trusted only in a private directory of ours: nobody else could have swapped it.
+    if (info.uid === uid && dirInfo.uid === uid && (info.mode & 0o022) === 0 && (dirInfo.mode & 0o022) === 0) return binary;
+  } catch {
+    // Not built yet.
+  }
+  const temp = `${binary}.${process.pid}.tmp`;
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const owner = await stat(dir);
+    if (owner.uid !== process.getuid?.() || (owner.mode & 0o022) !== 0) throw new Error(`${dir} is not a private directory`);
+    await new Promise<void>((resolve, reject) => {
+      const cc = execFile('cc', ['-O2', '-x', 'c', '-', '-o', temp], { timeout: 60_000 }, (err, _out, stderr) => {
+        if (err) reject(new Error(`${err.message} ${stderr}`.trim()));
+        else resolve();
+      });
+      cc.stdin?.end(SPAWN_HELPER_SOURCE);
+    });
+    await chmod(temp, 0o755);
+    await rename(temp, binary);
+    return binary;
+  } catch (err) {
+    await rm(temp, { force: true });
+    log.warn({ err: (err as Error).message }, 'exec: cannot build the spawn helper; commands are spawned by the agent itself');
+    return undefined;
+  }
+}
+
+/**
+ * Spawns through the helper process. If the helper dies, running tasks are
+ * reported as exited with code -1 and `fallback` takes over new spawns.
+ */
+export function startHelperSpawner(binary: string, fallback: Spawner, log: Logger): Spawner {
+  const pending = new Map<string, Pending>();
+  const exits = new Map<number, ExitCallback>();
+  const early = new Map<number, [number | null, NodeJS.Signals | null]>();
+  let seq = 0;
+  let dead = false;
+
+  const helper: ChildProcess = spawn(binary, [], { stdio: ['pipe', 'ignore', 'inherit', 'ipc'], serialization: 'json' });
+  // The helper never keeps the agent alive on its own.
+  helper.unref();
+  (helper.channel as { unref?: () => void } | undefined)?.unref?.();
+  (helper.stdin as Socket | null)?.unref();
+  helper.stdin?.on('error', () => {});
+
+  const onDeath = () => {
+    if (dead) return;
+    dead = true;
+    log.error('exec: the spawn helper exited; spawning from the agent from now on');
+    for (const p of pending.values()) p.reject(new SpawnError('ECHILD'));
+    pending.clear();
+    for (const callback of exits.values()) callback(null, null);
+    exits.clear();
+  };
+  helper.on('exit', onDeath);
+  helper.on('error', onDeath);
+
+  helper.on('message', (msg: HelperMessage, handle: Socket | undefined) => {
+    if (msg.t === 'fd') {
+      const p = pending.get(msg.id);
+      if (!p || !handle) {
+        handle?.destroy();
+        return;
+      }
+      p.sockets[msg.fd] = handle;
+      p.pid = msg.pid;
+      const [stdin, stdout, stderr] = p.sockets;
+      if (!stdin || !stdout || !stderr) return;
+      pending.delete(msg.id);
+      const pid = msg.pid;
+      p.resolve({
+        pid,
+        stdin,
+        stdout,
+        stderr,
+        onExit(callback) {
+          const done = early.get(pid);
+          if (done) {
+            early.delete(pid);
+            callback(...done);
+          } else exits.set(pid, callback);
+        },
+      });
+    } else if (msg.t === 'fail') {
+      const p = pending.get(msg.id);
+      pending.delete(msg.id);
+      for (const s of p?.sockets ?? []) s?.destroy();
+      p?.reject(new SpawnError(msg.errno));
+    } else if (msg.t === 'exit') {
+      const result: [number | null, NodeJS.Signals | null] = [
+        msg.signal > 0 ? null : msg.code,
+        msg.signal > 0 ? (signalName(msg.signal) as NodeJS.Signals) : null,
+      ];
+      const callback = exits.get(msg.pid);
+      exits.delete(msg.pid);
+      if (callback) callback(...result);
+      else early.set(msg.pid, result);
+    }
+  });
+
+  return {
+    kind: 'helper',
+    spawn(request: SpawnRequest): SpawnedProcess | Promise<SpawnedProcess> {
+      if (dead) return fallback.spawn(request);
+      const id = (++seq).toString(36);
+      const fields = [id, request.cwd, request.file, String(request.args.length + 1), request.file, ...request.args];
+      // The agent's environment is sent every time (as child_process does), so changes to it apply.
+      const entries = Object.entries(request.env ?? process.env).filter((e): e is [string, string] => e[1] !== undefined);
+      fields.push(String(entries.length), ...entries.map(([k, v]) => `${k}=${v}`));
+      const payload = Buffer.from(`${fields.join('\0')}\0`);
+      const header = Buffer.allocUnsafe(4);
+      header.writeUInt32LE(payload.length);
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject, sockets: [], pid: 0 });
+        helper.stdin?.write(Buffer.concat([header, payload]));
+      });
+    },
+    close() {
+      dead = true;
+      helper.kill('SIGKILL');
+    },
+  };
+}

@@ -1,0 +1,210 @@
+/**
+ * C source of the spawn helper: a tiny process that starts tasks for the agent.
+ *
+ * Why: fork() costs grow with the parent's memory, and the agent (a Node
+ * process with a JIT, a heap and a web framework) is large, so spawning
+ * straight from the agent is several times slower than spawning from a
+ * small process. The helper uses posix_spawn (vfork-style in glibc) from a
+ * process of a few hundred KiB, and hands the child's stdio sockets to the
+ * agent over Node's IPC channel (SCM_RIGHTS, the `NODE_HANDLE` message
+ * format), so output then flows from the task straight to the agent.
+ *
+ * Agent → helper (stdin): records `u32 length (LE)` + NUL-terminated strings
+ *   id, cwd, file, argc, argv[0..argc), envc ("-" = inherit), env[0..envc).
+ * Helper → agent (IPC fd, one JSON line per message):
+ *   three NODE_HANDLE messages (stdin, stdout, stderr sockets) with
+ *   `{"t":"fd","id":…,"fd":0|1|2,"pid":…}`, or `{"t":"fail","id":…,"errno":…}`;
+ *   later `{"t":"exit","pid":…,"code":…,"signal":…}`.
+ * The children get a new session (their own process group), default signal
+ * dispositions and an empty signal mask, like libuv's detached children.
+ */
+export const SPAWN_HELPER_SOURCE = String.raw`
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+static int ipc = -1;
+
+static void write_all(int fd, const char *buf, size_t len, int pass_fd) {
+  int first = 1;
+  while (len > 0) {
+    struct iovec iov = { (void *)buf, len };
+    struct msghdr msg = { 0 };
+    char control[CMSG_SPACE(sizeof(int))];
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (first && pass_fd >= 0) {
+      memset(control, 0, sizeof control);
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+    }
+    ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) { struct pollfd p = { fd, POLLOUT, 0 }; poll(&p, 1, -1); continue; }
+      exit(0); /* the agent is gone */
+    }
+    first = 0;
+    buf += n;
+    len -= (size_t)n;
+  }
+}
+
+static void send_line(const char *line, int pass_fd) { write_all(ipc, line, strlen(line), pass_fd); }
+
+static int read_full(int fd, void *buf, size_t len) {
+  char *p = buf;
+  while (len > 0) {
+    ssize_t n = read(fd, p, len);
+    if (n == 0) return 0;
+    if (n < 0) { if (errno == EINTR) continue; return 0; }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 1;
+}
+
+static void handle_request(char *data, uint32_t len) {
+  char *fields[8 + 65536 + 8192];
+  size_t nf = 0;
+  char *p = data, *end = data + len;
+  while (p < end && nf < sizeof fields / sizeof *fields) {
+    fields[nf++] = p;
+    p += strnlen(p, (size_t)(end - p)) + 1;
+  }
+  if (nf < 4) return;
+  const char *id = fields[0], *cwd = fields[1], *file = fields[2];
+  long argc = strtol(fields[3], NULL, 10);
+  if (argc < 1 || (size_t)(4 + argc) > nf) return;
+  char **argv = calloc((size_t)argc + 1, sizeof(char *));
+  for (long i = 0; i < argc; i++) argv[i] = fields[4 + i];
+  size_t at = 4 + (size_t)argc;
+  char **envp = environ;
+  char **own_env = NULL;
+  if (at < nf && strcmp(fields[at], "-") != 0) {
+    long envc = strtol(fields[at], NULL, 10);
+    if (envc < 0 || at + 1 + (size_t)envc > nf) envc = 0;
+    own_env = calloc((size_t)envc + 1, sizeof(char *));
+    for (long i = 0; i < envc; i++) own_env[i] = fields[at + 1 + i];
+    envp = own_env;
+  }
+
+  int pairs[3][2];
+  int made = 0;
+  for (; made < 3; made++)
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pairs[made]) < 0) break;
+  char line[512];
+  if (made < 3) {
+    int err = errno;
+    for (int i = 0; i < made; i++) { close(pairs[i][0]); close(pairs[i][1]); }
+    snprintf(line, sizeof line, "{\"t\":\"fail\",\"id\":\"%s\",\"errno\":\"%s\"}\n", id, strerrorname_np(err));
+    send_line(line, -1);
+    free(argv); free(own_env);
+    return;
+  }
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  for (int i = 0; i < 3; i++) posix_spawn_file_actions_adddup2(&fa, pairs[i][1], i);
+  posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  posix_spawnattr_t at_;
+  posix_spawnattr_init(&at_);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&at_, &none);
+  posix_spawnattr_setsigdefault(&at_, &all);
+  posix_spawnattr_setflags(&at_, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_USEVFORK);
+  pid_t pid;
+  int rc = strchr(file, '/') ? posix_spawn(&pid, file, &fa, &at_, argv, envp) : posix_spawnp(&pid, file, &fa, &at_, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at_);
+  for (int i = 0; i < 3; i++) close(pairs[i][1]);
+  if (rc != 0) {
+    for (int i = 0; i < 3; i++) close(pairs[i][0]);
+    snprintf(line, sizeof line, "{\"t\":\"fail\",\"id\":\"%s\",\"errno\":\"%s\"}\n", id, strerrorname_np(rc));
+    send_line(line, -1);
+  } else {
+    for (int i = 0; i < 3; i++) {
+      snprintf(line, sizeof line,
+               "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\",\"msg\":{\"t\":\"fd\",\"id\":\"%s\",\"fd\":%d,\"pid\":%d}}\n", id, i,
+               (int)pid);
+      send_line(line, pairs[i][0]);
+      close(pairs[i][0]);
+    }
+  }
+  free(argv);
+  free(own_env);
+}
+
+static void reap(void) {
+  for (;;) {
+    int status;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    char line[128];
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    snprintf(line, sizeof line, "{\"t\":\"exit\",\"pid\":%d,\"code\":%d,\"signal\":%d}\n", (int)pid, code, sig);
+    send_line(line, -1);
+  }
+}
+
+int main(void) {
+  const char *channel = getenv("NODE_CHANNEL_FD");
+  if (!channel) return 2;
+  ipc = atoi(channel);
+  unsetenv("NODE_CHANNEL_FD");
+  unsetenv("NODE_CHANNEL_SERIALIZATION_MODE");
+  fcntl(ipc, F_SETFD, FD_CLOEXEC);
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  uint32_t cap = 1 << 16;
+  char *buf = malloc(cap);
+  struct pollfd fds[3] = { { 0, POLLIN, 0 }, { sfd, POLLIN, 0 }, { ipc, POLLIN, 0 } };
+  for (;;) {
+    if (poll(fds, 3, -1) < 0) { if (errno == EINTR) continue; return 1; }
+    if (fds[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) > 0) {}
+      reap();
+    }
+    if (fds[2].revents & (POLLIN | POLLHUP)) {
+      /* Acknowledgements from the agent; read and dropped. EOF: the agent is gone. */
+      char sink[4096];
+      ssize_t n = read(ipc, sink, sizeof sink);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return 0;
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP)) {
+      uint32_t len;
+      if (!read_full(0, &len, sizeof len)) return 0;
+      if (len > (64u << 20)) return 1;
+      if (len > cap) { cap = len; buf = realloc(buf, cap); }
+      if (!read_full(0, buf, len)) return 0;
+      handle_request(buf, len);
+    }
+  }
+}
+`;

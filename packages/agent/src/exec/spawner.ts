@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+
+/** A started process as the task sees it, whoever started it. */
+export interface SpawnedProcess {
+  pid: number;
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  /** Called once, when the process has exited (not waiting for its pipes). */
+  onExit(callback: (code: number | null, signal: NodeJS.Signals | null) => void): void;
+}
+
+export interface SpawnRequest {
+  file: string;
+  args: string[];
+  cwd: string;
+  /** The whole environment, or undefined for the agent's own. */
+  env: NodeJS.ProcessEnv | undefined;
+}
+
+/** A process could not be started; `code` is the errno name (ENOENT, EACCES, ...). */
+export class SpawnError extends Error {
+  readonly code: string;
+  constructor(code: string) {
+    super(`failed to start process: ${code}`);
+    this.code = code;
+  }
+}
+
+/** Starts a process in a new session (its own process group) with piped stdio. */
+export interface Spawner {
+  readonly kind: string;
+  spawn(request: SpawnRequest): SpawnedProcess | Promise<SpawnedProcess>;
+  close(): void;
+}
+
+/** Spawning straight from the agent with child_process (the fallback). */
+export const nodeSpawner: Spawner = {
+  kind: 'node',
+  spawn({ file, args, cwd, env }) {
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(file, args, { cwd, env, detached: true, stdio: 'pipe' });
+    } catch (err) {
+      throw new SpawnError((err as NodeJS.ErrnoException).code ?? 'EINVAL');
+    }
+    const { pid, stdin, stdout, stderr } = child;
+    if (pid === undefined || !stdin || !stdout || !stderr) {
+      // libuv reports exec failures (ENOENT, EACCES, E2BIG) on the next tick.
+      return new Promise((_resolve, reject) => {
+        child.once('error', (err: NodeJS.ErrnoException) => reject(new SpawnError(err.code ?? 'EINVAL')));
+      });
+    }
+    child.on('error', () => {});
+    return {
+      pid,
+      stdin,
+      stdout,
+      stderr,
+      onExit: (callback) => {
+        child.once('exit', callback);
+      },
+    };
+  },
+  close() {},
+};
