@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -43,11 +43,31 @@ export interface SandboxDriverOptions {
   startTimeoutMs?: number;
   debianMirror?: string;
   agentFiles?: AgentFiles;
+  /**
+   * Workspaces kept ready (disk, overlay, network, container and a running
+   * agent) for creates that match them: a create then only adopts one, sets
+   * its limits and token, instead of paying for a cold agent start.
+   */
+  warmPool?: WarmPoolOptions;
+}
+
+export interface WarmPoolOptions {
+  size: number;
+  /** The image and disk size a create must ask for to adopt a pooled workspace. */
+  image: string;
+  diskMb: number;
 }
 
 /** What the driver keeps per workspace (`state.json`), enough to rebuild everything after a restart. */
 interface WorkspaceState {
+  /** The workspace's id ('' while the slot waits in the warm pool). */
   id: string;
+  /**
+   * The name of its host-side resources: directory, container, network
+   * namespace, veth, cgroup. The workspace's id when created cold; a pool
+   * slot's own name when it came from the warm pool.
+   */
+  slot: string;
   ip: string;
   image: string;
   network: ResolvedNetwork;
@@ -145,29 +165,43 @@ export class SandboxDriver implements WorkspaceDriver {
     await mkdir(this.#workspacesDir(), { recursive: true, mode: 0o700 });
     await mkdir(this.#runtime.root, { recursive: true, mode: 0o700 });
     await enableForwarding();
+    const stalePool: WorkspaceState[] = [];
     for (const entry of await readdir(this.#workspacesDir())) {
       const state = await readFile(path.join(this.#workspacesDir(), entry, 'state.json'), 'utf8')
         .then((t) => JSON.parse(t) as WorkspaceState)
         .catch(() => undefined);
-      if (state && state.id === entry) this.#states.set(entry, state);
+      if (!state) continue;
+      state.slot ??= state.id;
+      if (state.slot !== entry) continue;
+      if (state.id === '') stalePool.push(state);
+      else this.#states.set(state.id, state);
     }
     for (const c of await this.#runtime.list()) {
-      if (c.status === 'running' && this.#states.has(c.id)) this.#agentPids.set(c.id, c.pid);
+      const state = [...this.#states.values()].find((s) => s.slot === c.id);
+      // After a restart, a running agent has the token the control plane re-sends with startAgent.
+      if (c.status === 'running' && state) this.#agentPids.set(state.id, c.pid);
     }
     await this.#applyFirewall();
+    // Pool slots of a previous run are not adopted (their state is not worth trusting); they are remade.
+    for (const slot of stalePool) await this.#removeSlot(slot).catch(() => {});
     this.#opts.log.info({ workspaces: this.#states.size, agents: this.#agentPids.size, subnet: this.#plan.cidr }, 'sandbox driver ready');
+    this.#fillPool();
   }
 
   #workspacesDir(): string {
     return path.join(this.#opts.dataDir, 'workspaces');
   }
 
-  #dir(id: string): string {
-    return path.join(this.#workspacesDir(), id);
+  #dir(slot: string): string {
+    return path.join(this.#workspacesDir(), slot);
   }
 
-  #layout(id: string): DiskLayout {
-    return diskLayout(this.#dir(id));
+  #layout(slot: string): DiskLayout {
+    return diskLayout(this.#dir(slot));
+  }
+
+  #logFile(slot: string): string {
+    return path.join(this.#dir(slot), 'agent.log');
   }
 
   #state(id: string): WorkspaceState {
@@ -177,7 +211,7 @@ export class SandboxDriver implements WorkspaceDriver {
   }
 
   async #saveState(state: WorkspaceState): Promise<void> {
-    const file = path.join(this.#dir(state.id), 'state.json');
+    const file = path.join(this.#dir(state.slot), 'state.json');
     await writeFile(`${file}.tmp`, JSON.stringify(state), { mode: 0o600 });
     await rename(`${file}.tmp`, file);
   }
@@ -188,59 +222,68 @@ export class SandboxDriver implements WorkspaceDriver {
     return name;
   }
 
+  /** Makes a slot's persistent state: directory, disk, address, network namespace and link, mounted overlay. */
+  async #makeSlot(slot: string, id: string, image: string, diskMb: number): Promise<WorkspaceState> {
+    const rootfs = (await this.#images.ensure(image)).rootfs;
+    const dir = this.#dir(slot);
+    await mkdir(dir, { recursive: false, mode: 0o700 });
+    await mkdir(path.join(dir, 'token'), { mode: 0o700 });
+    const state = await this.#global.run('ip', async () => {
+      const used = new Set([...this.#states.values(), ...this.#pool, ...this.#poolPending].map((s) => s.ip));
+      return { id, slot, ip: this.#plan.allocate(used), image, network: DEFAULT_NETWORK } satisfies WorkspaceState;
+    });
+    if (id === '') this.#poolPending.add(state);
+    else this.#states.set(id, state);
+    await this.#saveState(state);
+    await createDisk(this.#layout(slot), diskMb);
+    // The namespace, link and overlay are made now so that start does not pay for them.
+    await ensureNetwork(slot, state.ip, this.#plan.hostAddress);
+    await mountRoot(this.#layout(slot), rootfs);
+    return state;
+  }
+
   create(spec: WorkspaceSpec): Promise<void> {
     return this.#serial.run(spec.id, async () => {
       if (this.#states.has(spec.id)) return;
       const image = this.#imageName(spec.image);
-      await this.#images.ensure(image);
-      const dir = this.#dir(spec.id);
-      await mkdir(dir, { recursive: false, mode: 0o700 });
-      await mkdir(path.join(dir, 'token'), { mode: 0o700 });
-      await createDisk(this.#layout(spec.id), spec.diskMb);
-      const state = await this.#global.run('ip', async () => {
-        const used = new Set([...this.#states.values()].map((s) => s.ip));
-        const s: WorkspaceState = { id: spec.id, ip: this.#plan.allocate(used), image, network: DEFAULT_NETWORK };
-        this.#states.set(spec.id, s);
-        return s;
-      });
-      await this.#saveState(state);
-      // The namespace, link and rules are made now so that start does not pay for them.
-      await ensureNetwork(spec.id, state.ip, this.#plan.hostAddress);
+      if (await this.#adopt(spec, image)) return;
+      await this.#makeSlot(spec.id, spec.id, image, spec.diskMb);
       await this.#applyFirewall();
-      // The overlay is prepared now too: start only creates the container.
-      await mountRoot(this.#layout(spec.id), (await this.#images.ensure(image)).rootfs);
     });
   }
 
   start(spec: WorkspaceSpec): Promise<{ ip: string }> {
     return this.#serial.run(spec.id, async () => {
       const state = this.#state(spec.id);
-      const current = await this.#runtime.state(spec.id);
+      const current = await this.#runtime.state(state.slot);
       if (current?.status === 'created' || current?.status === 'running') return { ip: state.ip };
-      if (current) await this.#runtime.delete(spec.id, true);
+      if (current) await this.#runtime.delete(state.slot, true);
       await this.#createContainer(spec, state);
       return { ip: state.ip };
     });
   }
 
-  async #createContainer(spec: WorkspaceSpec, state: WorkspaceState): Promise<void> {
+  #resources(spec: Pick<WorkspaceSpec, 'cpus' | 'memoryMb'>) {
+    return { cpus: spec.cpus, memoryMb: spec.memoryMb, pidsLimit: this.#opts.pidsLimit ?? 4096 };
+  }
+
+  async #createContainer(spec: Pick<WorkspaceSpec, 'cpus' | 'memoryMb'>, state: WorkspaceState): Promise<void> {
     const image = await this.#images.ensure(state.image);
-    const dir = this.#dir(spec.id);
-    await mountRoot(this.#layout(spec.id), image.rootfs);
-    await ensureNetwork(spec.id, state.ip, this.#plan.hostAddress);
+    const { slot } = state;
+    const dir = this.#dir(slot);
+    await mountRoot(this.#layout(slot), image.rootfs);
+    await ensureNetwork(slot, state.ip, this.#plan.hostAddress);
     await writeFile(path.join(dir, 'resolv.conf'), await resolvConf());
     const config = ociConfig({
-      id: spec.id,
-      rootfs: this.#layout(spec.id).rootfs,
-      hostname: spec.id.replace(/_/g, '-'),
+      id: slot,
+      rootfs: this.#layout(slot).rootfs,
+      hostname: (state.id || slot).replace(/_/g, '-'),
       args: agentArgs(this.#agentPort, WORKDIR, `${TOKEN_DIR}/token`),
       env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOME=${WORKDIR}`, 'LANG=C.UTF-8', 'TERM=xterm-256color'],
       cwd: WORKDIR,
-      netnsPath: netnsPath(spec.id),
-      cgroupsPath: `/${this.#opts.cgroupParent ?? 'cove'}/${spec.id}`,
-      cpus: spec.cpus,
-      memoryMb: spec.memoryMb,
-      pidsLimit: this.#opts.pidsLimit ?? 4096,
+      netnsPath: netnsPath(slot),
+      cgroupsPath: `/${this.#opts.cgroupParent ?? 'cove'}/${slot}`,
+      ...this.#resources(spec),
       binds: [
         ...image.hostBinds.map((b) => ({ ...b, readonly: true })),
         ...agentBinds(this.#agentFiles),
@@ -250,12 +293,16 @@ export class SandboxDriver implements WorkspaceDriver {
       ],
     });
     await writeFile(path.join(dir, 'config.json'), JSON.stringify(config));
-    const logFile = path.join(dir, 'agent.log');
+    const logFile = this.#logFile(slot);
     // The log is kept small: each container starts a fresh one once it passes 1 MiB.
     if (((await stat(logFile).catch(() => undefined))?.size ?? 0) > 1024 * 1024) await rm(logFile, { force: true });
-    const log = await open(logFile, 'a', 0o600);
+    await this.#runtimeCreate(slot);
+  }
+
+  async #runtimeCreate(slot: string): Promise<void> {
+    const log = await open(this.#logFile(slot), 'a', 0o600);
     try {
-      await this.#runtime.create(spec.id, dir, log.fd);
+      await this.#runtime.create(slot, this.#dir(slot), log.fd);
     } finally {
       await log.close();
     }
@@ -267,32 +314,41 @@ export class SandboxDriver implements WorkspaceDriver {
 
   stop(id: string): Promise<void> {
     return this.#serial.run(id, async () => {
-      if (!this.#states.has(id)) return;
-      await this.#killContainer(id);
-      await unmountRoot(this.#layout(id));
+      const state = this.#states.get(id);
+      if (!state) return;
+      this.#agentPids.delete(id);
+      await this.#killContainer(state.slot);
+      await unmountRoot(this.#layout(state.slot));
     });
   }
 
   /** Stops the container: SIGTERM to the agent (tini forwards it), then SIGKILL to every process in it. */
-  async #killContainer(id: string): Promise<void> {
-    this.#agentPids.delete(id);
-    const current = await this.#runtime.state(id);
+  async #killContainer(slot: string): Promise<void> {
+    const current = await this.#runtime.state(slot);
     if (!current) return;
     if (current.status === 'running') {
-      await this.#runtime.kill(id, 'TERM');
+      await this.#runtime.kill(slot, 'TERM');
       const deadline = Date.now() + (this.#opts.stopTimeoutMs ?? 5000);
-      while (Date.now() < deadline && (await this.#runtime.state(id))?.status === 'running') await delay(20);
+      while (Date.now() < deadline && (await this.#runtime.state(slot))?.status === 'running') await delay(20);
     }
-    await this.#runtime.kill(id, 'KILL', true);
-    await this.#runtime.delete(id, true);
+    await this.#runtime.kill(slot, 'KILL', true);
+    await this.#runtime.delete(slot, true);
+  }
+
+  /** Removes everything of a slot: container, network, disk, directory. */
+  async #removeSlot(state: WorkspaceState): Promise<void> {
+    await this.#killContainer(state.slot);
+    await removeNetwork(state.slot);
+    await removeDisk(this.#layout(state.slot));
+    await rm(this.#dir(state.slot), { recursive: true, force: true });
   }
 
   async destroy(id: string): Promise<void> {
     await this.#serial.run(id, async () => {
-      await this.#killContainer(id);
-      await removeNetwork(id);
-      await removeDisk(this.#layout(id));
-      await rm(this.#dir(id), { recursive: true, force: true });
+      const state = this.#states.get(id);
+      this.#agentPids.delete(id);
+      if (!state) return;
+      await this.#removeSlot(state);
       this.#states.delete(id);
     });
     await this.#applyFirewall();
@@ -301,97 +357,90 @@ export class SandboxDriver implements WorkspaceDriver {
   startAgent(id: string, token: string, _preferredPort?: number | null): Promise<AgentEndpoint> {
     return this.#serial.run(id, async () => {
       const state = this.#state(id);
-      await this.#writeToken(id, token);
-      const current = await this.#runtime.state(id);
-      if (current?.status === 'running' && this.#agentPids.has(id)) {
-        await this.#signalToken(id);
+      const { slot } = state;
+      await this.#writeToken(slot, token);
+      const current = await this.#runtime.state(slot);
+      if (current?.status === 'running' && processAlive(current.pid)) {
+        // Running already (recovered, or adopted from the pool): the new token is made current.
+        await this.#signalToken(slot, current.pid);
+        this.#agentPids.set(id, current.pid);
         return { ip: state.ip, port: this.#agentPort };
       }
       if (current?.status !== 'created') {
         // The agent exited (or the container is gone): a fresh container from the same bundle.
-        if (current) await this.#runtime.delete(id, true);
-        await this.#recreate(id);
+        if (current) await this.#runtime.delete(slot, true);
+        await this.#recreate(state);
       }
-      const created = await this.#runtime.state(id);
-      if (!created) throw new AppError('failed_to_start', 'the workspace container is missing');
-      const offset = await logOffset(this.#logFile(id));
-      await this.#runtime.start(id);
-      await this.#waitReady(id, created.pid, offset);
-      this.#agentPids.set(id, created.pid);
+      const pid = await this.#startContainer(slot);
+      this.#agentPids.set(id, pid);
       this.#opts.log.info({ workspace: id, ip: state.ip }, 'agent started');
       return { ip: state.ip, port: this.#agentPort };
     });
   }
 
-  /** Creates the container again from its bundle (config.json written by start). */
-  async #recreate(id: string): Promise<void> {
-    const state = this.#state(id);
-    const image = await this.#images.ensure(state.image);
-    await mountRoot(this.#layout(id), image.rootfs);
-    await ensureNetwork(id, state.ip, this.#plan.hostAddress);
-    const log = await open(this.#logFile(id), 'a', 0o600);
-    try {
-      await this.#runtime.create(id, this.#dir(id), log.fd);
-    } finally {
-      await log.close();
-    }
-  }
-
-  #logFile(id: string): string {
-    return path.join(this.#dir(id), 'agent.log');
-  }
-
-  /**
-   * Waits for the agent's ready line, which it prints once it listens and in
-   * the same tick as it installs its SIGHUP handler (so a token rotation
-   * right after never kills it).
-   */
-  async #waitReady(id: string, pid: number, offset: number): Promise<void> {
-    const found = await waitForLog(this.#logFile(id), offset, ['cove agent ready on'], this.#opts.startTimeoutMs ?? 60_000, () =>
-      processAlive(pid),
+  /** Starts a created container's first process (the agent) and waits for it to be ready. */
+  async #startContainer(slot: string): Promise<number> {
+    const created = await this.#runtime.state(slot);
+    if (!created) throw new AppError('failed_to_start', 'the workspace container is missing');
+    const offset = await logOffset(this.#logFile(slot));
+    await this.#runtime.start(slot);
+    const found = await waitForLog(this.#logFile(slot), offset, ['cove agent ready on'], this.#opts.startTimeoutMs ?? 60_000, () =>
+      processAlive(created.pid),
     );
-    if (found === 0) return;
-    const tail = (await readFile(this.#logFile(id), 'utf8').catch(() => '')).slice(offset).trim().split('\n').pop() ?? '';
-    await this.#runtime.kill(id, 'KILL', true);
-    await this.#runtime.delete(id, true);
-    await this.#recreate(id).catch(() => {});
+    // The ready line is printed in the same tick as the agent installs its SIGHUP handler: a rotation right after is safe.
+    if (found === 0) return created.pid;
+    const tail = (await readFile(this.#logFile(slot), 'utf8').catch(() => '')).slice(offset).trim().split('\n').pop() ?? '';
+    await this.#runtime.kill(slot, 'KILL', true);
+    await this.#runtime.delete(slot, true);
     throw new AppError('failed_to_start', `the workspace agent did not start: ${tail.slice(0, 300) || 'no output'}`);
+  }
+
+  /** Creates the container again from its bundle (config.json written by start). */
+  async #recreate(state: WorkspaceState): Promise<void> {
+    const image = await this.#images.ensure(state.image);
+    await mountRoot(this.#layout(state.slot), image.rootfs);
+    await ensureNetwork(state.slot, state.ip, this.#plan.hostAddress);
+    await this.#runtimeCreate(state.slot);
   }
 
   stopAgent(id: string): Promise<void> {
     return this.#serial.run(id, async () => {
-      if (!this.#agentPids.has(id)) return;
-      await this.#killContainer(id);
+      const state = this.#states.get(id);
+      if (!state) return;
+      this.#agentPids.delete(id);
+      if ((await this.#runtime.state(state.slot))?.status !== 'running') return;
+      await this.#killContainer(state.slot);
       // The workspace stays up (namespaces, address, mounts) without its agent.
-      await this.#recreate(id);
+      await this.#recreate(state);
     });
   }
 
   setAgentToken(id: string, token: string): Promise<void> {
     return this.#serial.run(id, async () => {
-      await this.#writeToken(id, token);
-      if (this.agentRunning(id)) await this.#signalToken(id);
+      const state = this.#state(id);
+      await this.#writeToken(state.slot, token);
+      const pid = this.#agentPids.get(id);
+      if (pid !== undefined && processAlive(pid)) await this.#signalToken(state.slot, pid);
     });
   }
 
+  /** Whether the agent serves the workspace's token (an adopted pool agent counts once startAgent gave it one). */
   agentRunning(id: string): boolean {
     const pid = this.#agentPids.get(id);
     return pid !== undefined && processAlive(pid);
   }
 
-  async #writeToken(id: string, token: string): Promise<void> {
-    const file = path.join(this.#dir(id), 'token', 'token');
+  async #writeToken(slot: string, token: string): Promise<void> {
+    const file = path.join(this.#dir(slot), 'token', 'token');
     await writeFile(`${file}.tmp`, `${token}\n`, { mode: 0o600 });
     await rename(`${file}.tmp`, file);
   }
 
   /** SIGHUP to the agent (through tini), then waits for its log to confirm the reload. */
-  async #signalToken(id: string): Promise<void> {
-    const offset = await logOffset(this.#logFile(id));
-    if (!(await this.#runtime.kill(id, 'HUP'))) throw new AppError('service_unavailable', 'the workspace agent is not running');
-    const found = await waitForLog(this.#logFile(id), offset, ['token reloaded', 'token reload failed'], 10_000, () =>
-      this.agentRunning(id),
-    );
+  async #signalToken(slot: string, pid: number): Promise<void> {
+    const offset = await logOffset(this.#logFile(slot));
+    if (!(await this.#runtime.kill(slot, 'HUP'))) throw new AppError('service_unavailable', 'the workspace agent is not running');
+    const found = await waitForLog(this.#logFile(slot), offset, ['token reloaded', 'token reload failed'], 10_000, () => processAlive(pid));
     if (found === 0) return;
     throw new AppError(
       'service_unavailable',
@@ -408,11 +457,11 @@ export class SandboxDriver implements WorkspaceDriver {
     await this.#applyFirewall();
   }
 
-  /** Re-renders and replaces the whole table (atomic; live when nft returns). */
+  /** Re-renders and replaces the whole table (atomic; live when nft returns). Pool slots are dark. */
   #applyFirewall(): Promise<void> {
     return this.#global.run('firewall', async () => {
       const entries: FirewallEntry[] = [...this.#states.values()].map((s) => ({
-        id: s.id,
+        id: s.slot,
         ip: s.ip,
         publicAccess: s.network.publicAccess,
         allowInternet: s.network.allowInternet,
@@ -432,12 +481,106 @@ export class SandboxDriver implements WorkspaceDriver {
     });
   }
 
+  // ---- warm pool -------------------------------------------------------------------------------
+
+  /** Ready slots (agent running with a throw-away token) and slots being made. */
+  readonly #pool: WorkspaceState[] = [];
+  readonly #poolPending = new Set<WorkspaceState>();
+  #poolFilling = false;
+  #closed = false;
+
+  /** Adopts a pooled workspace for `spec` when one matches; false when the create must go cold. */
+  async #adopt(spec: WorkspaceSpec, image: string): Promise<boolean> {
+    const pool = this.#opts.warmPool;
+    if (!pool || this.#imageName(pool.image) !== image || pool.diskMb !== spec.diskMb) return false;
+    const slot = this.#pool.shift();
+    if (slot) {
+      // Claimed before the refill starts, so that the refill never hands out its address again.
+      slot.id = spec.id;
+      this.#states.set(spec.id, slot);
+    }
+    this.#fillPool();
+    if (!slot) return false;
+    try {
+      // The pool's limits become the workspace's; its address, disk and agent are kept.
+      const r = this.#resources(spec);
+      const memory = r.memoryMb * 1024 * 1024;
+      await this.#runtime.update(slot.slot, {
+        memory: { limit: memory, swap: memory },
+        cpu: { shares: Math.max(2, Math.round(r.cpus * 1024)), quota: Math.round(r.cpus * 100_000), period: 100_000 },
+        pids: { limit: r.pidsLimit },
+      });
+      await this.#saveState(slot);
+      await this.#applyFirewall();
+      this.#opts.log.debug({ workspace: spec.id, slot: slot.slot }, 'adopted a pooled workspace');
+      return true;
+    } catch (err) {
+      this.#states.delete(spec.id);
+      slot.id = '';
+      await this.#removeSlot(slot).catch(() => {});
+      this.#opts.log.warn({ err: (err as Error).message }, 'could not adopt a pooled workspace; creating one');
+      return false;
+    }
+  }
+
+  /** Tops the pool up in the background, one slot at a time. */
+  #fillPool(): void {
+    const pool = this.#opts.warmPool;
+    if (!pool || this.#poolFilling || this.#closed) return;
+    this.#poolFilling = true;
+    const fill = async () => {
+      const image = this.#imageName(pool.image);
+      while (!this.#closed && this.#pool.length < pool.size) {
+        const slotName = `wp_${randomBytes(6).toString('hex')}`;
+        const state = await this.#makeSlot(slotName, '', image, pool.diskMb);
+        try {
+          await this.#createContainer({ cpus: 1, memoryMb: 1024 }, state);
+          // The pooled agent gets a random token nobody knows; startAgent replaces it.
+          await this.#writeToken(slotName, randomBytes(32).toString('hex'));
+          await this.#startContainer(slotName);
+        } catch (err) {
+          this.#poolPending.delete(state);
+          await this.#removeSlot(state).catch(() => {});
+          throw err;
+        }
+        this.#poolPending.delete(state);
+        if (this.#closed) await this.#removeSlot(state).catch(() => {});
+        else this.#pool.push(state);
+      }
+    };
+    fill()
+      .catch((err: Error) => this.#opts.log.error({ err: err.message }, 'warm pool: could not prepare a workspace'))
+      .finally(() => {
+        this.#poolFilling = false;
+      });
+  }
+
+  /** Resolves once the pool is full (benchmarks and tests; creates never wait for it). */
+  async poolReady(timeoutMs = 120_000): Promise<void> {
+    const size = this.#opts.warmPool?.size ?? 0;
+    const deadline = Date.now() + timeoutMs;
+    while (this.#pool.length < size) {
+      if (Date.now() > deadline) throw new Error('the warm pool did not fill in time');
+      this.#fillPool();
+      await delay(20);
+    }
+  }
+
+  /** Removes the pooled slots (ready and being made). */
+  async #drainPool(): Promise<void> {
+    this.#closed = true;
+    while (this.#poolFilling) await delay(20);
+    for (const slot of this.#pool.splice(0)) await this.#removeSlot(slot).catch(() => {});
+  }
+
   async shutdown(): Promise<void> {
+    await this.#drainPool();
     await Promise.all([...this.#states.keys()].map((id) => this.stop(id)));
   }
 
   /** Deletes every workspace and the firewall table (tests, uninstall). */
   async destroyAll(): Promise<void> {
+    await this.#drainPool();
     for (const id of [...this.#states.keys()]) await this.destroy(id);
     await this.#global.run('firewall', () => removeTable(this.#table));
     await rmdir(this.#runtime.root).catch(() => {});
@@ -446,6 +589,11 @@ export class SandboxDriver implements WorkspaceDriver {
   /** The workspace's address (for tests and tools). */
   addressOf(id: string): string | undefined {
     return this.#states.get(id)?.ip;
+  }
+
+  /** The name of the workspace's host-side resources (container, netns, veth, cgroup, directory). */
+  slotOf(id: string): string | undefined {
+    return this.#states.get(id)?.slot;
   }
 }
 

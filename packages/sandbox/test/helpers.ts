@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ResolvedNetwork, WorkspaceSpec } from '@cove/api';
 import pino from 'pino';
-import { defaultAgentFiles, netnsName, SandboxDriver, sandboxSupport, vethName } from '../src/index.js';
+import { defaultAgentFiles, netnsName, SandboxDriver, type SandboxDriverOptions, sandboxSupport, vethName } from '../src/index.js';
 import { run } from '../src/run-command.js';
 
 /** Why these tests cannot run here (undefined when they can): they need root, runc, nft and a built agent. */
@@ -33,7 +33,7 @@ export interface TestDriver {
  * A driver with its own data directory, subnet and nftables table, so test
  * files running in parallel never see each other's workspaces or rules.
  */
-export async function openTestDriver(slot: number): Promise<TestDriver> {
+export async function openTestDriver(slot: number, extra: Partial<SandboxDriverOptions> = {}): Promise<TestDriver> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `cove-sandbox-${slot}-`));
   const options = {
     dataDir,
@@ -43,6 +43,7 @@ export async function openTestDriver(slot: number): Promise<TestDriver> {
     cgroupParent: `cove-test${slot}`,
     stopTimeoutMs: 2000,
     log: pino({ level: process.env.COVE_TEST_LOG ?? 'silent' }),
+    ...extra,
   };
   const driver = await SandboxDriver.open(options);
   return {
@@ -85,7 +86,7 @@ export function network(overrides: Partial<ResolvedNetwork> = {}): ResolvedNetwo
 
 /** Runs a command inside a running workspace (runc exec: out of band, not through the agent or the network). */
 export async function execIn(driver: SandboxDriver, id: string, script: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run([driver.runtime.binary, '--root', driver.runtime.root, 'exec', id, '/bin/sh', '-c', script], {
+  return run([driver.runtime.binary, '--root', driver.runtime.root, 'exec', driver.slotOf(id) ?? id, '/bin/sh', '-c', script], {
     allowFailure: true,
     timeoutMs: 60_000,
   });
@@ -117,7 +118,7 @@ export function connectFromHost(ip: string, port: number, timeoutMs = 2000): Pro
   });
 }
 
-/** Everything on the host that names a workspace: what delete must leave none of. */
+/** Everything on the host that names a workspace (by its slot: its id, or a pool slot's name): what delete must leave none of. */
 export function leftovers(driver: SandboxDriver, dataDir: string, id: string, cgroupParent: string): string[] {
   const found: string[] = [];
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
