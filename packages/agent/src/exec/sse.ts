@@ -18,6 +18,9 @@ export const SSE_HEADERS = {
   Connection: 'keep-alive',
 };
 
+const STDOUT_HEAD = 'event: stdout\ndata: {"data":"';
+const STDERR_HEAD = 'event: stderr\ndata: {"data":"';
+
 /** One SSE frame: `event: <name>\ndata: <one-line JSON>\n\n`. */
 export function sseFrame(name: string, payload: unknown): string {
   return `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
@@ -73,8 +76,9 @@ export class SseTaskStream implements TaskListener {
   output(fd: 1 | 2, data: Buffer): void {
     if (this.#stream.closed) return;
     const raw = this.#stream.raw;
-    // base64 never needs JSON escaping, so the frame is built without JSON.stringify.
-    raw.write(`event: ${fd === 1 ? 'stdout' : 'stderr'}\ndata: {"data":"${data.toString('base64')}"}\n\n`);
+    // base64 never needs JSON escaping, so the frame is built without JSON.stringify; it is
+    // pure ASCII, so latin1 writes it with a plain copy instead of UTF-8 encoding.
+    raw.write(`${fd === 1 ? STDOUT_HEAD : STDERR_HEAD}${data.toString('base64')}"}\n\n`, 'latin1');
     if (!this.#held && raw.writableLength > this.#options.softLimit) {
       this.#held = true;
       this.#task.hold(this);
