@@ -110,6 +110,8 @@ export class SandboxDriver implements WorkspaceDriver {
   readonly #states = new Map<string, WorkspaceState>();
   /** Workspaces whose agent runs: the container's first process id. */
   readonly #agentPids = new Map<string, number>();
+  /** Containers (by slot) whose first process this driver started or recovered: their host pid. */
+  readonly #runningPids = new Map<string, number>();
   readonly #serial = new KeyedSerial();
   /** Address allocation and firewall changes are global. */
   readonly #global = new KeyedSerial();
@@ -179,7 +181,10 @@ export class SandboxDriver implements WorkspaceDriver {
     for (const c of await this.#runtime.list()) {
       const state = [...this.#states.values()].find((s) => s.slot === c.id);
       // After a restart, a running agent has the token the control plane re-sends with startAgent.
-      if (c.status === 'running' && state) this.#agentPids.set(state.id, c.pid);
+      if (c.status === 'running' && state) {
+        this.#agentPids.set(state.id, c.pid);
+        this.#runningPids.set(c.id, c.pid);
+      }
     }
     await this.#applyFirewall();
     // Pool slots of a previous run are not adopted (their state is not worth trusting); they are remade.
@@ -255,6 +260,9 @@ export class SandboxDriver implements WorkspaceDriver {
   start(spec: WorkspaceSpec): Promise<{ ip: string }> {
     return this.#serial.run(spec.id, async () => {
       const state = this.#state(spec.id);
+      const known = this.#runningPids.get(state.slot);
+      // A container whose first process we know alive is up (adopted from the pool, or started here): no runtime call.
+      if (known !== undefined && processAlive(known)) return { ip: state.ip };
       const current = await this.#runtime.state(state.slot);
       if (current?.status === 'created' || current?.status === 'running') return { ip: state.ip };
       if (current) await this.#runtime.delete(state.slot, true);
@@ -324,6 +332,7 @@ export class SandboxDriver implements WorkspaceDriver {
 
   /** Stops the container: SIGTERM to the agent (tini forwards it), then SIGKILL to every process in it. */
   async #killContainer(slot: string): Promise<void> {
+    this.#runningPids.delete(slot);
     const current = await this.#runtime.state(slot);
     if (!current) return;
     if (current.status === 'running') {
@@ -359,7 +368,8 @@ export class SandboxDriver implements WorkspaceDriver {
       const state = this.#state(id);
       const { slot } = state;
       await this.#writeToken(slot, token);
-      const current = await this.#runtime.state(slot);
+      const known = this.#runningPids.get(slot);
+      const current = known !== undefined && processAlive(known) ? { status: 'running', pid: known } : await this.#runtime.state(slot);
       if (current?.status === 'running' && processAlive(current.pid)) {
         // Running already (recovered, or adopted from the pool): the new token is made current.
         await this.#signalToken(slot, current.pid);
@@ -388,7 +398,10 @@ export class SandboxDriver implements WorkspaceDriver {
       processAlive(created.pid),
     );
     // The ready line is printed in the same tick as the agent installs its SIGHUP handler: a rotation right after is safe.
-    if (found === 0) return created.pid;
+    if (found === 0) {
+      this.#runningPids.set(slot, created.pid);
+      return created.pid;
+    }
     const tail = (await readFile(this.#logFile(slot), 'utf8').catch(() => '')).slice(offset).trim().split('\n').pop() ?? '';
     await this.#runtime.kill(slot, 'KILL', true);
     await this.#runtime.delete(slot, true);
@@ -439,7 +452,12 @@ export class SandboxDriver implements WorkspaceDriver {
   /** SIGHUP to the agent (through tini), then waits for its log to confirm the reload. */
   async #signalToken(slot: string, pid: number): Promise<void> {
     const offset = await logOffset(this.#logFile(slot));
-    if (!(await this.#runtime.kill(slot, 'HUP'))) throw new AppError('service_unavailable', 'the workspace agent is not running');
+    // Straight to the container's first process (tini forwards it to the agent): no runtime call on the hot path.
+    try {
+      process.kill(pid, 'SIGHUP');
+    } catch {
+      throw new AppError('service_unavailable', 'the workspace agent is not running');
+    }
     const found = await waitForLog(this.#logFile(slot), offset, ['token reloaded', 'token reload failed'], 10_000, () => processAlive(pid));
     if (found === 0) return;
     throw new AppError(
@@ -499,19 +517,22 @@ export class SandboxDriver implements WorkspaceDriver {
       slot.id = spec.id;
       this.#states.set(spec.id, slot);
     }
-    this.#fillPool();
+    // The refill waits a moment: a cold agent start competing for the CPU would slow this create and the next ones.
+    setTimeout(() => this.#fillPool(), slot ? 1000 : 0).unref();
     if (!slot) return false;
     try {
       // The pool's limits become the workspace's; its address, disk and agent are kept.
       const r = this.#resources(spec);
       const memory = r.memoryMb * 1024 * 1024;
-      await this.#runtime.update(slot.slot, {
-        memory: { limit: memory, swap: memory },
-        cpu: { shares: Math.max(2, Math.round(r.cpus * 1024)), quota: Math.round(r.cpus * 100_000), period: 100_000 },
-        pids: { limit: r.pidsLimit },
-      });
-      await this.#saveState(slot);
-      await this.#applyFirewall();
+      await Promise.all([
+        this.#runtime.update(slot.slot, {
+          memory: { limit: memory, swap: memory },
+          cpu: { shares: Math.max(2, Math.round(r.cpus * 1024)), quota: Math.round(r.cpus * 100_000), period: 100_000 },
+          pids: { limit: r.pidsLimit },
+        }),
+        this.#saveState(slot),
+        this.#applyFirewall(),
+      ]);
       this.#opts.log.debug({ workspace: spec.id, slot: slot.slot }, 'adopted a pooled workspace');
       return true;
     } catch (err) {

@@ -28,6 +28,7 @@ interface UpFlags {
   runtime: string;
   subnet: string;
   imagesDir?: string;
+  warmPool: string;
   maxWorkspaces: string;
 }
 
@@ -61,6 +62,7 @@ export function upCommand(): Command {
     .option('--runtime <path>', 'the OCI runtime of the sandbox driver', 'runc')
     .option('--subnet <cidr>', "the sandbox workspaces' private subnet", '10.88.0.0/16')
     .option('--images-dir <dir>', 'image cache of the sandbox driver (default /var/cache/cove/images)')
+    .option('--warm-pool <n>', 'sandbox workspaces kept ready for fast creates (default image and disk size)', '2')
     .option('--max-workspaces <n>', 'workspaces each account may have', '100')
     .addHelpText(
       'after',
@@ -146,12 +148,16 @@ async function openDriver(flags: UpFlags, dataDir: string, log: Logger): Promise
   }
   if (kind === 'sandbox') {
     const { SandboxDriver } = await import('@cove/sandbox');
+    const warm = Number(flags.warmPool);
+    if (!Number.isInteger(warm) || warm < 0 || warm > 64) throw new CliError(`invalid --warm-pool '${flags.warmPool}': 0…64`, 2);
     const driver = await SandboxDriver.open({
       dataDir: path.join(dataDir, 'sandbox'),
       imagesDir: flags.imagesDir ? path.resolve(flags.imagesDir) : '/var/cache/cove/images',
       runtime: flags.runtime,
       subnet: flags.subnet,
       log,
+      // Matches the control plane's defaults (debian:12, 4096 MiB): a create without options adopts a ready workspace.
+      ...(warm > 0 ? { warmPool: { size: warm, image: 'debian:12', diskMb: 4096 } } : {}),
     });
     // The default image (debian:12) is built once, in the background, so that the first create rarely waits for it.
     if (!driver.images.isReady('debian-12')) {
