@@ -1,0 +1,26 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execIn, openTestDriver, skipReason, spec, type TestDriver } from './helpers.js';
+
+const SLOT = 7;
+// Opt-in: the first build downloads Debian (debootstrap, ~3 min); the image is cached per machine afterwards.
+const skip = skipReason() ?? (process.env.COVE_SANDBOX_DEBIAN === '1' ? undefined : 'opt-in: set COVE_SANDBOX_DEBIAN=1');
+
+describe.skipIf(skip)(`sandbox debian:12 image${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let t: TestDriver;
+  beforeAll(async () => {
+    t = await openTestDriver(SLOT);
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  }, 120_000);
+
+  it('runs the agent on a debootstrapped Debian bookworm', async () => {
+    const s = spec({ image: 'debian:12' });
+    await t.driver.create(s);
+    await t.driver.start(s);
+    await t.driver.startAgent(s.id, 'x'.repeat(64));
+    const res = await execIn(t.driver, s.id, '. /etc/os-release; echo $VERSION_CODENAME; command -v apt-get; cat /etc/hostname; pwd');
+    expect(res).toEqual({ code: 0, stdout: 'bookworm\n/usr/bin/apt-get\nworkspace\n/root\n', stderr: '' });
+    await t.driver.destroy(s.id);
+  }, 900_000);
+});
