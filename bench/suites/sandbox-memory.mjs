@@ -37,9 +37,9 @@ export default {
   description: 'idle memory per running sandbox workspace (agent included), 50 running at once',
   async run({ smoke, tmp, log }) {
     const skip = await sandboxSkipReason();
-    if (skip) return { figures: {}, ratios: {}, notes: `skipped: ${skip}` };
+    if (skip) return { figures: { skipped: skip }, ratios: {}, notes: `skipped: ${skip}` };
     if (!(await readdir('/sys/fs/cgroup/memory').catch(() => null)))
-      return { figures: {}, ratios: {}, notes: 'skipped: no cgroup v1 memory controller' };
+      return { figures: { skipped: 'no cgroup v1 memory controller' }, ratios: {}, notes: 'skipped: no cgroup v1 memory controller' };
     const count = smoke ? 2 : 50;
     const driver = await openDriver({ tmp, slot: 2 });
     const ids = [];

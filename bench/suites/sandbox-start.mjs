@@ -32,8 +32,8 @@ export default {
   description: 'sandbox workspace create+start to first successful POST /exec (pooled and cold) vs bare `runc run -d` of the same bundle',
   async run({ smoke, tmp, log }) {
     const skip = await sandboxSkipReason();
-    if (skip) return { figures: {}, ratios: {}, notes: `skipped: ${skip}` };
-    const runs = smoke ? 2 : 15;
+    if (skip) return { figures: { skipped: skip }, ratios: {}, notes: `skipped: ${skip}` };
+    const runs = smoke ? 1 : 15;
     const driver = await openDriver({ tmp: path.join(tmp, 'd'), slot: 1, warmPool: { size: 2, image: 'host', diskMb: 256 } });
     const pooled = [];
     const cold = [];

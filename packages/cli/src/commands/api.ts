@@ -15,6 +15,7 @@ import {
 import { Command, Option } from 'commander';
 import { CliError } from '../cli-error.js';
 import { parseListen } from '../listen-address.js';
+import { openSandboxDriver } from './up.js';
 
 interface StoreFlags {
   dataDir: string;
@@ -24,7 +25,7 @@ interface StoreFlags {
 
 interface ServeFlags extends StoreFlags {
   listen: string;
-  driver: 'process';
+  driver: 'process' | 'sandbox';
   maxWorkspaces: string;
 }
 
@@ -59,7 +60,11 @@ export function apiCommand(): Command {
   const api = storeOptions(new Command('api'))
     .description('Run the control plane (workspaces, credentials, access tokens, network)')
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8080')
-    .addOption(new Option('--driver <name>', 'how workspaces run').choices(['process']).default('process'))
+    .addOption(
+      new Option('--driver <name>', 'how workspaces run (sandbox: isolated, root on Linux)')
+        .choices(['process', 'sandbox'])
+        .default('process'),
+    )
     .option('--max-workspaces <n>', 'workspaces each account may have', '100')
     .addHelpText(
       'after',
@@ -151,7 +156,10 @@ async function serve(flags: ServeFlags): Promise<void> {
   const dataDir = path.resolve(flags.dataDir);
   const store = await open(flags);
   const log = createApiLogger();
-  const driver = new ProcessDriver({ root: path.join(dataDir, 'workspaces'), agentCommand: [process.execPath, COVE_BIN, 'agent'], log });
+  const driver =
+    flags.driver === 'sandbox'
+      ? await openSandboxDriver(dataDir, log)
+      : new ProcessDriver({ root: path.join(dataDir, 'workspaces'), agentCommand: [process.execPath, COVE_BIN, 'agent'], log });
   let cp: Awaited<ReturnType<typeof createControlPlane>>;
   try {
     cp = await createControlPlane({ store, driver, logger: log, limits: { maxWorkspaces } });

@@ -227,3 +227,15 @@ Quick start
 Stop with Ctrl-C (SIGTERM): workspaces stop and are restarted by the next \`cove up\`.
 `;
 }
+
+/** The sandbox driver with `cove up`'s defaults (also `cove api --driver sandbox`); a usage error where it cannot run. */
+export async function openSandboxDriver(dataDir: string, log: Logger, runtime = 'runc'): Promise<WorkspaceDriver> {
+  const { SandboxDriver, sandboxSupport } = await import('@cove/sandbox');
+  const support = sandboxSupport(runtime);
+  if (!support.ok) throw new CliError(`the sandbox driver cannot run here: ${support.reasons.join('; ')}`, 2);
+  try {
+    return await SandboxDriver.open({ dataDir: path.join(dataDir, 'sandbox'), imagesDir: '/var/cache/cove/images', runtime, log });
+  } catch (err) {
+    throw new CliError(`cannot open the sandbox driver: ${(err as Error).message}`, 1);
+  }
+}
