@@ -66,8 +66,9 @@ Examples:
       const ws = rt.ws();
       ws.onWatcherEvent((ev) => (watcherId === undefined ? early.push(ev) : show(ev)));
       let reconnecting = false;
+      let stopping = false;
       ws.onClose(() => {
-        if (!reconnecting) process.stderr.write('cove: connection lost, reconnecting (changes meanwhile are missed)\n');
+        if (!reconnecting && !stopping) process.stderr.write('cove: connection lost, reconnecting (changes meanwhile are missed)\n');
         reconnecting = true;
       });
       ws.onOpen(() => {
@@ -82,6 +83,7 @@ Examples:
         await finished;
       } finally {
         removeSignals();
+        stopping = true;
         ws.close();
         if (watcherId !== undefined) await rt.watcher.delete(watcherId).catch(() => {});
       }
