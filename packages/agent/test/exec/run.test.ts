@@ -199,6 +199,12 @@ describe('POST /exec (synchronous)', () => {
     expect(b.body).not.toHaveProperty('stdout');
   });
 
+  it('passes tens of thousands of arguments', async () => {
+    const args = Array.from({ length: 50_000 }, (_, i) => String(i % 10));
+    const { body } = await run({ cmd: ['sh', '-c', 'echo $#', 'sh', ...args] });
+    expect(body).toMatchObject({ exit_code: 0, stdout: '50000\n' });
+  });
+
   it('binary output survives as text with replacement characters', async () => {
     const { body } = await run({ cmd: ['printf', '\\377\\376ok'] });
     expect(body.stdout).toBe('\ufffd\ufffdok');

@@ -10,6 +10,9 @@ import { signalName } from '../signals.js';
 import { SpawnError, type SpawnedProcess, type Spawner, type SpawnRequest } from '../spawner.js';
 import { SPAWN_HELPER_SOURCE } from './spawn-helper-source.js';
 
+/** A spawn the helper has not answered within this time fails. */
+const SPAWN_TIMEOUT_MS = 10_000;
+
 type ExitCallback = (code: number | null, signal: NodeJS.Signals | null) => void;
 
 interface Pending {
@@ -152,7 +155,30 @@ export function startHelperSpawner(binary: string, fallback: Spawner, log: Logge
       const header = Buffer.allocUnsafe(4);
       header.writeUInt32LE(payload.length);
       return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject, sockets: [], pid: 0 });
+        // A handle the agent could not receive (out of file descriptors) is dropped by Node's
+        // IPC layer; the timeout keeps such a request from waiting forever.
+        const timer = setTimeout(() => {
+          const p = pending.get(id);
+          if (!p) return;
+          pending.delete(id);
+          for (const s of p.sockets) s?.destroy();
+          if (p.pid > 0) {
+            try {
+              process.kill(-p.pid, 'SIGKILL');
+            } catch {
+              // Already gone.
+            }
+          }
+          reject(new SpawnError('ETIMEDOUT'));
+        }, SPAWN_TIMEOUT_MS);
+        timer.unref();
+        const settle =
+          <T>(fn: (v: T) => void) =>
+          (v: T) => {
+            clearTimeout(timer);
+            fn(v);
+          };
+        pending.set(id, { resolve: settle(resolve), reject: settle(reject), sockets: [], pid: 0 });
         helper.stdin?.write(Buffer.concat([header, payload]));
       });
     },

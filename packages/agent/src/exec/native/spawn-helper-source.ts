@@ -90,10 +90,22 @@ static void handle_request(char *data, uint32_t len) {
     fields[nf++] = p;
     p += strnlen(p, (size_t)(end - p)) + 1;
   }
-  if (nf < 4) return;
+  char line[512];
+  if (nf < 4 || p < end) {
+    /* Every request is answered, so the agent never waits for nothing. */
+    if (nf >= 1 && strlen(fields[0]) < 64) {
+      snprintf(line, sizeof line, "{\"t\":\"fail\",\"id\":\"%s\",\"errno\":\"E2BIG\"}\n", fields[0]);
+      send_line(line, -1);
+    }
+    return;
+  }
   const char *id = fields[0], *cwd = fields[1], *file = fields[2];
   long argc = strtol(fields[3], NULL, 10);
-  if (argc < 1 || (size_t)(4 + argc) > nf) return;
+  if (argc < 1 || (size_t)(4 + argc) > nf) {
+    snprintf(line, sizeof line, "{\"t\":\"fail\",\"id\":\"%s\",\"errno\":\"EINVAL\"}\n", id);
+    send_line(line, -1);
+    return;
+  }
   char **argv = calloc((size_t)argc + 1, sizeof(char *));
   for (long i = 0; i < argc; i++) argv[i] = fields[4 + i];
   size_t at = 4 + (size_t)argc;
@@ -111,7 +123,6 @@ static void handle_request(char *data, uint32_t len) {
   int made = 0;
   for (; made < 3; made++)
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pairs[made]) < 0) break;
-  char line[512];
   if (made < 3) {
     int err = errno;
     for (int i = 0; i < made; i++) { close(pairs[i][0]); close(pairs[i][1]); }
