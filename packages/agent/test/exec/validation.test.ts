@@ -165,3 +165,13 @@ describe('task routes refuse bad input', () => {
     expect((await t.json('GET', '/exec/abc/input')).status).toBe(405);
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents every exec route', async () => {
+    const { body } = await t.json<{ paths: Record<string, Record<string, unknown>> }>('GET', '/openapi.json');
+    expect(Object.keys(body.paths['/exec'] ?? {}).sort()).toEqual(['delete', 'get', 'post']);
+    for (const p of ['/exec/stream', '/exec/{id}', '/exec/{id}/input', '/exec/{id}/stdin/close', '/exec/{id}/signal']) {
+      expect(body.paths, p).toHaveProperty([p]);
+    }
+  });
+});
