@@ -1,5 +1,6 @@
 // nginx as a reverse proxy peer, started with its own configuration in a scratch directory.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -35,7 +36,7 @@ async function waitForPort(port, child, ms = 10_000) {
  * proxy: keep-alive upstream connections, no buffering either way, the
  * upstream's bearer token set by the proxy.
  * @param {{ dir: string, upstreamPort: number, authorization: string, workers?: number }} options
- * @returns {Promise<{ url: string, pid: number, close(): Promise<void> }>}
+ * @returns {Promise<{ url: string, pid: number, workerPids(): number[], close(): Promise<void> }>}
  */
 export async function startNginx({ dir, upstreamPort, authorization, workers = 1 }) {
   await mkdir(dir, { recursive: true });
@@ -84,6 +85,10 @@ http {
   return {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid,
+    /** The worker processes (the master only forks them and waits). */
+    workerPids() {
+      return readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    },
     close() {
       return new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -1,5 +1,6 @@
 // The gateway against nginx as a reverse proxy in front of the same agent, in the same run.
 
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -8,6 +9,16 @@ import { spawnGateway } from '../lib/gateway.mjs';
 import { startNginx } from '../lib/nginx.mjs';
 import { median, ratio } from '../lib/stats.mjs';
 import { wrk } from '../lib/wrk.mjs';
+
+/** CPU time (user + system) a process has used so far, in microseconds, from /proc (clock ticks of 10 ms). */
+function cpuMicros(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks * 10_000;
+}
 
 /** Milliseconds from sending `POST /exec/stream` to the first SSE event. */
 function firstEventMs(url, authorization, agent) {
@@ -51,10 +62,12 @@ export default {
     });
     const nginx = await startNginx({ dir: path.join(tmp, 'nginx'), upstreamPort: agentPort, authorization: `Bearer ${agent.token}` });
     const jwt = await gateway.mint('ws_bench');
+    // CPU per request is counted for the proxy process only (nginx: its worker), so the load others put
+    // on the machine moves it far less than wall-clock figures.
     const targets = {
-      direct: { url: agent.url, auth: `Bearer ${agent.token}` },
-      nginx: { url: nginx.url, auth: `Bearer ${agent.token}` },
-      gateway: { url: gateway.url, auth: `Bearer ${jwt}` },
+      direct: { url: agent.url, auth: `Bearer ${agent.token}`, pids: [] },
+      nginx: { url: nginx.url, auth: `Bearer ${agent.token}`, pids: nginx.workerPids() },
+      gateway: { url: gateway.url, auth: `Bearer ${jwt}`, pids: [gateway.pid] },
     };
     const seconds = smoke ? 1 : 8;
     const rounds = smoke ? 1 : 3;
@@ -62,6 +75,7 @@ export default {
     try {
       const lat = { direct: [], nginx: [], gateway: [] };
       const rps = { direct: [], nginx: [], gateway: [] };
+      const cpu = { direct: [], nginx: [], gateway: [] };
       let errors = 0;
       for (const [, t] of Object.entries(targets)) {
         // Warm-up: connections, JIT, caches (the gateway's token and route caches included).
@@ -72,10 +86,13 @@ export default {
           const one = await wrk({ url: t.url + path_, connections: 1, threads: 1, seconds, headers: [`Authorization: ${t.auth}`] });
           lat[name].push(one.p50us);
           errors += one.errors;
+          const cpuBefore = cpuMicros(t.pids);
           const many = await wrk({ url: t.url + path_, connections: 64, threads: 2, seconds, headers: [`Authorization: ${t.auth}`] });
           rps[name].push(many.rps);
+          cpu[name].push((cpuMicros(t.pids) - cpuBefore) / (many.rps * seconds));
           errors += many.errors;
-          log(`round ${r + 1} ${name}: p50 ${one.p50us} us (1 conn), ${Math.round(many.rps)} req/s (64 conns)`);
+          const cpuNote = t.pids.length > 0 ? `, ${cpu[name].at(-1).toFixed(1)} us CPU/request` : '';
+          log(`round ${r + 1} ${name}: p50 ${one.p50us} us (1 conn), ${Math.round(many.rps)} req/s (64 conns)${cpuNote}`);
         }
       }
       if (errors > 0) throw new Error(`wrk saw ${errors} errors or non-2xx answers`);
@@ -118,6 +135,10 @@ export default {
           sse_first_event_ms_direct: Number(sseDirect.toFixed(2)),
           sse_first_event_ms_gateway: Number(sseGateway.toFixed(2)),
           sse_first_event_extra_ms_median_of_pairs: Number(sseExtra.toFixed(2)),
+          proxy_cpu_us_per_request_64c_nginx: Number(median(cpu.nginx).toFixed(1)),
+          proxy_cpu_us_per_request_64c_gateway: Number(median(cpu.gateway).toFixed(1)),
+          // No target in the issue: the proxy's own cost per relayed request, steadier than wall-clock figures here.
+          proxy_cpu_per_request_gateway_vs_nginx: Number((median(cpu.gateway) / median(cpu.nginx)).toFixed(2)),
           gateway_rss_mib_after: Number((gateway.rssBytes() / 2 ** 20).toFixed(1)),
         },
         ratios: {
@@ -130,6 +151,7 @@ export default {
           `GET ${path_} (${'hello from the benchmark\n'.length * 8} bytes); wrk ${seconds}s per run, ${rounds} interleaved rounds, medians`,
           'nginx: 1 worker (the gateway is one Node process), keepalive upstream, proxy_buffering and proxy_request_buffering off, Authorization set by nginx',
           'gateway: `cove gateway --routes-file` (static routes), JWT minted with the same secret; agent, proxies and wrk share the machine',
+          'CPU per request: user+system time of the proxy process (nginx: its worker) over the 64-connection run, from /proc, divided by requests served',
         ],
       };
     } finally {

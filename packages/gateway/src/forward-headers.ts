@@ -42,17 +42,18 @@ function dropRequestHeader(name: string, listed: Set<string> | undefined): boole
   return REQUEST_DROPPED.has(name) || name.startsWith('proxy-') || name.startsWith('x-forwarded-') || listed?.has(name) === true;
 }
 
-/** The forwarding headers the gateway itself vouches for. */
-export function forwardedHeaders(req: IncomingMessage, host: string | undefined): string[] {
+/** Appends the forwarding headers the gateway itself vouches for to a flat `[name, value, …]` list. */
+export function pushForwardedHeaders(out: string[], req: IncomingMessage, host: string | undefined): string[] {
   const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
-  return [
+  out.push(
     'x-forwarded-for',
     req.socket.remoteAddress ?? '',
     'x-forwarded-proto',
     encrypted ? 'https' : 'http',
     'x-forwarded-host',
     host ?? '',
-  ];
+  );
+  return out;
 }
 
 /** What the gateway reads of a request's headers, gathered in one pass over the raw list. */
@@ -113,7 +114,7 @@ export function upstreamUpgradeHeaders(req: IncomingMessage, authorization: stri
     const value = raw[i + 1] as string;
     out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
   }
-  const fwd = forwardedHeaders(req, req.headers.host);
+  const fwd = pushForwardedHeaders([], req, req.headers.host);
   for (let i = 0; i < fwd.length; i += 2) out[fwd[i] as string] = fwd[i + 1] as string;
   out.connection = 'Upgrade';
   out.upgrade = 'websocket';

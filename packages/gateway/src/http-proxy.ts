@@ -5,7 +5,7 @@ import type { Dispatcher } from 'undici';
 import type { Authorizer, Upstream } from './authorizer.js';
 import { applyCors } from './cors.js';
 import { asAppError, sendError } from './error-response.js';
-import { downstreamResponseHeaders, forwardedHeaders, type ScannedRequest, scanRequestHeaders } from './forward-headers.js';
+import { downstreamResponseHeaders, pushForwardedHeaders, type ScannedRequest, scanRequestHeaders } from './forward-headers.js';
 import { upstreamError } from './upstream-errors.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
@@ -26,7 +26,8 @@ export function httpProxy(deps: HttpProxyDeps): (req: IncomingMessage, res: Serv
 
   const forward = (req: IncomingMessage, res: ServerResponse, scanned: ScannedRequest, upstream: Upstream): void => {
     const headers = scanned.forward;
-    headers.push('authorization', upstream.authorization, ...forwardedHeaders(req, scanned.host));
+    headers.push('authorization', upstream.authorization);
+    pushForwardedHeaders(headers, req, scanned.host);
     const relay = new ResponseRelay(res, log);
     try {
       pools.get(upstream.origin).dispatch(
@@ -94,24 +95,34 @@ export function httpProxy(deps: HttpProxyDeps): (req: IncomingMessage, res: Serv
  * cleaned headers at once (flushed right away for streams), each chunk
  * written through with backpressure (the agent's socket is paused while the
  * caller's is full), and the upstream request aborted if the caller leaves.
+ * A body that arrives whole in one chunk (the usual small JSON answer) goes
+ * out with `end(chunk)`: head and body in one write, no separate end.
  */
 class ResponseRelay implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;
   readonly #log: Logger;
+  #controller: Dispatcher.DispatchController | undefined;
   #done = false;
+  /** The Content-Length announced by the agent and not yet relayed; -1 when unknown (chunked). */
+  #remaining = -1;
 
   constructor(res: ServerResponse, log: Logger) {
     this.#res = res;
     this.#log = log;
+    // 'close' fires once per response (finished or cut), so a plain listener needs no once() wrapper.
+    res.on('close', this.#onClose);
   }
 
+  readonly #onClose = (): void => {
+    if (this.#done) return;
+    this.#done = true;
+    this.#controller?.abort(new Error('the caller closed the connection'));
+  };
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#res.once('close', () => {
-      if (!this.#done) {
-        this.#done = true;
-        controller.abort(new Error('the caller closed the connection'));
-      }
-    });
+    this.#controller = controller;
+    // The caller left while the request waited for a free connection.
+    if (this.#done) controller.abort(new Error('the caller closed the connection'));
   }
 
   onResponseStart(
@@ -126,17 +137,29 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
       return;
     }
     res.writeHead(statusCode, downstreamResponseHeaders(headers));
+    const length = headers['content-length'];
     // Streams (SSE, NDJSON, chunked downloads) must reach the caller now, not with the first chunk.
-    if (headers['content-length'] === undefined) res.flushHeaders();
+    if (length === undefined) res.flushHeaders();
+    else this.#remaining = Number(length);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#res.write(chunk)) return;
+    const res = this.#res;
+    if (this.#remaining >= 0) {
+      this.#remaining -= chunk.length;
+      if (this.#remaining === 0) {
+        this.#done = true;
+        res.end(chunk);
+        return;
+      }
+    }
+    if (res.write(chunk)) return;
     controller.pause();
-    this.#res.once('drain', () => controller.resume());
+    res.once('drain', () => controller.resume());
   }
 
   onResponseEnd(): void {
+    if (this.#done) return;
     this.#done = true;
     this.#res.end();
   }

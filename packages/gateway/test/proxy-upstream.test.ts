@@ -117,6 +117,58 @@ describe('header hygiene', () => {
     expect(JSON.parse(res).body).toBe('{"path":"a","content":"b"}');
   });
 
+  it('relays Content-Length bodies whole, whether they arrive in one chunk or several, and keeps the connection', async () => {
+    const big = 'x'.repeat(200_000);
+    up.respond = (req, res) => {
+      if (req.url === '/one') {
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '5' });
+        res.end('hello');
+      } else if (req.url === '/parts') {
+        res.writeHead(200, { 'content-length': '15' });
+        res.write('first');
+        setTimeout(() => res.write('-then'), 20);
+        setTimeout(() => res.end('-last'), 40);
+      } else if (req.url === '/big') {
+        res.writeHead(200, { 'content-length': String(big.length) });
+        res.end(big);
+      } else if (req.url === '/empty') {
+        res.writeHead(200, { 'content-length': '0' });
+        res.end();
+      } else {
+        res.writeHead(200, { 'content-length': '5' });
+        res.end(req.method === 'HEAD' ? undefined : 'hello');
+      }
+    };
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string, method = 'GET') =>
+      new Promise<{ status: number; length: string | undefined; body: string; reused: boolean }>((resolve, reject) => {
+        const req = http.request(`${gw.url}${path}`, { method, agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            body += c;
+          });
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, length: res.headers['content-length'], body, reused: req.reusedSocket }),
+          );
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      expect(await get('/one')).toMatchObject({ status: 200, length: '5', body: 'hello' });
+      expect(await get('/parts')).toMatchObject({ status: 200, length: '15', body: 'first-then-last', reused: true });
+      const large = await get('/big');
+      expect(large.length).toBe(String(big.length));
+      expect(large.body === big).toBe(true);
+      expect(await get('/empty')).toMatchObject({ status: 200, length: '0', body: '', reused: true });
+      expect(await get('/head', 'HEAD')).toMatchObject({ status: 200, length: '5', body: '', reused: true });
+      expect(await get('/one')).toMatchObject({ body: 'hello', reused: true });
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('drops Set-Cookie and hop-by-hop response headers from the workspace', async () => {
     up.respond = (_req, res) => {
       res.writeHead(200, [
