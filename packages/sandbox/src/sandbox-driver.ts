@@ -605,6 +605,11 @@ export class SandboxDriver implements WorkspaceDriver {
     for (const id of [...this.#states.keys()]) await this.destroy(id);
     await this.#global.run('firewall', () => removeTable(this.#table));
     await rmdir(this.#runtime.root).catch(() => {});
+    // The cgroup parent runc made, in every hierarchy (rmdir refuses while another instance still uses it).
+    const parent = this.#opts.cgroupParent ?? 'cove';
+    for (const hierarchy of await readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
+      await rmdir(path.join('/sys/fs/cgroup', hierarchy, parent)).catch(() => {});
+    }
   }
 
   /** The workspace's address (for tests and tools). */
