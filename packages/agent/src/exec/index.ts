@@ -1,6 +1,6 @@
 import type { Domain } from '../context.js';
 import { registerExecRoutes } from './exec-routes.js';
-import { buildSpawnHelper, startHelperSpawner } from './native/helper-spawner.js';
+import { locateSpawnHelper, startHelperSpawner } from './native/helper-spawner.js';
 import { nodeSpawner } from './spawner.js';
 import { TaskRegistry } from './task-registry.js';
 
@@ -35,7 +35,7 @@ export interface ExecDomainOptions {
 /** Builds the exec domain: `/exec`, `/exec/stream` and `/exec/:id/...`. */
 export function createExecDomain(options: ExecDomainOptions = {}): Domain {
   return async (app, ctx) => {
-    const binary = options.spawner === 'node' ? undefined : await buildSpawnHelper(ctx.log);
+    const binary = options.spawner === 'node' ? undefined : await locateSpawnHelper(ctx.log);
     const spawner = binary ? startHelperSpawner(binary, nodeSpawner, ctx.log) : nodeSpawner;
     const registry = new TaskRegistry({
       maxRunning: options.maxRunning ?? 50,

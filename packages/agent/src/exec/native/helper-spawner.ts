@@ -1,14 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
-import { access, chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import type { Socket } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { signalName } from '../signals.js';
 import { SpawnError, type SpawnedProcess, type Spawner, type SpawnRequest } from '../spawner.js';
-import { SPAWN_HELPER_SOURCE } from './spawn-helper-source.js';
 
 /** A spawn the helper has not answered within this time fails. */
 const SPAWN_TIMEOUT_MS = 10_000;
@@ -27,44 +24,22 @@ type HelperMessage =
   | { t: 'fail'; id: string; errno: string }
   | { t: 'exit'; pid: number; code: number; signal: number };
 
+/** Where `npm ci` builds the helper (packages/agent/native/build), from src/ and dist/ alike. */
+const HELPER_PATH = fileURLToPath(new URL('../../../native/build/spawn-helper', import.meta.url));
+
 /**
- * Compiles the spawn helper (see spawn-helper-source.ts) once per source
- * version into the user's cache directory. Resolves to its path, or
- * undefined when no C compiler is available (the agent then spawns itself).
+ * The spawn helper built at install time from native/spawn-helper.c (see
+ * scripts/build-native.mjs), or undefined when it was not built (no C
+ * compiler, not Linux): the agent then spawns tasks itself.
  */
-export async function buildSpawnHelper(log: Logger): Promise<string | undefined> {
+export async function locateSpawnHelper(log: Logger): Promise<string | undefined> {
   if (process.platform !== 'linux') return undefined;
-  const digest = createHash('sha256').update(SPAWN_HELPER_SOURCE).update(process.arch).digest('hex').slice(0, 16);
-  // One build per machine user, not per home directory (workspaces may each have their own HOME).
-  const dir = process.env.COVE_CACHE_DIR || path.join(os.tmpdir(), `cove-cache-${process.getuid?.() ?? 0}`);
-  const binary = path.join(dir, `spawn-helper-${digest}`);
+  const binary = process.env.COVE_SPAWN_HELPER || HELPER_PATH;
   try {
     await access(binary, fsConstants.X_OK);
-    const [info, dirInfo] = await Promise.all([stat(binary), stat(dir)]);
-    const uid = process.getuid?.();
-    // Trusted only in a private directory of ours: nobody else could have swapped it.
-    if (info.uid === uid && dirInfo.uid === uid && (info.mode & 0o022) === 0 && (dirInfo.mode & 0o022) === 0) return binary;
-  } catch {
-    // Not built yet.
-  }
-  const temp = `${binary}.${process.pid}.tmp`;
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const owner = await stat(dir);
-    if (owner.uid !== process.getuid?.() || (owner.mode & 0o022) !== 0) throw new Error(`${dir} is not a private directory`);
-    await new Promise<void>((resolve, reject) => {
-      const cc = execFile('cc', ['-O2', '-x', 'c', '-', '-o', temp], { timeout: 60_000 }, (err, _out, stderr) => {
-        if (err) reject(new Error(`${err.message} ${stderr}`.trim()));
-        else resolve();
-      });
-      cc.stdin?.end(SPAWN_HELPER_SOURCE);
-    });
-    await chmod(temp, 0o755);
-    await rename(temp, binary);
     return binary;
-  } catch (err) {
-    await rm(temp, { force: true });
-    log.warn({ err: (err as Error).message }, 'exec: cannot build the spawn helper; commands are spawned by the agent itself');
+  } catch {
+    log.warn({ binary }, 'exec: no spawn helper; commands are spawned by the agent itself (slower)');
     return undefined;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * C source of the spawn helper: a tiny process that starts tasks for the agent.
+ * The spawn helper: a tiny process that starts tasks for the agent.
  *
  * Why: fork() costs grow with the parent's memory, and the agent (a Node
  * process with a JIT, a heap and a web framework) is large, so spawning
@@ -18,7 +18,6 @@
  * The children get a new session (their own process group), default signal
  * dispositions and an empty signal mask, like libuv's detached children.
  */
-export const SPAWN_HELPER_SOURCE = String.raw`
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -132,6 +131,11 @@ static void handle_request(char *data, uint32_t len) {
     return;
   }
 
+  /* The agent's ends must not block: a write to a full stdin from the agent's event loop
+     would stall every request (and the task's output it is waiting to read). The task's
+     ends stay blocking, as programs expect of their stdio. */
+  for (int i = 0; i < 3; i++) fcntl(pairs[i][0], F_SETFL, fcntl(pairs[i][0], F_GETFL) | O_NONBLOCK);
+
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   for (int i = 0; i < 3; i++) posix_spawn_file_actions_adddup2(&fa, pairs[i][1], i);
@@ -218,4 +222,3 @@ int main(void) {
     }
   }
 }
-`;
