@@ -36,7 +36,7 @@ describe('cove exec', () => {
   });
 
   it('pipes local stdin to the command, byte for byte, and closes it at the end', async () => {
-    const input = Buffer.concat([Buffer.from('line one\n'), Buffer.from([0, 255, 10]), randomBytes(10_000)]);
+    const input = Buffer.concat([Buffer.from('line one\n'), Buffer.from([0, 255, 10]), randomBytes(1_000_000)]);
     const res = await stack.run(['exec', ws, '--', 'cat'], { input });
     expect(res.code).toBe(0);
     expect(res.stdout.equals(input)).toBe(true);
