@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install.sh
+bash scripts/install.sh runtime
 
 exec node packages/cli/bin/cove.js up \
   --data-dir "${COVE_DATA_DIR:-${HOME}/.cove}" \

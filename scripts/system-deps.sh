@@ -1,17 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Cove needs, only those that are missing.
 # Safe to run again: it does nothing when everything is present.
+#   system-deps.sh runtime   what running Cove needs
+#   system-deps.sh           that, and what the test suite needs too
 set -euo pipefail
 
-# command -> Debian package
+# command -> Debian package: what running Cove needs.
 declare -A NEEDED=(
-  [rg]=ripgrep
-  [inotifywait]=inotify-tools
-  [tmux]=tmux
-  [ssh]=openssh-client
-  [sshd]=openssh-server
-  [pg_ctlcluster]=postgresql # throwaway clusters for the control-plane store tests
-  [chromium]=chromium        # the SDK's browser test (driven by playwright-core)
+  [rg]=ripgrep               # content search
   [runc]=runc                # the sandbox driver's OCI runtime
   [nft]=nftables             # the sandbox driver's firewall (its own table only)
   [ip]=iproute2              # network namespaces and veth links
@@ -19,6 +15,18 @@ declare -A NEEDED=(
   [debootstrap]=debootstrap  # the debian:12 image, built once
   [tini-static]=tini         # PID 1 in every workspace (bind-mounted read-only)
 )
+
+# What the tests and benchmarks drive Cove with, or compare it against.
+if [ "${1:-all}" != runtime ]; then
+  NEEDED+=(
+    [inotifywait]=inotify-tools # the watcher benchmark's peer
+    [tmux]=tmux                 # drives `cove shell` through a real terminal
+    [ssh]=openssh-client        # exec and terminal benchmarks' peer
+    [sshd]=openssh-server
+    [pg_ctlcluster]=postgresql  # throwaway clusters for the control-plane store tests
+    [chromium]=chromium         # the SDK's browser test (driven by playwright-core)
+  )
+fi
 
 missing=()
 for cmd in "${!NEEDED[@]}"; do

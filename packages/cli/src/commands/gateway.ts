@@ -29,7 +29,7 @@ export function gatewayCommand(): Command {
     .option('--database-url <url>', 'PostgreSQL URL (prefer COVE_DATABASE_URL: command lines are visible to every user)')
     .option('--routes-file <path>', 'route from a JSON file instead of a store ({"workspaces":[…]}, re-read on SIGHUP)')
     .option('--secret-file <path>', "file holding the JWT secret (base64url); default: the store's, shared with the control plane")
-    .option('--allow-origin <origin...>', 'browser origins allowed to open WebSockets besides the gateway host', [])
+    .option('--allow-origin <origin...>', 'browser origins allowed to call the gateway (CORS) and open WebSockets besides its host', [])
     .option('--connect-timeout <ms>', 'time to connect to an agent before answering 504', '5000')
     .option('--headers-timeout <ms>', "time to wait for an agent's response headers before answering 504", '300000')
     .addOption(new Option('--secret <secret>').hideHelp())

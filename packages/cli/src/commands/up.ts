@@ -30,6 +30,7 @@ interface UpFlags {
   imagesDir?: string;
   warmPool: string;
   maxWorkspaces: string;
+  allowOrigin: string[];
 }
 
 /** The `cove` program's own entry: the process driver runs `cove agent` from it. */
@@ -64,6 +65,7 @@ export function upCommand(): Command {
     .option('--images-dir <dir>', 'image cache of the sandbox driver (default /var/cache/cove/images)')
     .option('--warm-pool <n>', 'sandbox workspaces kept ready for fast creates (default image and disk size)', '2')
     .option('--max-workspaces <n>', 'workspaces each account may have', '100')
+    .option('--allow-origin <origin...>', 'browser origins allowed to call the gateway (CORS and WebSockets)', [])
     .addHelpText(
       'after',
       `
@@ -109,7 +111,12 @@ async function up(flags: UpFlags): Promise<void> {
     const apiUrl = await cp.listen(api.host, api.port).catch((err: NodeJS.ErrnoException) => {
       throw new CliError(`cannot listen on ${flags.apiListen}: ${err.code ?? err.message}`, 1);
     });
-    const gateway = createGateway({ routes: store, secret: await loadGatewaySecret(store), logger: createGatewayLogger() });
+    const gateway = createGateway({
+      routes: store,
+      secret: await loadGatewaySecret(store),
+      logger: createGatewayLogger(),
+      allowedOrigins: flags.allowOrigin,
+    });
     closers.push(() => gateway.close());
     const gatewayUrl = await gateway.listen(gw.host, gw.port).catch((err: NodeJS.ErrnoException) => {
       throw new CliError(`cannot listen on ${flags.gatewayListen}: ${err.code ?? err.message}`, 1);
