@@ -4,6 +4,7 @@
 //   npm run bench                 every suite
 //   npm run bench -- files-list   one suite (several names allowed)
 //   npm run bench -- --smoke      a tiny run of each suite (what `npm test` does), nothing recorded
+//   npm run bench -- --summary    rewrite bench/results/README.md from the recorded results
 //
 // A suite is a module in bench/suites/ whose default export is
 //   { name, description, requires?: { command: debianPackage }, run({ smoke, tmp, log }) }
@@ -76,6 +77,7 @@ async function writeSummary() {
 
 async function main() {
   const args = process.argv.slice(2);
+  if (args.includes('--summary')) return writeSummary();
   const smoke = args.includes('--smoke');
   const names = args.filter((a) => !a.startsWith('--'));
   const suites = await loadSuites(names);
