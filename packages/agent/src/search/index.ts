@@ -11,6 +11,8 @@ import {
   RipgrepStatusResponse,
 } from '@cove/protocol';
 import type { Domain } from '../context.js';
+import { locateSpawnHelper, startHelperSpawner } from '../exec/native/helper-spawner.js';
+import { nodeSpawner, type Spawner } from '../exec/spawner.js';
 import { withPath } from '../http/errno.js';
 import { resolveOptionalPath } from '../paths/resolve.js';
 import { type ContentSearch, checkQuery, parseFileTypes, parseIgnorePatterns } from './rg-args.js';
@@ -35,6 +37,11 @@ export interface SearchDomainOptions {
   onSpawn?: (pid: number) => void;
   /** Called when an rg process is gone, with its exit code or the signal that stopped it. */
   onExit?: (pid: number, code: number | null, signal: NodeJS.Signals | null) => void;
+  /**
+   * How rg is started: `auto` (default) through the spawn helper when it was
+   * built (falling back to the agent itself), `node` always from the agent.
+   */
+  spawner?: 'auto' | 'node';
 }
 
 const NOT_INSTALLED = 'ripgrep is not installed - use POST /files/search/init to install';
@@ -50,8 +57,25 @@ export function createSearchDomain(options: SearchDomainOptions = {}): Domain {
     );
     const maxTextChars = options.maxTextChars ?? 32 * 1024 * 1024;
     const running = new Set<AbortController>();
+    // The spawn helper is started with the first search (and stopped with the agent).
+    let spawning: Promise<Spawner> | null = null;
+    let helper: Spawner | null = null;
+    const spawner = (): Promise<Spawner> => {
+      spawning ??=
+        options.spawner === 'node'
+          ? Promise.resolve(nodeSpawner)
+          : locateSpawnHelper(ctx.log).then((binary) => {
+              if (binary === undefined || closed) return nodeSpawner;
+              helper = startHelperSpawner(binary, nodeSpawner, ctx.log);
+              return helper;
+            });
+      return spawning;
+    };
+    let closed = false;
     ctx.onClose(() => {
+      closed = true;
       for (const c of running) c.abort();
+      helper?.close();
     });
 
     app.get(
@@ -65,8 +89,9 @@ export function createSearchDomain(options: SearchDomainOptions = {}): Domain {
       },
       async (request, reply) => {
         const q = request.query;
-        // Looking for rg (a few stat calls) overlaps the checks below; it never rejects.
+        // Looking for rg (a few stat calls) and the spawner overlap the checks below; neither rejects.
         const finding = locator.find();
+        const starter = spawner();
         const query = checkQuery(q.q);
         if (q.max_results !== undefined && !Number.isFinite(q.max_results)) throw badParam('max_results', 'must be a finite integer');
         const root = resolveOptionalPath(q.path, '/', ctx.workdir);
@@ -88,6 +113,7 @@ export function createSearchDomain(options: SearchDomainOptions = {}): Domain {
         };
         const rg = await finding;
         if (!rg) throw new AppError('ripgrep_not_installed', NOT_INSTALLED);
+        const start = await starter;
 
         // A client that goes away takes its rg with it.
         const abort = new AbortController();
@@ -100,15 +126,17 @@ export function createSearchDomain(options: SearchDomainOptions = {}): Domain {
           const { collector } = await runRipgrep(rg.path, search, {
             maxTextChars,
             signal: abort.signal,
+            spawner: start,
             ...(options.onSpawn ? { onSpawn: options.onSpawn } : {}),
             ...(options.onExit ? { onExit: options.onExit } : {}),
           });
-          // Written by hand: the files' matches are serialised already (see MatchCollector).
-          const body =
-            `{"success":true,"query":${JSON.stringify(q.q)},"path":${JSON.stringify(root)},` +
-            `"results":${collector.resultsJson()},"total_matches":${collector.totalMatches},` +
-            `"total_files":${collector.totalFiles},"capped":${collector.capped}}`;
-          // The typed reply expects the object; a pre-serialised JSON string is sent as it is.
+          // Written by hand: the files' matches are serialised and encoded already (see MatchCollector).
+          const parts = collector.resultsParts();
+          parts.unshift(Buffer.from(`{"success":true,"query":${JSON.stringify(q.q)},"path":${JSON.stringify(root)},"results":`));
+          parts.push(
+            Buffer.from(`,"total_matches":${collector.totalMatches},"total_files":${collector.totalFiles},"capped":${collector.capped}}`),
+          );
+          const body = Buffer.concat(parts);
           return reply.type('application/json; charset=utf-8').send(body as never);
         } finally {
           running.delete(abort);

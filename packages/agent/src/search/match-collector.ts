@@ -38,16 +38,21 @@ export class MatchCollector {
   readonly #context: number;
   readonly #maxText: number;
   #textChars = 0;
+  /** The current file's matches, when they carry context (filled in as rg goes on). */
   #file: ContentMatch[] | null = null;
+  /** The current file's matches serialised as they come, when there is no context (the common case). */
+  #fileJson = '';
+  #inFile = false;
   #fileKey = '';
   #ring: RingLine[] = [];
   #pending: ContentMatch[] = [];
   /**
-   * Finished files, serialised (the matches' JSON without the brackets).
+   * Finished files, serialised and encoded: `"key":[match,…]` as UTF-8.
    * Serialising each file when rg moves on spreads the work over the search
-   * instead of doing it all once rg has finished.
+   * instead of doing it all once rg has finished; the answer is then little
+   * more than a concatenation of buffers.
    */
-  readonly #done = new Map<string, string>();
+  readonly #done = new Map<string, Buffer>();
 
   constructor(options: CollectorOptions) {
     this.#max = options.maxResults;
@@ -75,14 +80,27 @@ export class MatchCollector {
   }
 
   #flush(): void {
-    const file = this.#file;
-    if (file === null) return;
-    this.#file = null;
-    if (file.length === 0) return;
-    const json = JSON.stringify(file);
-    const inner = json.slice(1, -1);
-    const before = this.#done.get(this.#fileKey);
-    this.#done.set(this.#fileKey, before === undefined ? inner : `${before},${inner}`);
+    if (!this.#inFile) return;
+    this.#inFile = false;
+    let inner: string;
+    if (this.#file !== null) {
+      const file = this.#file;
+      this.#file = null;
+      inner = JSON.stringify(file).slice(1, -1);
+    } else {
+      inner = this.#fileJson;
+      this.#fileJson = '';
+    }
+    if (inner.length === 0) return;
+    const key = this.#fileKey;
+    const before = this.#done.get(key);
+    // A key seen again (rg printed the file twice, or two paths have one key): its matches are appended.
+    this.#done.set(
+      key,
+      before === undefined
+        ? Buffer.from(`${JSON.stringify(key)}:[${inner}]`)
+        : Buffer.concat([before.subarray(0, before.length - 1), Buffer.from(`,${inner}]`)]),
+    );
   }
 
   match(key: string, line: number, text: string, column: number): Verdict {
@@ -94,31 +112,38 @@ export class MatchCollector {
       if (context > 0) this.#feedAfter(line, this.#cut(text));
       return this.#pending.length === 0 ? 'stop' : 'continue';
     }
-    if (this.#file === null || this.#fileKey !== key) {
+    if (!this.#inFile || this.#fileKey !== key) {
       this.#flush();
       if (!this.#done.has(key)) this.totalFiles++;
-      this.#file = [];
+      this.#inFile = true;
+      if (context > 0) this.#file = [];
       this.#fileKey = key;
     }
     const cut = this.#cut(text);
-    const m: ContentMatch = { line, column, text: cut };
     this.#textChars += cut.length;
-    if (cut.length < text.length) m.truncated = true;
-    if (context > 0) {
-      this.#feedAfter(line, cut);
-      const before: string[] = [];
-      for (const r of this.#ring) {
-        if (r.line >= line - context && r.line < line) {
-          before.push(r.text);
-          this.#textChars += r.text.length;
-        }
-      }
-      m.context_before = before;
-      m.context_after = [];
-      this.#pending.push(m);
-      this.#remember(line, cut);
+    if (context === 0) {
+      // Serialised now, as JSON.stringify would write the ContentMatch object (same keys, same order).
+      const truncated = cut.length < text.length ? ',"truncated":true' : '';
+      const json = `{"line":${line},"column":${column},"text":${JSON.stringify(cut)}${truncated}}`;
+      this.#fileJson = this.#fileJson.length === 0 ? json : `${this.#fileJson},${json}`;
+      this.totalMatches++;
+      return this.#textChars > this.#maxText ? this.#overBudget() : 'continue';
     }
-    this.#file.push(m);
+    const m: ContentMatch = { line, column, text: cut };
+    if (cut.length < text.length) m.truncated = true;
+    this.#feedAfter(line, cut);
+    const before: string[] = [];
+    for (const r of this.#ring) {
+      if (r.line >= line - context && r.line < line) {
+        before.push(r.text);
+        this.#textChars += r.text.length;
+      }
+    }
+    m.context_before = before;
+    m.context_after = [];
+    this.#pending.push(m);
+    this.#remember(line, cut);
+    this.#file?.push(m);
     this.totalMatches++;
     return this.#textChars > this.#maxText ? this.#overBudget() : 'continue';
   }
@@ -162,14 +187,28 @@ export class MatchCollector {
   }
 
   /**
-   * The `results` object as JSON, file keys in byte order, so answers are
-   * stable whatever order rg's threads finish in.
+   * The `results` object as UTF-8 JSON, in pieces to concatenate, file keys
+   * in code-unit order (the default sort), so answers are stable whatever
+   * order rg's threads finish in.
    */
-  resultsJson(): string {
+  resultsParts(): Buffer[] {
     this.#flush();
-    const keys = [...this.#done.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const parts: string[] = [];
-    for (const k of keys) parts.push(`${JSON.stringify(k)}:[${this.#done.get(k)}]`);
-    return `{${parts.join(',')}}`;
+    const keys = [...this.#done.keys()].sort();
+    const parts: Buffer[] = [OPEN];
+    for (let i = 0; i < keys.length; i++) {
+      if (i > 0) parts.push(COMMA);
+      parts.push(this.#done.get(keys[i] as string) as Buffer);
+    }
+    parts.push(CLOSE);
+    return parts;
+  }
+
+  /** The `results` object as JSON. */
+  resultsJson(): string {
+    return Buffer.concat(this.resultsParts()).toString('utf8');
   }
 }
+
+const OPEN = Buffer.from('{');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from('}');

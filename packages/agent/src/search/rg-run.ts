@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { AppError, badParam } from '@cove/protocol';
+import { nodeSpawner, type SpawnedProcess, type Spawner } from '../exec/spawner.js';
 import { MatchCollector } from './match-collector.js';
 import { buildRgArgs, type ContentSearch } from './rg-args.js';
 import { RgJsonReader } from './rg-json-reader.js';
@@ -13,6 +13,8 @@ export interface RunOptions {
   onSpawn?: (pid: number) => void;
   /** Called when rg is gone: its exit code, or the signal that stopped it. */
   onExit?: (pid: number, code: number | null, signal: NodeJS.Signals | null) => void;
+  /** Starts rg (default: from the agent itself, with child_process). */
+  spawner?: Spawner;
 }
 
 export interface RunResult {
@@ -46,27 +48,50 @@ function rgEnv(): NodeJS.ProcessEnv {
  * killed (SIGKILL: it holds no state worth a graceful exit) as soon as the
  * collector has what it needs, on timeout, or on abort. Rejects with an
  * AppError: 504 `search_timeout`, or 400 for a pattern or glob rg refuses.
+ *
+ * rg is started by `options.spawner` (the search domain passes the spawn
+ * helper: fork() from the agent costs several milliseconds of the agent's
+ * main thread, growing with its memory, before rg even starts).
  */
-export function runRipgrep(rgPath: string, search: ContentSearch, options: RunOptions): Promise<RunResult> {
+export async function runRipgrep(rgPath: string, search: ContentSearch, options: RunOptions): Promise<RunResult> {
   const collector = new MatchCollector({
     maxResults: search.maxResults,
     contextLines: search.contextLines,
     maxTextChars: options.maxTextChars,
   });
   const reader = new RgJsonReader(collector, search.root, search.rootIsDir);
+  if (options.signal?.aborted) throw new AppError('bad_request', 'search aborted');
+
+  let child: SpawnedProcess;
+  try {
+    child = await (options.spawner ?? nodeSpawner).spawn({ file: rgPath, args: buildRgArgs(search), cwd: '/', env: rgEnv() });
+  } catch (err) {
+    throw new AppError('ripgrep_not_installed', `ripgrep could not be started: ${(err as Error).message}`);
+  }
+  // rg is given a path: it never reads its standard input.
+  child.stdin.destroy();
+  const pid = child.pid;
+  const { stdout } = child;
 
   return new Promise<RunResult>((resolve, reject) => {
-    const child = spawn(rgPath, buildRgArgs(search), { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/', env: rgEnv() });
     let stopped = false;
     let timedOut = false;
     let aborted = false;
     let stderr = '';
+    // Settles once rg has exited and both of its outputs are closed (no output is lost).
+    let waiting = 3;
+    let exitCode: number | null = null;
+    let exitSignal: NodeJS.Signals | null = null;
 
     const stop = () => {
       if (stopped) return;
       stopped = true;
-      child.kill('SIGKILL');
-      child.stdout.destroy();
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      stdout.destroy();
     };
     const timer = setTimeout(() => {
       timedOut = true;
@@ -79,26 +104,23 @@ export function runRipgrep(rgPath: string, search: ContentSearch, options: RunOp
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) onAbort();
 
-    if (child.pid !== undefined) options.onSpawn?.(child.pid);
-    child.stdout.on('data', (chunk: Buffer) => {
+    options.onSpawn?.(pid);
+    stdout.on('data', (chunk: Buffer) => {
       if (!stopped && reader.push(chunk) === 'stop') stop();
     });
+    stdout.on('error', () => {});
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       if (stderr.length < STDERR_KEEP) stderr += chunk;
     });
+    child.stderr.on('error', () => {});
 
-    child.on('error', (err) => {
+    const done = () => {
+      if (--waiting > 0) return;
       clearTimeout(timer);
+      options.onExit?.(pid, exitCode, exitSignal);
       options.signal?.removeEventListener('abort', onAbort);
-      reject(new AppError('ripgrep_not_installed', `ripgrep could not be started: ${err.message}`));
-    });
-    // 'close' waits for the process to exit and its pipes to drain, so no
-    // output is lost and the process is gone when the promise settles.
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (child.pid !== undefined) options.onExit?.(child.pid, code, signal);
-      options.signal?.removeEventListener('abort', onAbort);
+      const code = exitCode;
       const result = { collector, skippedLines: reader.skippedLines };
       if (aborted) return reject(new AppError('bad_request', 'search aborted'));
       if (timedOut) {
@@ -113,6 +135,13 @@ export function runRipgrep(rgPath: string, search: ContentSearch, options: RunOp
       // 0: matches; 1: none. 2: an error — after the walk (an unreadable file) the results stand.
       if (code === 0 || code === 1 || (code === 2 && reader.sawSummary)) return resolve({ ...result, exitCode: code });
       reject(classifyFailure(stderr, search, code));
+    };
+    stdout.once('close', done);
+    child.stderr.once('close', done);
+    child.onExit((code, signal) => {
+      exitCode = code;
+      exitSignal = signal;
+      done();
     });
   });
 }
