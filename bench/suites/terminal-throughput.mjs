@@ -3,8 +3,16 @@
 // server, the bytes to this process through a pipe) to a loopback OpenSSH server, same run,
 // alternating. Both count time from the first output byte to the last (ssh's handshake is done
 // once by a ControlMaster connection and not counted). Target: ours ≥ 1.0x ssh.
+//
+// Both PTYs must be in the same modes. ssh run from a pipe (no local terminal to copy modes from)
+// gets a fully raw PTY (-opost): the kernel then moves cat's writes in big blocks, while a cooked
+// PTY (opost onlcr, what our terminals and any ssh from a real terminal have) turns every line into
+// separate writes into the PTY — 1.5–2.5x slower for the writer whatever reads the other end. The
+// ssh side therefore runs `stty sane -echo` first, as ours runs `stty -echo`, and both must receive
+// the \r\n-expanded byte count. CPU time of the agent and of sshd is recorded per round.
 import { spawn } from 'node:child_process';
-import { open } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { open, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spawnAgent } from '../lib/agent.mjs';
 import { startSshd } from '../lib/sshd.mjs';
@@ -12,11 +20,34 @@ import { median, ratio } from '../lib/stats.mjs';
 import { closeTerminal, createTerminal, openWs } from '../lib/terminal-client.mjs';
 
 const MiB = 1024 * 1024;
+/** The file's line: 100 characters with its newline, like a big log. */
+const LINE = `${'0123456789abcdefghijklmnopqrstuvwxyz'.repeat(3).slice(0, 99)}\n`;
 
-/** A text file of `size` bytes: 100-character lines, like a big log. */
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds used so far by every sshd process (listener, ControlMaster session). */
+async function sshdCpuSeconds() {
+  let total = 0;
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+    if (comm.trim() === 'sshd' || comm.trim() === 'sshd-session') total += cpuSeconds(pid);
+  }
+  return total;
+}
+
+/** A text file of `size` bytes (a whole number of MiB) made of `LINE`s. */
 async function makeFile(file, size) {
-  const line = `${'0123456789abcdefghijklmnopqrstuvwxyz'.repeat(3).slice(0, 99)}\n`;
-  const block = Buffer.from(line.repeat(Math.ceil(MiB / line.length)).slice(0, MiB));
+  const block = Buffer.from(LINE.repeat(Math.ceil(MiB / LINE.length)).slice(0, MiB));
   const fh = await open(file, 'w');
   for (let written = 0; written < size; written += MiB) await fh.write(block, 0, Math.min(MiB, size - written));
   await fh.close();
@@ -43,16 +74,21 @@ async function runOurs(agent, file) {
   });
   // The program waits for a keystroke so that no output is produced before the client listens.
   id = await createTerminal(agent.url, agent.token, { cmd: ['sh', '-c', `stty -echo; read _; exec cat '${file}'`] });
+  const cpu0 = cpuSeconds(agent.pid);
   ws.send(Buffer.from([id, 0x0d]));
   const end = await finished;
+  const cpu = cpuSeconds(agent.pid) - cpu0;
   ws.close();
   await closeTerminal(agent.url, agent.token, id);
-  return { bytes, ms: end - first };
+  return { bytes, ms: end - first, cpu };
 }
 
-function runSsh(sshd, file) {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ssh', ['-tt', ...sshd.sshArgs('cat', file)], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function runSsh(sshd, file) {
+  const cpu0 = await sshdCpuSeconds();
+  const run = await new Promise((resolve, reject) => {
+    // The same PTY modes as our terminal (see the top of this file).
+    const command = `stty sane -echo; exec cat '${file}'`;
+    const child = spawn('ssh', ['-tt', ...sshd.sshArgs(command)], { stdio: ['pipe', 'pipe', 'inherit'] });
     let bytes = 0;
     let first = 0;
     let last = 0;
@@ -64,6 +100,7 @@ function runSsh(sshd, file) {
     child.once('error', reject);
     child.once('close', (code) => (code === 0 ? resolve({ bytes, ms: last - first }) : reject(new Error(`ssh exited ${code}`))));
   });
+  return { ...run, cpu: (await sshdCpuSeconds()) - cpu0 };
 }
 
 export default {
@@ -72,13 +109,17 @@ export default {
   requires: { sshd: 'openssh-server', ssh: 'openssh-client' },
   async run({ smoke, tmp, log }) {
     const size = smoke ? 4 * MiB : 512 * MiB;
-    const rounds = smoke ? 1 : 3;
+    const rounds = smoke ? 1 : 5;
     const file = path.join(tmp, 'big.txt');
     await makeFile(file, size);
     const agent = await spawnAgent({ workdir: tmp });
     const sshd = await startSshd(tmp);
     const ours = [];
     const peer = [];
+    const oursCpu = [];
+    const peerCpu = [];
+    // ONLCR turns each \n into \r\n on both PTYs: a run that received fewer bytes was not cooked.
+    const expected = size + Math.floor(MiB / LINE.length) * (size / MiB);
     let rssMax = 0;
     try {
       for (let i = 0; i < rounds; i++) {
@@ -92,12 +133,16 @@ export default {
           ['ours', a],
           ['ssh', b],
         ]) {
-          // ONLCR turns each \n into \r\n, so both receive the same number of bytes.
-          if (r.bytes < size) throw new Error(`${name} received ${r.bytes} of ${size} bytes`);
+          if (r.bytes < expected) throw new Error(`${name} received ${r.bytes} of ${expected} bytes`);
         }
         ours.push((size / MiB / a.ms) * 1000);
         peer.push((size / MiB / b.ms) * 1000);
-        log(`round ${i + 1}: ours ${ours.at(-1).toFixed(1)} MiB/s, ssh -tt ${peer.at(-1).toFixed(1)} MiB/s`);
+        oursCpu.push(a.cpu);
+        peerCpu.push(b.cpu);
+        log(
+          `round ${i + 1}: ours ${ours.at(-1).toFixed(1)} MiB/s (agent CPU ${a.cpu.toFixed(2)} s), ` +
+            `ssh -tt ${peer.at(-1).toFixed(1)} MiB/s (sshd CPU ${b.cpu.toFixed(2)} s)`,
+        );
       }
     } finally {
       await sshd.close();
@@ -111,6 +156,8 @@ export default {
         rounds,
         ours_mib_s: +oursMiBs.toFixed(1),
         ssh_tt_mib_s: +sshMiBs.toFixed(1),
+        agent_cpu_s: +median(oursCpu).toFixed(2),
+        sshd_cpu_s: +median(peerCpu).toFixed(2),
         agent_rss_max_mib: +(rssMax / MiB).toFixed(1),
       },
       ratios: { throughput_vs_ssh_tt: ratio(oursMiBs / sshMiBs, 1.0, 'at_least') },
