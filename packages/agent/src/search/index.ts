@@ -131,12 +131,11 @@ export function createSearchDomain(options: SearchDomainOptions = {}): Domain {
             ...(options.onExit ? { onExit: options.onExit } : {}),
           });
           // Written by hand: the files' matches are serialised and encoded already (see MatchCollector).
-          const parts = collector.resultsParts();
-          parts.unshift(Buffer.from(`{"success":true,"query":${JSON.stringify(q.q)},"path":${JSON.stringify(root)},"results":`));
-          parts.push(
-            Buffer.from(`,"total_matches":${collector.totalMatches},"total_files":${collector.totalFiles},"capped":${collector.capped}}`),
+          const head = Buffer.from(`{"success":true,"query":${JSON.stringify(q.q)},"path":${JSON.stringify(root)},"results":`);
+          const tail = Buffer.from(
+            `,"total_matches":${collector.totalMatches},"total_files":${collector.totalFiles},"capped":${collector.capped}}`,
           );
-          const body = Buffer.concat(parts);
+          const body = Buffer.concat([head, collector.resultsBuffer(), tail]);
           return reply.type('application/json; charset=utf-8').send(body as never);
         } finally {
           running.delete(abort);

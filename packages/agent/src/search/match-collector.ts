@@ -53,6 +53,9 @@ export class MatchCollector {
    * more than a concatenation of buffers.
    */
   readonly #done = new Map<string, Buffer>();
+  #results: Buffer | null = null;
+  #resultsFiles = 0;
+  #resultsMatches = 0;
 
   constructor(options: CollectorOptions) {
     this.#max = options.maxResults;
@@ -187,28 +190,48 @@ export class MatchCollector {
   }
 
   /**
-   * The `results` object as UTF-8 JSON, in pieces to concatenate, file keys
-   * in code-unit order (the default sort), so answers are stable whatever
-   * order rg's threads finish in.
+   * The `results` object as UTF-8 JSON, file keys in code-unit order (the
+   * default sort), so answers are stable whatever order rg's threads finish
+   * in. Built once: `finish()` builds it as soon as rg's output ends, while
+   * the agent still waits to hear that rg exited.
    */
-  resultsParts(): Buffer[] {
+  resultsBuffer(): Buffer {
     this.#flush();
-    const keys = [...this.#done.keys()].sort();
-    const parts: Buffer[] = [OPEN];
-    for (let i = 0; i < keys.length; i++) {
-      if (i > 0) parts.push(COMMA);
-      parts.push(this.#done.get(keys[i] as string) as Buffer);
+    if (this.#results !== null && this.#resultsFiles === this.#done.size && this.#resultsMatches === this.totalMatches) {
+      return this.#results;
     }
-    parts.push(CLOSE);
-    return parts;
+    const keys = [...this.#done.keys()].sort();
+    const parts: Buffer[] = new Array(keys.length + 2);
+    let length = 2 + Math.max(0, keys.length - 1);
+    for (let i = 0; i < keys.length; i++) {
+      const part = this.#done.get(keys[i] as string) as Buffer;
+      parts[i + 1] = part;
+      length += part.length;
+    }
+    // One copy into one buffer; the commas between files are written in place.
+    const out = Buffer.allocUnsafe(length);
+    out[0] = 0x7b; // {
+    let pos = 1;
+    for (let i = 1; i <= keys.length; i++) {
+      if (i > 1) out[pos++] = 0x2c; // ,
+      const part = parts[i] as Buffer;
+      part.copy(out, pos);
+      pos += part.length;
+    }
+    out[pos] = 0x7d; // }
+    this.#results = out;
+    this.#resultsFiles = this.#done.size;
+    this.#resultsMatches = this.totalMatches;
+    return out;
+  }
+
+  /** rg's output ended: the results are final, build their JSON now. */
+  finish(): void {
+    this.resultsBuffer();
   }
 
   /** The `results` object as JSON. */
   resultsJson(): string {
-    return Buffer.concat(this.resultsParts()).toString('utf8');
+    return this.resultsBuffer().toString('utf8');
   }
 }
-
-const OPEN = Buffer.from('{');
-const COMMA = Buffer.from(',');
-const CLOSE = Buffer.from('}');

@@ -109,6 +109,10 @@ export async function runRipgrep(rgPath: string, search: ContentSearch, options:
       if (!stopped && reader.push(chunk) === 'stop') stop();
     });
     stdout.on('error', () => {});
+    // The output is complete: the answer's JSON is built while rg's exit is still on its way.
+    stdout.once('end', () => {
+      if (!stopped) collector.finish();
+    });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       if (stderr.length < STDERR_KEEP) stderr += chunk;
