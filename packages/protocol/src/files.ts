@@ -1,6 +1,6 @@
 // Wire schemas of the files domain: read, write, mkdir, stat, delete, move,
 // download, upload and the tar.gz transfers.
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { Open, QueryBool } from './common.js';
 
 const PathParam = (description: string) => Type.String({ description });
@@ -119,3 +119,11 @@ export const TransferUploadResponse = Type.Object({
   dest: Type.String(),
   files_extracted: Type.Integer({ description: 'Entries written (files, directories, links)' }),
 });
+
+// Types of the answers, for clients (the SDK) and tests.
+export type FileReadResponse = Static<typeof FileReadResponse>;
+export type FileWriteResponse = Static<typeof FileWriteResponse>;
+export type PathResponse = Static<typeof PathResponse>;
+export type FileStatResponse = Static<typeof FileStatResponse>;
+export type FileMoveResponse = Static<typeof FileMoveResponse>;
+export type TransferUploadResponse = Static<typeof TransferUploadResponse>;

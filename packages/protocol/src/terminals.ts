@@ -1,5 +1,5 @@
 // Wire schemas of the terminals domain (`/terminals`).
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { Open } from './common.js';
 
 /** Limits shared by the server and its documentation. */
@@ -82,3 +82,9 @@ export const TerminalScrollbackResponse = Type.Object({
   alive: Type.Boolean(),
   exit_code: Type.Integer(),
 });
+
+// Types of the answers, for clients (the SDK) and tests.
+export type TerminalInfo = Static<typeof TerminalInfo>;
+export type TerminalCreateResponse = Static<typeof TerminalCreateResponse>;
+export type TerminalCloseResponse = Static<typeof TerminalCloseResponse>;
+export type TerminalScrollbackResponse = Static<typeof TerminalScrollbackResponse>;

@@ -1,5 +1,5 @@
 // Wire schemas of the watchers domain (`/watchers`, events on `/ws`).
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { Open } from './common.js';
 
 /** Limits shared by the server and its documentation. */
@@ -85,3 +85,8 @@ export const WatcherDeleteResponse = Type.Object({
 
 /** What a `change` event's `op` can be. */
 export type WatcherOp = 'create' | 'write' | 'remove' | 'rename';
+
+// Types of the answers, for clients (the SDK) and tests.
+export type WatcherInfo = Static<typeof WatcherInfo>;
+export type WatcherResponse = Static<typeof WatcherResponse>;
+export type WatcherDeleteResponse = Static<typeof WatcherDeleteResponse>;

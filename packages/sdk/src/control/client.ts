@@ -34,10 +34,22 @@ export class Oblien {
   }
 }
 
-/** The older name of `Oblien`. */
+/**
+ * The older name of `Oblien`.
+ *
+ * @example
+ * const client = new OblienClient({ clientId, clientSecret, baseURL, gatewayURL });
+ */
 export class OblienClient extends Oblien {}
 
-/** One workspace with its id bound. */
+/**
+ * One workspace with its id bound.
+ *
+ * @example
+ * const ws = client.workspace('ws_a1b2c3d4');
+ * await ws.apiAccess.enable();
+ * await ws.network.update({ public_access: true });
+ */
 export class WorkspaceHandle {
   readonly id: string;
   readonly #w: Workspaces;

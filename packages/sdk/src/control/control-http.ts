@@ -1,5 +1,11 @@
 import { Transport } from '../core/transport.js';
 
+/**
+ * How the client reaches and authenticates to Cove.
+ *
+ * @example
+ * new Oblien({ clientId: 'cid', clientSecret: 'secret', baseURL: 'http://127.0.0.1:9070', gatewayURL: 'http://127.0.0.1:9080' });
+ */
 export interface ClientOptions {
   /** Client credentials (`X-Client-ID` / `X-Client-Secret`). */
   clientId?: string;

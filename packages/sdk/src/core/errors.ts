@@ -5,7 +5,12 @@
  * really an error.
  */
 
-/** Base class of every error the SDK throws. */
+/**
+ * Base class of every error the SDK throws.
+ *
+ * @example
+ * try { await rt.exec.run(['true']); } catch (err) { if (err instanceof CoveError) console.error(err.message); }
+ */
 export class CoveError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -39,30 +44,91 @@ export class APIError extends CoveError {
   }
 }
 
-/** 400: a parameter is missing or wrong. */
+/**
+ * 400: a parameter is missing or wrong.
+ *
+ * @example
+ * await rt.files.read({ filePath: '' }).catch((e) => e instanceof BadRequestError && console.log(e.message));
+ */
 export class BadRequestError extends APIError {}
-/** 401: missing, wrong, expired or revoked credentials. */
+/**
+ * 401: missing, wrong, expired or revoked credentials.
+ *
+ * @example
+ * await rt.exec.list().catch((e) => e instanceof AuthenticationError && console.log('log in again'));
+ */
 export class AuthenticationError extends APIError {}
-/** 403: authenticated, but not allowed (protected path, `public_access` off, …). */
+/**
+ * 403: authenticated, but not allowed (protected path, `public_access` off, …).
+ *
+ * @example
+ * await rt.files.delete({ path: '/usr' }).catch((e) => e instanceof PermissionDeniedError && console.log(e.code));
+ */
 export class PermissionDeniedError extends APIError {}
-/** 404: no such file, task, terminal, watcher or workspace. */
+/**
+ * 404: no such file, task, terminal, watcher or workspace.
+ *
+ * @example
+ * const file = await rt.files.read({ filePath: '/app/x' }).catch((e) => (e instanceof NotFoundError ? null : Promise.reject(e)));
+ */
 export class NotFoundError extends APIError {}
-/** 409: conflicts with the current state (limits, installs in progress, existing files). */
+/**
+ * 409: conflicts with the current state (limits, installs in progress, existing files).
+ *
+ * @example
+ * await rt.watcher.create({ path: '/app' }).catch((e) => e instanceof ConflictError && console.log('5 watchers already'));
+ */
 export class ConflictError extends APIError {}
-/** 413: too large to read or write in one request. */
+/**
+ * 413: too large to read or write in one request.
+ *
+ * @example
+ * await rt.files.read({ filePath: '/var/log/big.log' }).catch((e) => e instanceof PayloadTooLargeError && console.log('read a line range'));
+ */
 export class PayloadTooLargeError extends APIError {}
-/** 422: well-formed but impossible. */
+/**
+ * 422: well-formed but impossible.
+ *
+ * @example
+ * await client.workspaces.create({ cpus: 0 }).catch((e) => e instanceof UnprocessableEntityError && console.log(e.message));
+ */
 export class UnprocessableEntityError extends APIError {}
-/** 429: too many tasks, terminals or requests. */
+/**
+ * 429: too many tasks, terminals or requests.
+ *
+ * @example
+ * await rt.terminal.create().catch((e) => e instanceof RateLimitError && console.log('close a terminal first'));
+ */
 export class RateLimitError extends APIError {}
-/** 5xx: the server failed. */
+/**
+ * 5xx: the server failed.
+ *
+ * @example
+ * await rt.exec.run(['no-such-binary'], { execMode: 'direct' }).catch((e) => e instanceof InternalServerError && console.log(e.code));
+ */
 export class InternalServerError extends APIError {}
 
-/** The request never got an answer: refused, reset, DNS, TLS. */
+/**
+ * The request never got an answer: refused, reset, DNS, TLS.
+ *
+ * @example
+ * if (!(await rt.health())) console.log('unreachable'); // health() never throws; other calls throw ConnectionError
+ */
 export class ConnectionError extends CoveError {}
-/** The request took longer than its `timeout`. */
+/**
+ * The request took longer than its `timeout`.
+ *
+ * @example
+ * await rt.exec.run(['sleep', '60'], {}, { timeout: 1_000 }).catch((e) => e instanceof TimeoutError && console.log('too slow'));
+ */
 export class TimeoutError extends CoveError {}
-/** The caller's `AbortSignal` fired. */
+/**
+ * The caller's `AbortSignal` fired.
+ *
+ * @example
+ * const ac = new AbortController(); ac.abort();
+ * await rt.exec.list({ signal: ac.signal }).catch((e) => e instanceof AbortError && console.log('cancelled'));
+ */
 export class AbortError extends CoveError {}
 
 const BY_STATUS: Record<number, typeof APIError> = {
@@ -76,7 +142,12 @@ const BY_STATUS: Record<number, typeof APIError> = {
   429: RateLimitError,
 };
 
-/** Builds the right `APIError` subclass for an error answer. */
+/**
+ * Builds the right `APIError` subclass for an error answer.
+ *
+ * @example
+ * const err = apiErrorFrom(404, { success: false, error: 'not found: /x', code: 'not_found' }); // NotFoundError
+ */
 export function apiErrorFrom(status: number, body: unknown, requestId?: string): APIError {
   const record = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
   const code = typeof record.code === 'string' ? record.code : defaultCode(status);

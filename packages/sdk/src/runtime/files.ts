@@ -1,21 +1,20 @@
+import type {
+  FileMoveResponse,
+  FileReadResponse,
+  FileStatResponse,
+  FileWriteResponse,
+  ListResponse,
+  PathResponse,
+  TransferUploadResponse,
+  FileEntry as WireFileEntry,
+} from '@cove/protocol';
 import { toWire } from '../core/case.js';
 import { lines } from '../core/lines.js';
 import type { RequestBody, RequestOptions } from '../core/transport.js';
 import type { RuntimeHttp } from './runtime-http.js';
 
-/** One entry of a listing. */
-export interface FileEntry {
-  name: string;
-  path: string;
-  type: 'file' | 'directory' | 'symlink';
-  size?: number;
-  modified?: string;
-  extension?: string;
-  content?: string;
-  hash?: string;
-  children?: FileEntry[];
-  [key: string]: unknown;
-}
+/** One entry of a listing; in tree mode, directories carry their `children`. */
+export type FileEntry = Omit<WireFileEntry, 'children'> & { children?: FileEntry[] };
 
 export interface ListOptions {
   /** Directory to list (default `/`). `path` works too. */
@@ -38,13 +37,8 @@ export interface ListOptions {
   maxContentBudget?: number;
 }
 
-export interface ListResult {
-  success: true;
-  path: string;
-  entries: FileEntry[];
-  count: number;
-  truncated?: boolean;
-}
+/** `GET /files`. */
+export type ListResult = Omit<ListResponse, 'entries'> & { entries: FileEntry[] };
 
 export interface ReadOptions {
   filePath?: string;
@@ -54,16 +48,7 @@ export interface ReadOptions {
   withLineNumbers?: boolean;
 }
 
-export interface ReadResult {
-  success: true;
-  path: string;
-  content: string;
-  size: number;
-  lines: number;
-  extension?: string;
-  start_line?: number;
-  end_line?: number;
-}
+export type ReadResult = FileReadResponse;
 
 export interface WriteOptions {
   fullPath?: string;
@@ -75,18 +60,7 @@ export interface WriteOptions {
   mode?: string;
 }
 
-export interface StatResult {
-  success: true;
-  path: string;
-  name: string;
-  type: 'file' | 'directory' | 'symlink' | string;
-  size: number;
-  modified: string;
-  permissions: string;
-  is_code: boolean;
-  extension?: string;
-  symlink_target?: string;
-}
+export type StatResult = FileStatResponse;
 
 const LIST_RENAMES = { dirPath: 'path' };
 
@@ -136,12 +110,12 @@ export class Files {
   }
 
   /** Creates or replaces a file atomically, or appends to it (`POST /files/write`). */
-  write(options: WriteOptions, request?: RequestOptions): Promise<{ success: true; path: string; size: number }> {
+  write(options: WriteOptions, request?: RequestOptions): Promise<FileWriteResponse> {
     return this.#http.json({ method: 'POST', path: '/files/write', json: toWire(options, { fullPath: 'path' }) }, request);
   }
 
   /** Creates a directory and its parents (`POST /files/mkdir`). */
-  mkdir(options: { path: string; mode?: string }, request?: RequestOptions): Promise<{ success: true; path: string }> {
+  mkdir(options: { path: string; mode?: string }, request?: RequestOptions): Promise<PathResponse> {
     return this.#http.json({ method: 'POST', path: '/files/mkdir', json: toWire(options) }, request);
   }
 
@@ -151,15 +125,12 @@ export class Files {
   }
 
   /** Deletes a file, or a directory recursively (`DELETE /files/delete`). */
-  delete(options: { path: string }, request?: RequestOptions): Promise<{ success: true; path: string }> {
+  delete(options: { path: string }, request?: RequestOptions): Promise<PathResponse> {
     return this.#http.json({ method: 'DELETE', path: '/files/delete', query: { path: options.path } }, request);
   }
 
   /** Renames a file or directory (`POST /files/move`). */
-  move(
-    options: { source: string; destination: string; overwrite?: boolean },
-    request?: RequestOptions,
-  ): Promise<{ success: true; source: string; destination: string }> {
+  move(options: { source: string; destination: string; overwrite?: boolean }, request?: RequestOptions): Promise<FileMoveResponse> {
     return this.#http.json({ method: 'POST', path: '/files/move', json: toWire(options) }, request);
   }
 
@@ -210,10 +181,7 @@ export class Files {
   }
 
   /** Extracts a tar.gz body into a directory (`POST /files/transfer/upload`). */
-  uploadArchive(
-    options: { dest?: string; body: RequestBody },
-    request?: RequestOptions,
-  ): Promise<{ success: true; dest: string; files_extracted: number }> {
+  uploadArchive(options: { dest?: string; body: RequestBody }, request?: RequestOptions): Promise<TransferUploadResponse> {
     return this.#http.json(
       {
         method: 'POST',

@@ -1,7 +1,12 @@
 import { AuthenticationError } from '../core/errors.js';
 import { type Request, type RequestOptions, Transport } from '../core/transport.js';
 
-/** Supplies runtime tokens: the current one, and a fresh one after a 401. */
+/**
+ * Supplies runtime tokens: the current one, and a fresh one after a 401.
+ *
+ * @example
+ * new Runtime({ baseURL, tokens: { get: () => jwt, refresh: async () => (jwt = await mintJwt()) } });
+ */
 export interface TokenSource {
   /** The token to use now. */
   get(): Promise<string> | string;
@@ -9,6 +14,12 @@ export interface TokenSource {
   refresh?(): Promise<string>;
 }
 
+/**
+ * Where a runtime is and how to authenticate to it.
+ *
+ * @example
+ * new Runtime({ baseURL: 'http://127.0.0.1:9080', token: gatewayJwt });
+ */
 export interface RuntimeOptions {
   /** The gateway (`https://gateway.example.com`) or a direct agent (`http://10.0.1.42:9990`). */
   baseURL?: string;

@@ -1,14 +1,16 @@
+import type {
+  ContentMatch,
+  ContentSearchResponse,
+  FileSearchResponse,
+  RipgrepInstallResponse,
+  RipgrepStatusResponse,
+} from '@cove/protocol';
 import { toWire } from '../core/case.js';
 import type { RequestOptions } from '../core/transport.js';
 import type { RuntimeHttp } from './runtime-http.js';
 
-export interface SearchMatch {
-  line: number;
-  column?: number;
-  text: string;
-  context_before?: string[];
-  context_after?: string[];
-}
+/** One matching line. */
+export type SearchMatch = ContentMatch;
 
 export interface ContentSearchOptions {
   query: string;
@@ -28,15 +30,7 @@ export interface ContentSearchOptions {
 }
 
 /** The wire answer of `GET /files/search`: results keyed by file path. */
-export interface ContentSearchWire {
-  success: true;
-  query: string;
-  path: string;
-  results: Record<string, SearchMatch[]>;
-  total_matches: number;
-  total_files: number;
-  capped: boolean;
-}
+export type ContentSearchWire = ContentSearchResponse;
 
 /** Content search results as the reference's SDK shows them: one item per file. */
 export interface ContentSearchResult extends Omit<ContentSearchWire, 'results'> {
@@ -81,20 +75,17 @@ export class Search {
    * @example
    * const { files } = await rt.search.files({ query: 'controller', path: '/app/src' });
    */
-  files(
-    options: FileSearchOptions,
-    request?: RequestOptions,
-  ): Promise<{ success: true; query: string; path: string; files: string[]; total_files: number; capped?: boolean }> {
+  files(options: FileSearchOptions, request?: RequestOptions): Promise<FileSearchResponse> {
     return this.#http.json({ method: 'GET', path: '/files/search/files', query: query(options) }, request);
   }
 
   /** Whether ripgrep is installed (`GET /files/search/init`). */
-  status(request?: RequestOptions): Promise<{ success: true; installed: boolean; path?: string; version?: string; message?: string }> {
+  status(request?: RequestOptions): Promise<RipgrepStatusResponse> {
     return this.#http.json({ method: 'GET', path: '/files/search/init' }, request);
   }
 
   /** Installs ripgrep if it is missing (`POST /files/search/init`). */
-  init(request?: RequestOptions): Promise<{ success: true; installed?: boolean; path?: string; version?: string; message?: string }> {
+  init(request?: RequestOptions): Promise<RipgrepInstallResponse> {
     return this.#http.json({ method: 'POST', path: '/files/search/init' }, request);
   }
 }

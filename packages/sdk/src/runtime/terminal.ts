@@ -1,17 +1,9 @@
+import type { TerminalCloseResponse, TerminalCreateResponse, TerminalInfo, TerminalScrollbackResponse } from '@cove/protocol';
 import type { RequestOptions } from '../core/transport.js';
 import type { RuntimeHttp } from './runtime-http.js';
 
-export interface TerminalSession {
-  id: string;
-  command: string[];
-  cols: number;
-  rows: number;
-  alive?: boolean;
-  exit_code?: number | null;
-  created_at?: string;
-  scrollback_size?: number;
-  [key: string]: unknown;
-}
+/** A terminal session as the agent reports it. */
+export type TerminalSession = TerminalInfo;
 
 export interface CreateTerminalOptions {
   /** The shell to run (becomes `cmd: [shell]`). */
@@ -40,7 +32,7 @@ export class Terminal {
   }
 
   /** Starts a PTY session (`POST /terminals`). */
-  create(options: CreateTerminalOptions = {}, request?: RequestOptions): Promise<TerminalSession & { success: true }> {
+  create(options: CreateTerminalOptions = {}, request?: RequestOptions): Promise<TerminalCreateResponse> {
     const json: Record<string, unknown> = {};
     const cmd = options.cmd ?? (options.shell ? [options.shell] : undefined);
     if (cmd) json.cmd = cmd;
@@ -59,16 +51,12 @@ export class Terminal {
   }
 
   /** Closes a session and kills its process (`DELETE /terminals/:id`). */
-  close(id: string, request?: RequestOptions): Promise<{ success: true; terminal_id: string }> {
+  close(id: string, request?: RequestOptions): Promise<TerminalCloseResponse> {
     return this.#http.json({ method: 'DELETE', path: `/terminals/${encodeURIComponent(id)}` }, request);
   }
 
   /** The session's recent output, base64 (`GET /terminals/:id/scrollback`). */
-  scrollback(
-    id: string,
-    options: { bytes?: number } = {},
-    request?: RequestOptions,
-  ): Promise<{ success: true; scrollback: string; size: number; alive: boolean; exit_code: number | null }> {
+  scrollback(id: string, options: { bytes?: number } = {}, request?: RequestOptions): Promise<TerminalScrollbackResponse> {
     return this.#http.json(
       { method: 'GET', path: `/terminals/${encodeURIComponent(id)}/scrollback`, query: { bytes: options.bytes } },
       request,

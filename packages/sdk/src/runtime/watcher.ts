@@ -1,13 +1,9 @@
+import type { WatcherDeleteResponse, WatcherResponse, WatcherInfo as WireWatcherInfo } from '@cove/protocol';
 import type { RequestOptions } from '../core/transport.js';
 import type { RuntimeHttp } from './runtime-http.js';
 
-export interface WatcherInfo {
-  id: string;
-  root: string;
-  dirs: number;
-  excludes: string[];
-  [key: string]: unknown;
-}
+/** A watcher as listed. */
+export type WatcherInfo = WireWatcherInfo;
 
 /**
  * File watchers (`rt.watcher`); their events flow over `rt.ws()`.
@@ -26,7 +22,7 @@ export class Watcher {
   }
 
   /** Starts watching a directory tree (`POST /watchers`). */
-  create(options: { path: string; excludes?: string[] }, request?: RequestOptions): Promise<WatcherInfo & { success: true }> {
+  create(options: { path: string; excludes?: string[] }, request?: RequestOptions): Promise<WatcherResponse> {
     return this.#http.json({ method: 'POST', path: '/watchers', json: options }, request);
   }
 
@@ -37,12 +33,12 @@ export class Watcher {
   }
 
   /** One watcher (`GET /watchers/:id`). */
-  get(id: string, request?: RequestOptions): Promise<WatcherInfo> {
+  get(id: string, request?: RequestOptions): Promise<WatcherResponse> {
     return this.#http.json({ method: 'GET', path: `/watchers/${encodeURIComponent(id)}` }, request);
   }
 
   /** Stops a watcher (`DELETE /watchers/:id`). */
-  delete(id: string, request?: RequestOptions): Promise<{ success: true; watcher_id?: string }> {
+  delete(id: string, request?: RequestOptions): Promise<WatcherDeleteResponse> {
     return this.#http.json({ method: 'DELETE', path: `/watchers/${encodeURIComponent(id)}` }, request);
   }
 }
