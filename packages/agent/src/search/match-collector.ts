@@ -106,7 +106,8 @@ export class MatchCollector {
     );
   }
 
-  match(key: string, line: number, text: string, column: number): Verdict {
+  /** `plain`: the text needs no escape in JSON (ASCII, no quote, backslash or control character). */
+  match(key: string, line: number, text: string, column: number, plain = false): Verdict {
     const context = this.#context;
     if (this.full) {
       this.capped = true;
@@ -127,7 +128,8 @@ export class MatchCollector {
     if (context === 0) {
       // Serialised now, as JSON.stringify would write the ContentMatch object (same keys, same order).
       const truncated = cut.length < text.length ? ',"truncated":true' : '';
-      const json = `{"line":${line},"column":${column},"text":${JSON.stringify(cut)}${truncated}}`;
+      const quoted = plain ? `"${cut}"` : JSON.stringify(cut);
+      const json = `{"line":${line},"column":${column},"text":${quoted}${truncated}}`;
       this.#fileJson = this.#fileJson.length === 0 ? json : `${this.#fileJson},${json}`;
       this.totalMatches++;
       return this.#textChars > this.#maxText ? this.#overBudget() : 'continue';

@@ -109,9 +109,9 @@ export class RgJsonReader {
   }
 
   #matchOrContext(buf: Buffer, s: number, e: number, isMatch: boolean): Verdict {
-    const parsed = parseRgLine(buf, s, e, isMatch);
+    const parsed = parseRgLine(buf, s, e, isMatch, true);
     if (parsed === null) return 'continue';
-    const text = stripEol(parsed.text);
+    const text = parsed.plain ? parsed.text : stripEol(parsed.text);
     if (!isMatch) return this.#collector.contextLine(parsed.lineNumber, text);
 
     const start = parsed.start;
@@ -121,7 +121,7 @@ export class RgJsonReader {
       if (parsed.bytes !== null) column = parsed.bytes.subarray(0, start).toString('utf8').length + 1;
       else if (Buffer.byteLength(text) !== text.length) column = Buffer.from(text).subarray(0, start).toString('utf8').length + 1;
     }
-    return this.#collector.match(this.#key(buf, parsed), parsed.lineNumber, text, column);
+    return this.#collector.match(this.#key(buf, parsed), parsed.lineNumber, text, column, parsed.plain);
   }
 
   /** The result key of a line's path; a file's lines come together, so the last key is reused. */

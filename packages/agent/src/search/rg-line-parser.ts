@@ -27,6 +27,12 @@ export interface RgLine {
   bytes: Buffer | null;
   /** Every character of the line is one byte (ASCII): byte offsets are character offsets. */
   ascii: boolean;
+  /**
+   * Only with `lean`: the line is ASCII and needs no escape in JSON (its only
+   * escape was the final `\n`); `text` is then given without its line break,
+   * and JSON.stringify(text) is `"${text}"`.
+   */
+  plain: boolean;
   lineNumber: number;
   /** Byte offset of the first submatch in the line (0 for context lines). */
   start: number;
@@ -51,8 +57,11 @@ export function startsWithAt(buf: Buffer, pos: number, bytes: Buffer): boolean {
   return true;
 }
 
-/** Parses the `match` (isMatch) or `context` line `buf[s..e)`; null if rg could not have written it. */
-export function parseRgLine(buf: Buffer, s: number, e: number, isMatch: boolean): RgLine | null {
+/**
+ * Parses the `match` (isMatch) or `context` line `buf[s..e)`; null if rg could not have written it.
+ * With `lean`, a plain line (see RgLine.plain) is decoded without its line break.
+ */
+export function parseRgLine(buf: Buffer, s: number, e: number, isMatch: boolean, lean = false): RgLine | null {
   const prefix = isMatch ? MATCH_PREFIX : CONTEXT_PREFIX;
   if (!startsWithAt(buf, s, prefix)) return slowParse(buf, s, e);
   if (!readField(buf, s + prefix.length, e)) return slowParse(buf, s, e);
@@ -82,6 +91,22 @@ export function parseRgLine(buf: Buffer, s: number, e: number, isMatch: boolean)
   let text: string;
   let bytes: Buffer | null = null;
   let ascii = false;
+  if (lean && !linesBase64) {
+    // Most lines: ASCII, no quote, backslash or control character, ending in `\n` (escaped).
+    const last = linesEnd - 2;
+    if (last >= linesFrom && buf[last] === BACKSLASH && buf[last + 1] === 0x6e /* n */) {
+      let i = linesFrom;
+      while (i < last) {
+        const c = buf[i] as number;
+        if (c >= 0x80 || c === BACKSLASH) break;
+        i++;
+      }
+      if (i === last) {
+        text = buf.toString('latin1', linesFrom, last);
+        return { pathStart, pathEnd, pathBase64, text, bytes, ascii: true, plain: true, lineNumber, start };
+      }
+    }
+  }
   if (linesBase64) {
     bytes = Buffer.from(buf.toString('latin1', linesFrom, linesEnd), 'base64');
     text = bytes.toString('utf8');
@@ -91,7 +116,7 @@ export function parseRgLine(buf: Buffer, s: number, e: number, isMatch: boolean)
     ascii = raw.length === linesEnd - linesFrom;
     text = unescapeJson(raw);
   }
-  return { pathStart, pathEnd, pathBase64, text, bytes, ascii, lineNumber, start };
+  return { pathStart, pathEnd, pathBase64, text, bytes, ascii, plain: false, lineNumber, start };
 }
 
 /** Decodes a path field of `buf` to text (lossy for paths that are not UTF-8). */
@@ -189,6 +214,7 @@ function slowParse(buf: Buffer, s: number, e: number): RgLine | null {
     text,
     bytes,
     ascii: false,
+    plain: false,
     lineNumber: d.line_number ?? 0,
     start: d.submatches?.[0]?.start ?? 0,
   };
