@@ -89,8 +89,10 @@ export function createSearchDomain(options: SearchDomainOptions = {}): Domain {
       },
       async (request, reply) => {
         const q = request.query;
-        // Looking for rg (a few stat calls) and the spawner overlap the checks below; neither rejects.
-        const finding = locator.find();
+        // Looking for rg and the spawner overlap the checks below; neither rejects. rg's path is
+        // usually known at once (a few synchronous stat calls); otherwise it is probed.
+        const known = locator.findKnown();
+        const finding = known === undefined ? locator.find() : known;
         const starter = spawner();
         const query = checkQuery(q.q);
         if (q.max_results !== undefined && !Number.isFinite(q.max_results)) throw badParam('max_results', 'must be a finite integer');

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -36,6 +37,28 @@ export class RipgrepLocator {
   async find(): Promise<RipgrepInfo | null> {
     const found = await Promise.all(this.#candidates().map((c) => this.#probe(c)));
     for (const info of found) if (info) return info;
+    return null;
+  }
+
+  /**
+   * find()'s answer without waiting, when it is known: candidates are
+   * stat'ed synchronously (no thread-pool round trips; missing paths cost a
+   * microsecond) and each one up to the answer has its version cached for
+   * the same file. Undefined when a version must be read (use find()).
+   */
+  findKnown(): RipgrepInfo | null | undefined {
+    for (const candidate of this.#candidates()) {
+      let st: ReturnType<typeof statSync>;
+      try {
+        st = statSync(candidate, { throwIfNoEntry: false });
+      } catch {
+        continue;
+      }
+      if (st === undefined || !st.isFile() || (st.mode & 0o111) === 0) continue;
+      const cached = this.#versions.get(candidate);
+      if (cached === undefined || cached.key !== `${st.size}:${st.mtimeMs}:${st.ino}`) return undefined;
+      if (cached.version !== null) return { path: candidate, version: cached.version };
+    }
     return null;
   }
 
