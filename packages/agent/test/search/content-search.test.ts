@@ -97,6 +97,22 @@ describe('GET /files/search — the reference shape', () => {
     expect(body.total_files).toBe(3);
   });
 
+  it('answers the same when rg is spawned by the agent itself (spawner: node)', async () => {
+    const own = await startTestAgent({ domains: [createSearchDomain({ spawner: 'node' })] });
+    try {
+      for (const params of [
+        { q: 'needle', path: `${t.workdir}/misc` },
+        { q: 'MATCH', path: `${t.workdir}/ctx`, context_lines: 2 },
+      ]) {
+        const [a, b] = [await search(params), await own.json<SearchBody>('GET', `/files/search${qs(params)}`)];
+        expect(b.status).toBe(200);
+        expect(b.body).toEqual(a.body);
+      }
+    } finally {
+      await own.close();
+    }
+  });
+
   it('searches a single file, keyed by its name', async () => {
     const { status, body } = await search({ q: 'handleRequest', path: `${proj}/src/server.go` });
     expect(status).toBe(200);

@@ -63,6 +63,28 @@ describe('parseRgLine', () => {
     expect(output.includes('"lines":{"bytes":')).toBe(true);
   });
 
+  it('lean: a plain line comes without its line break and needs no escape; any other line is as without lean', () => {
+    let plain = 0;
+    let start = 0;
+    for (let nl = output.indexOf(10); nl !== -1; start = nl + 1, nl = output.indexOf(10, start)) {
+      const msg = JSON.parse(output.toString('utf8', start, nl)) as { type: string; data: Data };
+      if (msg.type !== 'match' && msg.type !== 'context') continue;
+      const full = parseRgLine(output, start, nl, msg.type === 'match');
+      const lean = parseRgLine(output, start, nl, msg.type === 'match', true);
+      if (!full || !lean) throw new Error('unparsed line');
+      if (lean.plain) {
+        plain++;
+        expect(`${lean.text}\n`).toBe(full.text);
+        expect(JSON.stringify(lean.text)).toBe(`"${lean.text}"`);
+        expect(lean.ascii).toBe(true);
+        expect({ ...lean, text: '', plain: false }).toEqual({ ...full, text: '', ascii: true });
+      } else {
+        expect(lean).toEqual(full);
+      }
+    }
+    expect(plain).toBeGreaterThan(0);
+  });
+
   it('falls back to JSON.parse for fields in another order', () => {
     const line = Buffer.from(
       '{"data":{"line_number":7,"lines":{"text":"x needle\\n"},"path":{"text":"/a/b"},"submatches":[{"start":2,"end":8,"match":{"text":"needle"}}]},"type":"match"}',
