@@ -217,7 +217,7 @@ export class MatchCollector {
     for (let i = 1; i <= keys.length; i++) {
       if (i > 1) out[pos++] = 0x2c; // ,
       const part = parts[i] as Buffer;
-      part.copy(out, pos);
+      out.set(part, pos);
       pos += part.length;
     }
     out[pos] = 0x7d; // }
