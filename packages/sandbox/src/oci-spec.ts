@@ -1,3 +1,5 @@
+import { seccompProfile } from './seccomp-profile.js';
+
 /** The pieces of a workspace's OCI runtime configuration (config.json). */
 export interface BundleSpec {
   id: string;
@@ -106,6 +108,7 @@ export function ociConfig(spec: BundleSpec): object {
         '/sys/firmware',
       ],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      seccomp: seccompProfile(),
     },
   };
 }

@@ -56,4 +56,16 @@ describe.skipIf(skip)(`sandbox isolation${skip ? ` (skipped: ${skip})` : ''}`, (
     expect(res.stdout).toContain('Read-only file system');
     expect(res.stdout).toMatch(/permission denied|must be superuser|Operation not permitted/i);
   });
+
+  it('cannot open the kernel interfaces that reach past it (seccomp)', async () => {
+    const res = await execIn(
+      t.driver,
+      a.id,
+      // A user namespace needs no capability, only the seccomp filter stops it; ordinary forks still work.
+      'grep Seccomp: /proc/self/status; unshare -U true 2>&1; echo "unshare=$?"; sh -c "echo child-ok"',
+    );
+    expect(res.stdout).toContain('Seccomp:\t2');
+    expect(res.stdout).toMatch(/unshare=[1-9]/);
+    expect(res.stdout).toContain('child-ok');
+  });
 });
