@@ -1,13 +1,13 @@
 // The official `oblien` SDK (2.4.0) as a black-box client of Cove's terminals and `/ws`.
-import { Runtime } from 'oblien/runtime';
+import type { Runtime } from 'oblien/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAgent, type TestAgent } from '../../packages/agent/test/helpers/agent.js';
+import type { TestAgent } from '../../packages/agent/test/helpers/agent.js';
+import { startOfficialRuntime } from './helpers/official-runtime.js';
 
 let t: TestAgent;
 let rt: Runtime;
 beforeAll(async () => {
-  t = await startTestAgent();
-  rt = new Runtime({ token: t.token, baseUrl: t.url });
+  ({ t, rt } = await startOfficialRuntime());
 });
 afterAll(async () => {
   await t.close();

@@ -1,17 +1,17 @@
 // Black-box: the official `oblien` SDK (2.4.0) drives Cove's watchers and receives their events over /ws.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Runtime } from 'oblien/runtime';
+import type { Runtime } from 'oblien/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAgent, type TestAgent } from '../../packages/agent/test/helpers/agent.js';
+import type { TestAgent } from '../../packages/agent/test/helpers/agent.js';
+import { startOfficialRuntime } from './helpers/official-runtime.js';
 
 type WatcherEvent = { channel: string; type: string; watcher_id: string; [k: string]: unknown };
 
 let t: TestAgent;
 let rt: Runtime;
 beforeAll(async () => {
-  t = await startTestAgent();
-  rt = new Runtime({ token: t.token, baseUrl: t.url });
+  ({ t, rt } = await startOfficialRuntime());
 });
 afterAll(async () => {
   await t.close();
