@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent, type TestAgent } from '../../packages/agent/test/helpers/agent.js';
 import { startTestGateway, type TestGateway } from '../../packages/gateway/test/helpers/gateway.js';
 import { mintToken } from '../../packages/gateway/test/helpers/tokens.js';
+import { until } from './helpers/until.js';
 
 let agent: TestAgent;
 let gw: TestGateway;
@@ -34,16 +35,6 @@ afterAll(async () => {
   await gw.close();
   await agent.close();
 });
-
-async function until<T>(check: () => T | undefined | false, what: string): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('official SDK through the gateway', () => {
   it('health() is true', async () => {

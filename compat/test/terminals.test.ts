@@ -3,6 +3,7 @@ import type { Runtime } from 'oblien/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestAgent } from '../../packages/agent/test/helpers/agent.js';
 import { startOfficialRuntime } from './helpers/official-runtime.js';
+import { until } from './helpers/until.js';
 
 let t: TestAgent;
 let rt: Runtime;
@@ -28,16 +29,6 @@ function recordingSocket() {
   const opened = new Promise<void>((resolve) => ws.onOpen(() => resolve()));
   ws.connect();
   return { ws, output, exits, messages, opened };
-}
-
-async function until<T>(check: () => T | undefined | false, what: string): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('official SDK: rt.terminal', () => {
