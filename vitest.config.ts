@@ -8,6 +8,7 @@ export default defineConfig({
     // Tests always run against the sources, never a stale build.
     alias: {
       '@cove/protocol': src('protocol'),
+      '@cove/http': src('http'),
       '@cove/agent': src('agent'),
       '@cove/gateway': src('gateway'),
       '@cove/api': src('api'),

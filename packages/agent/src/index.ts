@@ -1,8 +1,6 @@
 export { type TokenSource, TokenStore } from './auth/token-store.js';
 export type { AgentApp, AgentContext, Domain } from './context.js';
 // Generic HTTP plumbing, shared with the control plane so every Cove server answers errors, empty bodies and 404/405 alike.
-export { sendError, toAppError } from './http/error-handler.js';
-export { createJsonApp, type JsonApp, type JsonAppOptions, listenUrl, serveOpenApi } from './http/json-app.js';
 export { createLogger } from './logger.js';
 export { type Agent, type AgentOptions, createAgent } from './server.js';
 export { AGENT_VERSION } from './version.js';

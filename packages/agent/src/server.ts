@@ -1,10 +1,9 @@
+import { createJsonApp, listenUrl, sendError, serveOpenApi } from '@cove/http';
 import { AppError, bearerToken } from '@cove/protocol';
 import type { Logger } from 'pino';
 import { type TokenSource, TokenStore } from './auth/token-store.js';
 import type { AgentApp, AgentContext, Domain } from './context.js';
 import { DOMAINS } from './domains.js';
-import { sendError } from './http/error-handler.js';
-import { createJsonApp, listenUrl, serveOpenApi } from './http/json-app.js';
 import { createLogger } from './logger.js';
 import { AGENT_VERSION } from './version.js';
 import { rejectUpgrade, WsHub, type WsHubOptions } from './ws/hub.js';

@@ -1,4 +1,4 @@
-import { createJsonApp, listenUrl, serveOpenApi } from '@cove/agent';
+import { createJsonApp, listenUrl, serveOpenApi } from '@cove/http';
 import { HealthResponse, SESSION_TOKEN_TTL_SECONDS } from '@cove/protocol';
 import type { Logger } from 'pino';
 import { loadGatewaySecret } from './auth/gateway-jwt.js';

@@ -1,9 +1,9 @@
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import type { RawBodyConfig } from '@cove/http';
 import { AppError, ErrorResponse, TransferUploadQuery, TransferUploadResponse } from '@cove/protocol';
 import { Unpack } from 'tar';
 import type { AgentApp, AgentContext } from '../context.js';
-import type { RawBodyConfig } from '../http/body-parsers.js';
 import { fromSystemError } from '../http/errno.js';
 import { resolveOptionalPath } from '../paths/resolve.js';
 import { DEFAULT_DIR_MODE } from './atomic-write.js';

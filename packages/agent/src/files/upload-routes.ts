@@ -1,6 +1,6 @@
+import type { RawBodyConfig } from '@cove/http';
 import { AppError, ErrorResponse, FileUploadQuery, FileWriteResponse } from '@cove/protocol';
 import type { AgentApp, AgentContext } from '../context.js';
-import type { RawBodyConfig } from '../http/body-parsers.js';
 import { resolveWirePath } from '../paths/resolve.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { parseMode } from './mode.js';

@@ -1,4 +1,4 @@
-import { sendError } from '@cove/agent';
+import { sendError } from '@cove/http';
 import { AppError } from '@cove/protocol';
 import { authenticate } from '../auth/credentials.js';
 import type { Store } from '../store/store.js';
