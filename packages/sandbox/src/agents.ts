@@ -1,0 +1,134 @@
+// The agent in each workspace (the container's first process, under tini): starting it and waiting until it
+// is ready, its token file, rotating the token by SIGHUP, stopping it while the workspace stays up.
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { AgentEndpoint } from '@cove/api';
+import { AppError } from '@cove/protocol';
+import type { Logger } from 'pino';
+import type { Containers } from './containers.js';
+import { logOffset, waitForLog } from './log-watch.js';
+import { processAlive } from './process-alive.js';
+import type { OciRuntime } from './runc.js';
+import type { Slots, WorkspaceState } from './slots.js';
+
+export interface AgentsDeps {
+  runtime: OciRuntime;
+  slots: Slots;
+  containers: Containers;
+  agentPort: number;
+  log: Logger;
+  /** How long an agent may take to listen. */
+  startTimeoutMs: number;
+}
+
+export class Agents {
+  readonly #deps: AgentsDeps;
+  /** Workspaces whose agent runs: the container's first process id. */
+  readonly #agentPids = new Map<string, number>();
+
+  constructor(deps: AgentsDeps) {
+    this.#deps = deps;
+  }
+
+  /** How many workspaces' agents this driver knows to run. */
+  get count(): number {
+    return this.#agentPids.size;
+  }
+
+  /** Records a running agent (found running at open: it has the token the control plane re-sends with `start`). */
+  recovered(id: string, pid: number): void {
+    this.#agentPids.set(id, pid);
+  }
+
+  /** Forgets the workspace's agent (its container is being stopped or removed). */
+  forget(id: string): void {
+    this.#agentPids.delete(id);
+  }
+
+  /** Whether the agent serves the workspace's token (an adopted pool agent counts once `start` gave it one). */
+  running(id: string): boolean {
+    const pid = this.#agentPids.get(id);
+    return pid !== undefined && processAlive(pid);
+  }
+
+  /** Starts the workspace's agent with `token`, or makes `token` current when it runs already. */
+  async start(state: WorkspaceState, token: string): Promise<AgentEndpoint> {
+    const { id, slot } = state;
+    await this.writeToken(slot, token);
+    const known = this.#deps.containers.livePid(slot);
+    const current = known !== undefined ? { status: 'running', pid: known } : await this.#deps.runtime.state(slot);
+    if (current?.status === 'running' && processAlive(current.pid)) {
+      // Running already (recovered, or adopted from the pool): the new token is made current.
+      await this.#signalToken(slot, current.pid);
+      this.#agentPids.set(id, current.pid);
+      return { ip: state.ip, port: this.#deps.agentPort };
+    }
+    if (current?.status !== 'created') {
+      // The agent exited (or the container is gone): a fresh container from the same bundle.
+      if (current) await this.#deps.runtime.delete(slot, true);
+      await this.#deps.containers.recreate(state);
+    }
+    const pid = await this.launch(slot);
+    this.#agentPids.set(id, pid);
+    this.#deps.log.info({ workspace: id, ip: state.ip }, 'agent started');
+    return { ip: state.ip, port: this.#deps.agentPort };
+  }
+
+  /** Starts a created container's first process (the agent) and waits for it to be ready. */
+  async launch(slot: string): Promise<number> {
+    const created = await this.#deps.runtime.state(slot);
+    if (!created) throw new AppError('failed_to_start', 'the workspace container is missing');
+    const logFile = this.#deps.slots.logFile(slot);
+    const offset = await logOffset(logFile);
+    await this.#deps.runtime.start(slot);
+    const found = await waitForLog(logFile, offset, ['cove agent ready on'], this.#deps.startTimeoutMs, () => processAlive(created.pid));
+    // The ready line is printed in the same tick as the agent installs its SIGHUP handler: a rotation right after is safe.
+    if (found === 0) {
+      this.#deps.containers.started(slot, created.pid);
+      return created.pid;
+    }
+    const tail = (await readFile(logFile, 'utf8').catch(() => '')).slice(offset).trim().split('\n').pop() ?? '';
+    await this.#deps.runtime.kill(slot, 'KILL', true);
+    await this.#deps.runtime.delete(slot, true);
+    throw new AppError('failed_to_start', `the workspace agent did not start: ${tail.slice(0, 300) || 'no output'}`);
+  }
+
+  /** Stops the agent; the workspace stays up (namespaces, address, mounts) with a created container. */
+  async stop(state: WorkspaceState): Promise<void> {
+    this.#agentPids.delete(state.id);
+    if ((await this.#deps.runtime.state(state.slot))?.status !== 'running') return;
+    await this.#deps.containers.kill(state.slot);
+    await this.#deps.containers.recreate(state);
+  }
+
+  /** Makes `token` the agent's only valid one: the file now, and the running agent by SIGHUP. */
+  async setToken(state: WorkspaceState, token: string): Promise<void> {
+    await this.writeToken(state.slot, token);
+    const pid = this.#agentPids.get(state.id);
+    if (pid !== undefined && processAlive(pid)) await this.#signalToken(state.slot, pid);
+  }
+
+  async writeToken(slot: string, token: string): Promise<void> {
+    const file = path.join(this.#deps.slots.tokenDir(slot), 'token');
+    await writeFile(`${file}.tmp`, `${token}\n`, { mode: 0o600 });
+    await rename(`${file}.tmp`, file);
+  }
+
+  /** SIGHUP to the agent (through tini), then waits for its log to confirm the reload. */
+  async #signalToken(slot: string, pid: number): Promise<void> {
+    const logFile = this.#deps.slots.logFile(slot);
+    const offset = await logOffset(logFile);
+    // Straight to the container's first process (tini forwards it to the agent): no runtime call on the hot path.
+    try {
+      process.kill(pid, 'SIGHUP');
+    } catch {
+      throw new AppError('service_unavailable', 'the workspace agent is not running');
+    }
+    const found = await waitForLog(logFile, offset, ['token reloaded', 'token reload failed'], 10_000, () => processAlive(pid));
+    if (found === 0) return;
+    throw new AppError(
+      'service_unavailable',
+      found === 1 ? 'the workspace agent could not read its new token' : 'the workspace agent did not take the new token',
+    );
+  }
+}

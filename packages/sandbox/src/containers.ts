@@ -1,0 +1,148 @@
+// The container of each slot: its OCI bundle, `runc create`, limits, kill, and the removal of a whole slot;
+// also which containers' first process (tini running the agent) this driver knows to run, by host pid.
+import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { WorkspaceSpec } from '@cove/api';
+import type { AddressPlan } from './addresses.js';
+import { type AgentFiles, agentArgs, agentBinds } from './agent-files.js';
+import { mountRoot, removeDisk } from './disk.js';
+import type { ImageStore } from './images.js';
+import { ensureNetwork, netnsPath, removeNetwork } from './netns.js';
+import { ociConfig } from './oci-spec.js';
+import { processAlive } from './process-alive.js';
+import type { OciRuntime } from './runc.js';
+import type { SandboxDriverOptions } from './sandbox-options.js';
+import type { Slots, WorkspaceState } from './slots.js';
+
+/** Where the token file's directory is mounted inside. */
+const TOKEN_DIR = '/run/cove';
+const WORKDIR = '/root';
+
+export type Limits = Pick<WorkspaceSpec, 'cpus' | 'memoryMb'>;
+
+export interface ContainersDeps {
+  options: SandboxDriverOptions;
+  runtime: OciRuntime;
+  images: ImageStore;
+  plan: AddressPlan;
+  slots: Slots;
+  agentFiles: AgentFiles;
+  agentPort: number;
+}
+
+export class Containers {
+  readonly #deps: ContainersDeps;
+  /** Containers (by slot) whose first process this driver started or recovered: their host pid. */
+  readonly #runningPids = new Map<string, number>();
+
+  constructor(deps: ContainersDeps) {
+    this.#deps = deps;
+  }
+
+  /** Records the host pid of a container's first process (started here, or found running at open). */
+  started(slot: string, pid: number): void {
+    this.#runningPids.set(slot, pid);
+  }
+
+  /** The pid of the slot's first process when this driver knows it and it is alive. */
+  livePid(slot: string): number | undefined {
+    const known = this.#runningPids.get(slot);
+    return known !== undefined && processAlive(known) ? known : undefined;
+  }
+
+  #resources(spec: Limits) {
+    return { cpus: spec.cpus, memoryMb: spec.memoryMb, pidsLimit: this.#deps.options.pidsLimit ?? 4096 };
+  }
+
+  /** Writes the bundle (config.json, resolv.conf) and creates the container: its first process waits for `runc start`. */
+  async create(spec: Limits, state: WorkspaceState): Promise<void> {
+    const image = await this.#deps.images.ensure(state.image);
+    const { slot } = state;
+    const dir = this.#deps.slots.slotDir(slot);
+    await mountRoot(this.#deps.slots.layout(slot), image.rootfs);
+    await ensureNetwork(slot, state.ip, this.#deps.plan.hostAddress);
+    await writeFile(path.join(dir, 'resolv.conf'), await resolvConf());
+    const config = ociConfig({
+      id: slot,
+      rootfs: this.#deps.slots.layout(slot).rootfs,
+      hostname: (state.id || slot).replace(/_/g, '-'),
+      args: agentArgs(this.#deps.agentPort, WORKDIR, `${TOKEN_DIR}/token`),
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOME=${WORKDIR}`, 'LANG=C.UTF-8', 'TERM=xterm-256color'],
+      cwd: WORKDIR,
+      netnsPath: netnsPath(slot),
+      cgroupsPath: `/${this.#deps.options.cgroupParent ?? 'cove'}/${slot}`,
+      ...this.#resources(spec),
+      binds: [
+        ...image.hostBinds.map((b) => ({ ...b, readonly: true })),
+        ...agentBinds(this.#deps.agentFiles),
+        // The directory, not the file: a rewritten (renamed-over) token file is visible inside.
+        { source: this.#deps.slots.tokenDir(slot), destination: TOKEN_DIR, readonly: true },
+        { source: path.join(dir, 'resolv.conf'), destination: '/etc/resolv.conf', readonly: true },
+      ],
+    });
+    await writeFile(path.join(dir, 'config.json'), JSON.stringify(config));
+    const logFile = this.#deps.slots.logFile(slot);
+    // The log is kept small: each container starts a fresh one once it passes 1 MiB.
+    if (((await stat(logFile).catch(() => undefined))?.size ?? 0) > 1024 * 1024) await rm(logFile, { force: true });
+    await this.#runtimeCreate(slot);
+  }
+
+  async #runtimeCreate(slot: string): Promise<void> {
+    const log = await open(this.#deps.slots.logFile(slot), 'a', 0o600);
+    try {
+      await this.#deps.runtime.create(slot, this.#deps.slots.slotDir(slot), log.fd);
+    } finally {
+      await log.close();
+    }
+  }
+
+  /** Creates the container again from its bundle (config.json written by start). */
+  async recreate(state: WorkspaceState): Promise<void> {
+    const image = await this.#deps.images.ensure(state.image);
+    await mountRoot(this.#deps.slots.layout(state.slot), image.rootfs);
+    await ensureNetwork(state.slot, state.ip, this.#deps.plan.hostAddress);
+    await this.#runtimeCreate(state.slot);
+  }
+
+  /** Sets a running container's CPU, memory and process limits (`runc update`). */
+  async setLimits(slot: string, spec: Limits): Promise<void> {
+    const r = this.#resources(spec);
+    const memory = r.memoryMb * 1024 * 1024;
+    await this.#deps.runtime.update(slot, {
+      memory: { limit: memory, swap: memory },
+      cpu: { shares: Math.max(2, Math.round(r.cpus * 1024)), quota: Math.round(r.cpus * 100_000), period: 100_000 },
+      pids: { limit: r.pidsLimit },
+    });
+  }
+
+  /** Stops the container: SIGTERM to the agent (tini forwards it), then SIGKILL to every process in it. */
+  async kill(slot: string): Promise<void> {
+    this.#runningPids.delete(slot);
+    const current = await this.#deps.runtime.state(slot);
+    if (!current) return;
+    if (current.status === 'running') {
+      await this.#deps.runtime.kill(slot, 'TERM');
+      const deadline = Date.now() + (this.#deps.options.stopTimeoutMs ?? 5000);
+      while (Date.now() < deadline && (await this.#deps.runtime.state(slot))?.status === 'running') await delay(20);
+    }
+    await this.#deps.runtime.kill(slot, 'KILL', true);
+    await this.#deps.runtime.delete(slot, true);
+  }
+
+  /** Removes everything of a slot: container, network, disk, directory. */
+  async removeSlot(state: WorkspaceState): Promise<void> {
+    await this.kill(state.slot);
+    await removeNetwork(state.slot);
+    await removeDisk(this.#deps.slots.layout(state.slot));
+    await rm(this.#deps.slots.slotDir(state.slot), { recursive: true, force: true });
+  }
+}
+
+/** The host's resolvers without loopback ones (unreachable from a workspace's namespace). */
+async function resolvConf(): Promise<string> {
+  const host = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  const lines = host.split('\n').filter((l) => /^(nameserver|search|options)\s/.test(l) && !/^nameserver\s+(127\.|::1)/.test(l));
+  if (!lines.some((l) => l.startsWith('nameserver'))) lines.push('nameserver 1.1.1.1');
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,44 @@
+// The sandbox driver's options: where it keeps its data, its runtime, subnet, firewall table, limits and warm pool.
+import type { Logger } from 'pino';
+import type { AgentFiles } from './agent-files.js';
+
+export interface SandboxDriverOptions {
+  /** Holds `workspaces/<id>/` (disk image, bundle, token) and, by default, `images/`. */
+  dataDir: string;
+  log: Logger;
+  /** Image cache (default `<dataDir>/images`); share it between data dirs to build images once. */
+  imagesDir?: string;
+  /** The OCI runtime binary (default `runc`; crun where the host's cgroup layout allows). */
+  runtime?: string;
+  /** The runtime's state directory (default `/run/cove/<hash of dataDir>`). */
+  runtimeRoot?: string;
+  /** The workspaces' private subnet (default 10.88.0.0/16); the first address is the host side. */
+  subnet?: string;
+  /** The nftables table (family inet) this driver owns (default `cove`). */
+  nftTable?: string;
+  /** cgroup parent of the workspaces (default `cove`). */
+  cgroupParent?: string;
+  /** Process-count limit per workspace (default 4096). */
+  pidsLimit?: number;
+  /** The Internal API port inside each workspace (default 9990). */
+  agentPort?: number;
+  /** How long stop waits after SIGTERM before SIGKILL (default 5000 ms). */
+  stopTimeoutMs?: number;
+  /** How long an agent may take to listen (default 60 s). */
+  startTimeoutMs?: number;
+  debianMirror?: string;
+  agentFiles?: AgentFiles;
+  /**
+   * Workspaces kept ready (disk, overlay, network, container and a running
+   * agent) for creates that match them: a create then only adopts one, sets
+   * its limits and token, instead of paying for a cold agent start.
+   */
+  warmPool?: WarmPoolOptions;
+}
+
+export interface WarmPoolOptions {
+  size: number;
+  /** The image and disk size a create must ask for to adopt a pooled workspace. */
+  image: string;
+  diskMb: number;
+}
