@@ -10,6 +10,8 @@ export interface Upstream {
   port: number;
   /** `http://ip:port` (IPv6 in brackets): the key of the connection pool. */
   origin: string;
+  /** `ip:port` (IPv6 in brackets): the Host header the agent gets. */
+  host: string;
   /** `Bearer <agent raw token>`: replaces the caller's JWT. */
   authorization: string;
 }
@@ -65,6 +67,7 @@ export class Authorizer {
         ip: route.ip,
         port: route.port,
         origin: `http://${host}:${route.port}`,
+        host: `${host}:${route.port}`,
         authorization: `Bearer ${route.rawToken}`,
       };
       this.#upstreams.set(route, upstream);

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Exchange } from './wire/exchange.js';
 
 const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
 const EXPOSED_HEADERS = 'content-length, content-range, content-type, content-disposition, x-request-id';
@@ -12,24 +12,27 @@ const EXPOSED_HEADERS = 'content-length, content-range, content-type, content-di
  *
  * Returns true when the request was a preflight and has been answered.
  */
-export function applyCors(req: IncomingMessage, res: ServerResponse, allowed: readonly string[]): boolean {
-  const origin = req.headers.origin;
-  if (origin === undefined || allowed.length === 0) return false;
+export function applyCors(exchange: Exchange, allowed: readonly string[]): boolean {
+  if (allowed.length === 0) return false;
+  const headers = exchange.request.headers;
+  const origin = headers.origin;
+  if (origin === undefined) return false;
   if (!allowed.includes('*') && !allowed.includes(origin)) return false;
-  res.setHeader('access-control-allow-origin', origin);
-  res.setHeader('vary', 'Origin');
-  const requestedMethod = req.headers['access-control-request-method'];
-  if (req.method === 'OPTIONS' && requestedMethod !== undefined) {
-    const requestedHeaders = req.headers['access-control-request-headers'];
-    res.writeHead(204, {
-      'access-control-allow-methods': ALLOWED_METHODS,
-      'access-control-allow-headers': requestedHeaders ?? 'authorization, content-type, range',
-      'access-control-max-age': '600',
-      'content-length': '0',
-    });
-    res.end();
+  exchange.addResponseHeader('access-control-allow-origin', origin);
+  exchange.addResponseHeader('vary', 'Origin');
+  const requestedMethod = headers['access-control-request-method'];
+  if (exchange.request.method === 'OPTIONS' && requestedMethod !== undefined) {
+    exchange.respond(
+      204,
+      {
+        'access-control-allow-methods': ALLOWED_METHODS,
+        'access-control-allow-headers': headers['access-control-request-headers'] ?? 'authorization, content-type, range',
+        'access-control-max-age': '600',
+      },
+      '',
+    );
     return true;
   }
-  res.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
+  exchange.addResponseHeader('access-control-expose-headers', EXPOSED_HEADERS);
   return false;
 }

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { RequestHead } from './wire/request-head.js';
 
 /**
  * Header hygiene between the caller and an agent.
@@ -18,8 +18,10 @@ const REQUEST_DROPPED = new Set([
   'authorization',
   'forwarded',
   'x-real-ip',
-  // undici refuses `Expect`; Node's server has already answered `100-continue` to the caller.
+  // The gateway answers `100-continue` to the caller itself when it starts relaying the body.
   'expect',
+  // Framing is the gateway's own on each side (re-framed, never copied: no smuggling through it).
+  'content-length',
 ]);
 
 /** Response headers a workspace may not send through the gateway (cookies would land on the gateway's domain). */
@@ -42,40 +44,28 @@ function dropRequestHeader(name: string, listed: Set<string> | undefined): boole
   return REQUEST_DROPPED.has(name) || name.startsWith('proxy-') || name.startsWith('x-forwarded-') || listed?.has(name) === true;
 }
 
-/** Appends the forwarding headers the gateway itself vouches for to a flat `[name, value, …]` list. */
-export function pushForwardedHeaders(out: string[], req: IncomingMessage, host: string | undefined): string[] {
-  const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
-  out.push(
-    'x-forwarded-for',
-    req.socket.remoteAddress ?? '',
-    'x-forwarded-proto',
-    encrypted ? 'https' : 'http',
-    'x-forwarded-host',
-    host ?? '',
-  );
-  return out;
+/** The forwarding headers the gateway itself vouches for, as header lines. */
+export function forwardedHeaderLines(req: RequestHead, host: string | undefined): string {
+  return `x-forwarded-for: ${req.remoteAddress}\r\nx-forwarded-proto: http\r\nx-forwarded-host: ${host ?? ''}\r\n`;
 }
 
 /** What the gateway reads of a request's headers, gathered in one pass over the raw list. */
 export interface ScannedRequest {
   authorization: string | undefined;
   host: string | undefined;
-  /** A request body follows (Content-Length above 0, or chunked). */
-  hasBody: boolean;
-  /** The caller's end-to-end headers, flat `[name, value, …]` (what undici takes without copying). */
-  forward: string[];
+  /** The caller's end-to-end headers as `name: value\r\n` lines, ready for the upstream request head. */
+  forward: string;
 }
 
 /**
- * Reads the caller's raw headers once: the Authorization, whether a body
- * follows, and the headers to relay upstream — without building Node's
- * lower-cased header object on the hot path.
+ * Reads the caller's raw headers once: the Authorization, the Host, and the
+ * headers to relay upstream — without building a lower-cased header object
+ * on the hot path.
  */
 export function scanRequestHeaders(raw: readonly string[]): ScannedRequest {
-  const forward: string[] = [];
+  let forward = '';
   let authorization: string | undefined;
   let host: string | undefined;
-  let hasBody = false;
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -83,19 +73,20 @@ export function scanRequestHeaders(raw: readonly string[]): ScannedRequest {
     const lower = name.toLowerCase();
     if (lower === 'authorization') authorization = value;
     else if (lower === 'host') host = value;
-    else if (lower === 'content-length') hasBody ||= value !== '0';
-    else if (lower === 'transfer-encoding') hasBody = true;
     else if (lower === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
     if (dropRequestHeader(lower, undefined)) continue;
-    forward.push(name, value);
+    forward += `${name}: ${value}\r\n`;
   }
   const listed = connectionListed(connection);
-  if (listed === undefined) return { authorization, host, hasBody, forward };
-  const kept: string[] = [];
-  for (let i = 0; i < forward.length; i += 2) {
-    if (!listed.has((forward[i] as string).toLowerCase())) kept.push(forward[i] as string, forward[i + 1] as string);
+  if (listed === undefined) return { authorization, host, forward };
+  // Rare: the Connection header names more headers to drop; a second pass over the raw list.
+  let kept = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = (raw[i] as string).toLowerCase();
+    if (dropRequestHeader(lower, listed)) continue;
+    kept += `${raw[i] as string}: ${raw[i + 1] as string}\r\n`;
   }
-  return { authorization, host, hasBody, forward: kept };
+  return { authorization, host, forward: kept };
 }
 
 /**
@@ -104,7 +95,7 @@ export function scanRequestHeaders(raw: readonly string[]): ScannedRequest {
  * foreign to the agent's own host) and any subprotocol carrying the caller's
  * token are not passed on.
  */
-export function upstreamUpgradeHeaders(req: IncomingMessage, authorization: string, protocols: readonly string[]): Record<string, string> {
+export function upstreamUpgradeHeaders(req: RequestHead, authorization: string, protocols: readonly string[]): Record<string, string> {
   const raw = req.rawHeaders;
   const listed = connectionListed(req.headers.connection);
   const out: Record<string, string> = {};
@@ -114,8 +105,9 @@ export function upstreamUpgradeHeaders(req: IncomingMessage, authorization: stri
     const value = raw[i + 1] as string;
     out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
   }
-  const fwd = pushForwardedHeaders([], req, req.headers.host);
-  for (let i = 0; i < fwd.length; i += 2) out[fwd[i] as string] = fwd[i + 1] as string;
+  out['x-forwarded-for'] = req.remoteAddress;
+  out['x-forwarded-proto'] = 'http';
+  out['x-forwarded-host'] = req.headers.host ?? '';
   out.connection = 'Upgrade';
   out.upgrade = 'websocket';
   out.authorization = authorization;
@@ -123,15 +115,24 @@ export function upstreamUpgradeHeaders(req: IncomingMessage, authorization: stri
   return out;
 }
 
-/** The agent's response headers minus hop-by-hop ones and cookies. */
-export function downstreamResponseHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  const listed = connectionListed(headers.connection);
-  const out: Record<string, string | string[]> = {};
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    if (RESPONSE_DROPPED.has(name) || name.startsWith('proxy-') || listed?.has(name) === true) continue;
-    out[name] = value;
+/** The agent's response headers (flat, as received) minus hop-by-hop ones and cookies. */
+export function downstreamResponseHeaders(raw: readonly string[]): string[] {
+  let listed: Set<string> | undefined;
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const lower = name.toLowerCase();
+    if (lower === 'connection') {
+      listed = connectionListed(raw[i + 1] as string);
+      continue;
+    }
+    if (RESPONSE_DROPPED.has(lower) || lower.startsWith('proxy-')) continue;
+    out.push(name, raw[i + 1] as string);
   }
-  return out;
+  if (listed === undefined) return out;
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) {
+    if (!listed.has((out[i] as string).toLowerCase())) kept.push(out[i] as string, out[i + 1] as string);
+  }
+  return kept;
 }

@@ -1,14 +1,15 @@
-import http from 'node:http';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Authorizer } from './authorizer.js';
+import { downstreamResponseHeaders } from './forward-headers.js';
 import { httpProxy } from './http-proxy.js';
 import { createGatewayLogger } from './logger.js';
 import { RouteCache } from './route-cache.js';
 import type { RouteSource } from './route-source.js';
 import { TokenVerifier } from './token-verifier.js';
-import { UpstreamPools, type UpstreamTimeouts } from './upstream-pools.js';
+import { upstreamError } from './upstream-errors.js';
+import { UpstreamPools, type UpstreamTimeouts } from './wire/upstream-pools.js';
+import { WireServer } from './wire/wire-server.js';
 import { wsProxy } from './ws-proxy.js';
 
 export interface GatewayOptions {
@@ -39,50 +40,40 @@ export function createGateway(options: GatewayOptions): Gateway {
   const tokens = new TokenVerifier({ secret: options.secret, ...(options.tokenCacheSize ? { cacheSize: options.tokenCacheSize } : {}) });
   const routes = new RouteCache(options.routes, options.routeCacheMs ?? 500);
   const authorizer = new Authorizer(tokens, routes);
-  const pools = new UpstreamPools(options.upstreamTimeouts);
-  const tunnels = new Set<Duplex>();
-
-  const server = http.createServer(
-    {
-      // Uploads and downloads may take as long as they need; only a slow header section is cut.
-      requestTimeout: 0,
-      headersTimeout: 60_000,
-      keepAliveTimeout: 65_000,
-      noDelay: true,
-    },
-    httpProxy({ authorizer, pools, log, allowedOrigins: options.allowedOrigins ?? [] }),
-  );
-  server.on('upgrade', wsProxy({ authorizer, pools, log, allowedOrigins: options.allowedOrigins ?? [], tunnels }));
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  const pools = new UpstreamPools({
+    ...options.upstreamTimeouts,
+    responseHeaders: downstreamResponseHeaders,
+    upstreamError,
+    onFailure: (error, cause) =>
+      log.warn({ code: error.code, cause: (cause as { code?: string }).code ?? cause.message }, 'upstream request failed'),
   });
+  const tunnels = new Set<Duplex>();
+  const allowedOrigins = options.allowedOrigins ?? [];
+
+  // Uploads, downloads and streams take as long as they need; only a slow request head or an idle connection is cut.
+  const server = new WireServer(
+    {
+      request: httpProxy({ authorizer, pools, log, allowedOrigins }),
+      upgrade: wsProxy({ authorizer, pools, log, allowedOrigins, tunnels }),
+    },
+    { headersMs: 60_000, keepAliveMs: 65_000 },
+  );
 
   let closed = false;
   return {
-    listen(host, port) {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address();
-          const actualPort = typeof address === 'object' && address ? address.port : port;
-          const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-          resolve(`http://${shownHost}:${actualPort}`);
-        });
-      });
+    async listen(host, port) {
+      const actualPort = await server.listen(host, port);
+      const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+      return `http://${shownHost}:${actualPort}`;
     },
     async close() {
       if (closed) return;
       closed = true;
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      const stopped = server.close();
       for (const socket of tunnels) socket.destroy();
       tunnels.clear();
-      await Promise.all([stopped, pools.close()]);
+      pools.close();
+      await stopped;
       tokens.clear();
       routes.clear();
     },

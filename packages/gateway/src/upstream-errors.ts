@@ -8,6 +8,7 @@ export function upstreamError(err: unknown): AppError {
   if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
     return new AppError('gateway_timeout', 'the workspace agent did not answer in time');
   }
+  if (code === 'UPSTREAM_PROTOCOL') return new AppError('bad_gateway', 'the workspace agent sent an invalid answer');
   const detail = typeof code === 'string' ? ` (${code})` : '';
   return new AppError('bad_gateway', `the workspace agent is unreachable${detail}`);
 }

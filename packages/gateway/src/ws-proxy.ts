@@ -4,10 +4,11 @@ import type { Duplex } from 'node:stream';
 import { AppError, bearerToken, offeredProtocols, redactUrl, subprotocolToken, upgradeOriginAllowed } from '@cove/protocol';
 import type { Logger } from 'pino';
 import type { Authorizer, Upstream } from './authorizer.js';
-import { asAppError, rejectUpgrade } from './error-response.js';
 import { upstreamUpgradeHeaders } from './forward-headers.js';
 import { upstreamError } from './upstream-errors.js';
-import type { UpstreamPools } from './upstream-pools.js';
+import { asAppError, answerAndClose as rejectUpgrade } from './wire/error-answers.js';
+import type { RequestHead } from './wire/request-head.js';
+import type { UpstreamPools } from './wire/upstream-pools.js';
 
 export interface WsProxyDeps {
   authorizer: Authorizer;
@@ -25,12 +26,12 @@ export interface WsProxyDeps {
  * the caller and then pipes raw bytes both ways: frames are never parsed,
  * and TCP backpressure flows end to end.
  */
-export function wsProxy(deps: WsProxyDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+export function wsProxy(deps: WsProxyDeps): (req: RequestHead, socket: Duplex, head: Buffer) => void {
   const { authorizer, log } = deps;
 
   return (req, socket, head) => {
     socket.on('error', () => socket.destroy());
-    const url = req.url ?? '/';
+    const url = req.url;
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       rejectUpgrade(socket, new AppError('bad_request', 'only WebSocket upgrades are supported'));
       return;
@@ -82,7 +83,7 @@ function splitToken(url: string): { path: string; queryToken: string | undefined
 
 function tunnel(
   deps: WsProxyDeps,
-  req: IncomingMessage,
+  req: RequestHead,
   socket: Duplex,
   head: Buffer,
   upstream: Upstream,

@@ -15,12 +15,14 @@ export type ErrorCode =
   | 'forbidden'
   | 'protected_path'
   | 'not_found'
+  | 'request_timeout'
   | 'method_not_allowed'
   | 'conflict'
   | 'already_exists'
   | 'install_in_progress'
   | 'watcher_limit'
   | 'payload_too_large'
+  | 'headers_too_large'
   | 'unsupported_media_type'
   | 'range_not_satisfiable'
   | 'rate_limited'
@@ -45,12 +47,14 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   protected_path: 403,
   not_found: 404,
+  request_timeout: 408,
   method_not_allowed: 405,
   conflict: 409,
   already_exists: 409,
   install_in_progress: 409,
   watcher_limit: 409,
   payload_too_large: 413,
+  headers_too_large: 431,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
   rate_limited: 429,

@@ -1,0 +1,207 @@
+import type { Socket } from 'node:net';
+import { AppError } from '@cove/protocol';
+import { answerAndClose, answerError } from './error-answers.js';
+import { Exchange, type ExchangeOwner } from './exchange.js';
+import { isParseFailure, type MessageHead, MessageParser, type ParseFailure } from './llhttp.js';
+import { RequestHead } from './request-head.js';
+
+export interface WireHandlers {
+  /** A request to answer or relay. */
+  request(exchange: Exchange): void;
+  /** An upgrade request: the socket is handed over with the bytes that followed the head. */
+  upgrade(request: RequestHead, socket: Socket, head: Buffer): void;
+}
+
+export interface WireTimeouts {
+  /** A request head must arrive whole within this time (ms) once it has begun. Default 60 s. */
+  headersMs: number;
+  /** An idle keep-alive connection (no request in flight) is closed after this time (ms). Default 65 s. */
+  keepAliveMs: number;
+}
+
+/**
+ * One caller's connection: parses requests with llhttp, runs them one at a
+ * time in order (pipelined requests wait, and reading pauses while they do),
+ * and closes when the caller or a response asks for it.
+ */
+export class DownstreamConnection implements ExchangeOwner {
+  readonly socket: Socket;
+  readonly #handlers: WireHandlers;
+  readonly #timeouts: WireTimeouts;
+  readonly #parser: MessageParser;
+  /** Exchanges in arrival order; the first one is being answered. */
+  readonly #queue: Exchange[] = [];
+  /** The exchange whose request is being parsed (its body is still arriving). */
+  #parsing: Exchange | undefined;
+  #upgrade: RequestHead | undefined;
+  /** When the current request head began to arrive (ms), or -1 between requests. */
+  #headStartedAt = -1;
+  #awaitingHead = true;
+  #bodyPaused = false;
+  #reading = true;
+  #peerEnded = false;
+  #closing = false;
+
+  constructor(socket: Socket, handlers: WireHandlers, timeouts: WireTimeouts) {
+    this.socket = socket;
+    this.#handlers = handlers;
+    this.#timeouts = timeouts;
+    this.#parser = new MessageParser('request', {
+      onHead: (head) => this.#onHead(head),
+      onBody: (chunk) => this.#parsing?.receiveBody(chunk),
+      onComplete: () => this.#onComplete(),
+    });
+    socket.setNoDelay(true);
+    socket.setTimeout(timeouts.keepAliveMs);
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('timeout', this.#onTimeout);
+    socket.on('error', () => socket.destroy());
+    socket.once('close', this.#onClose);
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (this.#closing) return;
+    if (this.#awaitingHead) {
+      const now = performance.now();
+      if (this.#headStartedAt < 0) this.#headStartedAt = now;
+      else if (now - this.#headStartedAt > this.#timeouts.headersMs) {
+        this.#refuse(new AppError('request_timeout', 'the request head did not arrive in time'));
+        return;
+      }
+    }
+    const result = this.#parser.execute(chunk);
+    if (isParseFailure(result)) {
+      this.#refuseUnparsable(result);
+      return;
+    }
+    const upgrade = this.#upgrade;
+    if (upgrade !== undefined) this.#startUpgrade(upgrade, chunk.subarray(result));
+  };
+
+  #onHead(head: MessageHead): boolean {
+    this.#awaitingHead = false;
+    this.#headStartedAt = -1;
+    if (this.#closing) return false;
+    const request = new RequestHead(head, this.socket.remoteAddress ?? '');
+    if (head.upgrade) {
+      // llhttp stops after an upgrade head; the rest of the bytes belong to the new protocol.
+      this.#upgrade = request;
+      return false;
+    }
+    const exchange = new Exchange(request, this, head.keepAlive && !this.#peerEnded);
+    this.#parsing = exchange;
+    this.#queue.push(exchange);
+    if (this.#queue.length === 1) this.#dispatch(exchange);
+    else this.#updateReading();
+    return false;
+  }
+
+  #onComplete(): void {
+    const exchange = this.#parsing;
+    this.#parsing = undefined;
+    this.#awaitingHead = true;
+    exchange?.receiveEnd();
+  }
+
+  #dispatch(exchange: Exchange): void {
+    try {
+      this.#handlers.request(exchange);
+    } catch {
+      answerError(exchange, new AppError('internal_error', 'internal error'));
+    }
+  }
+
+  exchangeFinished(exchange: Exchange): void {
+    if (this.#queue[0] === exchange) this.#queue.shift();
+    this.#bodyPaused = false;
+    // A body left unread (an early answer) cannot be skipped reliably: the connection ends instead.
+    if (!exchange.keepAlive || !exchange.requestComplete || (this.#peerEnded && this.#queue.length === 0)) {
+      this.#close();
+      return;
+    }
+    const next = this.#queue[0];
+    if (next !== undefined) queueMicrotask(() => this.#dispatch(next));
+    this.#updateReading();
+  }
+
+  setBodyPaused(paused: boolean): void {
+    this.#bodyPaused = paused;
+    this.#updateReading();
+  }
+
+  #updateReading(): void {
+    const want = !this.#closing && !this.#bodyPaused && this.#queue.length <= 1 && this.#upgrade === undefined;
+    if (want === this.#reading) return;
+    this.#reading = want;
+    if (want) this.socket.resume();
+    else this.socket.pause();
+  }
+
+  #startUpgrade(request: RequestHead, rest: Buffer): void {
+    if (this.#queue.length > 0) {
+      // Upgrades do not wait behind pipelined requests: such a client is refused.
+      this.#refuse(new AppError('bad_request', 'an upgrade may not follow a request still being answered'));
+      return;
+    }
+    this.#closing = true;
+    const socket = this.socket;
+    socket.off('data', this.#onData);
+    socket.off('end', this.#onEnd);
+    socket.off('timeout', this.#onTimeout);
+    socket.setTimeout(0);
+    this.#parser.close();
+    this.#handlers.upgrade(request, socket, rest);
+  }
+
+  readonly #onEnd = (): void => {
+    this.#peerEnded = true;
+    const failure = this.#parser.finish();
+    if (failure !== undefined && this.#parsing !== undefined) {
+      // The caller stopped in the middle of a request body.
+      this.socket.destroy();
+      return;
+    }
+    if (this.#queue.length === 0) this.#close();
+  };
+
+  readonly #onTimeout = (): void => {
+    // A request in flight may be silent for long (a quiet SSE stream, a long exec): only idle connections time out.
+    if (this.#queue.length > 0) return;
+    this.socket.destroy();
+  };
+
+  readonly #onClose = (): void => {
+    this.#closing = true;
+    for (const exchange of this.#queue) exchange.abort();
+    this.#parsing?.abort();
+    this.#queue.length = 0;
+    this.#parsing = undefined;
+    this.#parser.close();
+  };
+
+  #refuseUnparsable(failure: ParseFailure): void {
+    if (failure.code === 'HPE_HEADER_OVERFLOW') {
+      this.#refuse(new AppError('headers_too_large', 'request head too large'));
+      return;
+    }
+    this.#refuse(new AppError('bad_request', `malformed HTTP request (${failure.reason ?? failure.code})`));
+  }
+
+  /** Answers a request the connection itself refuses, then closes; cuts it if a response is under way. */
+  #refuse(error: AppError): void {
+    this.#closing = true;
+    if (this.#queue.length > 0) {
+      this.socket.destroy();
+      return;
+    }
+    answerAndClose(this.socket, error);
+  }
+
+  #close(): void {
+    if (this.#closing && this.socket.writableEnded) return;
+    this.#closing = true;
+    this.#updateReading();
+    this.socket.end();
+  }
+}

@@ -1,0 +1,253 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { RequestHead } from './request-head.js';
+
+/** Where a request body goes: the upstream connection relaying it. */
+export interface BodySink {
+  /** Returns false when the sink is full: no more chunks until `resumeBody()`. */
+  onChunk(chunk: Buffer): boolean;
+  onEnd(): void;
+}
+
+/** What an exchange needs from the connection it runs on. */
+export interface ExchangeOwner {
+  readonly socket: Socket;
+  /** The response is complete (or was cut): the connection moves on to the next request or closes. */
+  exchangeFinished(exchange: Exchange): void;
+  /** Stops or restarts reading the caller's socket for this exchange's body. */
+  setBodyPaused(paused: boolean): void;
+}
+
+/** How the response body is framed towards the caller. */
+type ResponseMode = 'none' | 'length' | 'chunked' | 'close';
+
+/** Request bytes held while nobody reads them yet (before the agent's connection is ready). */
+const BODY_BUFFER_BYTES = 64 * 1024;
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+const CHUNKED_END = '0\r\n\r\n';
+const CRLF = '\r\n';
+
+/**
+ * One request and its response on a caller's connection. The connection
+ * feeds the request body in; a handler answers locally (`respond`) or relays
+ * a response (`writeHead`, `write`, `end`), and the exchange frames it:
+ * Content-Length when known, chunked otherwise (close-delimited for HTTP/1.0).
+ */
+export class Exchange {
+  readonly request: RequestHead;
+  /** Whether the connection may serve another request after this one. */
+  keepAlive: boolean;
+  readonly #owner: ExchangeOwner;
+  readonly #socket: Socket;
+  #finished = false;
+  #aborted = false;
+  #onAbort: (() => void) | undefined;
+
+  #requestComplete = false;
+  #sink: BodySink | undefined;
+  #sinkFull = false;
+  #buffered: Buffer[] = [];
+  #bufferedBytes = 0;
+  #continueSent = false;
+  /** The sink has been told the body is complete. */
+  #bodyEnded = false;
+
+  #headSent = false;
+  #mode: ResponseMode = 'none';
+  #extraHeaders = '';
+
+  constructor(request: RequestHead, owner: ExchangeOwner, keepAlive: boolean) {
+    this.request = request;
+    this.#owner = owner;
+    this.#socket = owner.socket;
+    this.keepAlive = keepAlive;
+  }
+
+  get headSent(): boolean {
+    return this.#headSent;
+  }
+
+  /** The response ended, was cut, or the caller left: nothing more is written. */
+  get done(): boolean {
+    return this.#finished || this.#aborted;
+  }
+
+  get requestComplete(): boolean {
+    return this.#requestComplete;
+  }
+
+  // ── Request body ────────────────────────────────────────────────────────
+
+  /** Starts delivering the request body to `sink` (what was buffered first). */
+  readBody(sink: BodySink): void {
+    this.#sink = sink;
+    if (this.request.expectContinue && !this.#requestComplete && !this.#continueSent && !this.#headSent) {
+      this.#continueSent = true;
+      this.#socket.write(CONTINUE, 'latin1');
+    }
+    this.#drainBuffer();
+  }
+
+  /** The sink has room again. */
+  resumeBody(): void {
+    this.#sinkFull = false;
+    this.#drainBuffer();
+    if (!this.#sinkFull && this.#bufferedBytes < BODY_BUFFER_BYTES) this.#owner.setBodyPaused(false);
+  }
+
+  /** Called by the connection for each body piece it parses. */
+  receiveBody(chunk: Buffer): void {
+    if (this.done) return; // answered already (a refusal): the rest of the body is dropped
+    const sink = this.#sink;
+    if (sink !== undefined && !this.#sinkFull && this.#buffered.length === 0) {
+      if (!sink.onChunk(chunk)) {
+        this.#sinkFull = true;
+        this.#owner.setBodyPaused(true);
+      }
+      return;
+    }
+    this.#buffered.push(chunk);
+    this.#bufferedBytes += chunk.length;
+    if (this.#bufferedBytes >= BODY_BUFFER_BYTES) this.#owner.setBodyPaused(true);
+  }
+
+  /** Called by the connection when the request's last byte is parsed. */
+  receiveEnd(): void {
+    this.#requestComplete = true;
+    if (this.#buffered.length === 0) this.#endBody();
+  }
+
+  #endBody(): void {
+    if (this.#sink === undefined || this.#bodyEnded || this.done) return;
+    this.#bodyEnded = true;
+    this.#sink.onEnd();
+  }
+
+  #drainBuffer(): void {
+    const sink = this.#sink;
+    if (sink === undefined) return;
+    while (this.#buffered.length > 0 && !this.#sinkFull && !this.done) {
+      const chunk = this.#buffered.shift() as Buffer;
+      this.#bufferedBytes -= chunk.length;
+      if (!sink.onChunk(chunk)) this.#sinkFull = true;
+    }
+    if (this.#sinkFull) {
+      this.#owner.setBodyPaused(true);
+      return;
+    }
+    if (this.#requestComplete && this.#buffered.length === 0) this.#endBody();
+  }
+
+  // ── Response ────────────────────────────────────────────────────────────
+
+  /** A header added to whatever response this exchange sends (CORS). */
+  addResponseHeader(name: string, value: string): void {
+    this.#extraHeaders += `${name}: ${value}${CRLF}`;
+  }
+
+  /** A complete local answer (health, errors, preflight). */
+  respond(status: number, headers: Readonly<Record<string, string>>, body: string | Buffer): void {
+    if (this.done) return;
+    if (this.#headSent) {
+      this.destroy();
+      return;
+    }
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const flat: string[] = [];
+    for (const name in headers) flat.push(name, headers[name] as string);
+    // 204 and 304 carry no body and no length.
+    if (status !== 204 && status !== 304) flat.push('content-length', String(bytes.length));
+    this.#socket.cork();
+    this.writeHead(status, STATUS_CODES[status] ?? '', flat, bytes.length, this.request.method === 'HEAD' || bytes.length === 0);
+    if (this.#mode !== 'none') this.#socket.write(bytes);
+    this.end();
+    this.#socket.uncork();
+  }
+
+  /**
+   * Sends the status line and headers. `headers` are end-to-end headers only
+   * (the caller of this method has removed hop-by-hop ones); framing and
+   * Connection are the exchange's own. `length` is the body's Content-Length
+   * when known (already among `headers`); `noBody` for HEAD, 204 and 304.
+   */
+  writeHead(status: number, message: string, headers: readonly string[], length: number | undefined, noBody: boolean): void {
+    if (this.done || this.#headSent) return;
+    this.#headSent = true;
+    let head = `HTTP/1.1 ${status} ${message || STATUS_CODES[status] || ''}${CRLF}`;
+    for (let i = 0; i < headers.length; i += 2) head += `${headers[i] as string}: ${headers[i + 1] as string}${CRLF}`;
+    head += this.#extraHeaders;
+    if (noBody) this.#mode = 'none';
+    else if (length !== undefined) this.#mode = 'length';
+    else if (this.request.versionMinor >= 1) {
+      this.#mode = 'chunked';
+      head += `transfer-encoding: chunked${CRLF}`;
+    } else {
+      this.#mode = 'close';
+      this.keepAlive = false;
+    }
+    if (!this.keepAlive) head += `connection: close${CRLF}`;
+    else if (this.request.versionMinor === 0) head += `connection: keep-alive${CRLF}`;
+    this.#socket.write(head + CRLF, 'latin1');
+  }
+
+  /** Writes a body piece; false when the caller's socket is full (wait for `onDrain`). */
+  write(chunk: Buffer): boolean {
+    if (this.done || chunk.length === 0) return true;
+    const socket = this.#socket;
+    switch (this.#mode) {
+      case 'none':
+        return true;
+      case 'chunked':
+        socket.write(`${chunk.length.toString(16)}${CRLF}`, 'latin1');
+        socket.write(chunk);
+        return socket.write(CRLF, 'latin1');
+      default:
+        return socket.write(chunk);
+    }
+  }
+
+  /** Calls `fn` once the caller's socket has room again. */
+  onDrain(fn: () => void): void {
+    this.#socket.once('drain', fn);
+  }
+
+  /** Groups the writes of one relay step into one system call. */
+  cork(): void {
+    this.#socket.cork();
+  }
+
+  uncork(): void {
+    this.#socket.uncork();
+  }
+
+  /** The response is complete. */
+  end(): void {
+    if (this.done) return;
+    this.#finished = true;
+    if (this.#mode === 'chunked') this.#socket.write(CHUNKED_END, 'latin1');
+    this.#buffered = [];
+    this.#owner.exchangeFinished(this);
+  }
+
+  /** The response broke off after its head: cutting the connection is the only way to tell the caller. */
+  destroy(): void {
+    if (this.done) return;
+    this.#finished = true;
+    this.#socket.destroy();
+  }
+
+  /** Runs `fn` if the caller goes away before the response is complete. */
+  onAbort(fn: () => void): void {
+    this.#onAbort = fn;
+  }
+
+  /** Called by the connection when the caller's socket closes. */
+  abort(): void {
+    if (this.done) return;
+    this.#aborted = true;
+    this.#buffered = [];
+    const fn = this.#onAbort;
+    this.#onAbort = undefined;
+    fn?.();
+  }
+}

@@ -1,0 +1,158 @@
+import { createRequire } from 'node:module';
+
+/**
+ * Node's own HTTP/1.1 parser (llhttp, the one behind `node:http`), driven
+ * directly on raw sockets.
+ *
+ * The gateway's data path skips Node's `http.Server` and `undici`: their
+ * per-request objects and stream machinery cost more than the relay itself
+ * (see docs/decisions.md, "The gateway's wire"). Parsing stays with llhttp in
+ * strict mode, so every framing rule Node enforces against request smuggling
+ * (Content-Length with Transfer-Encoding, bad chunk sizes, invalid header
+ * characters, oversized heads) is enforced here too.
+ *
+ * `_http_common` is the module `node:http` itself uses; it has exported the
+ * parser with the same callback slots since Node 12. This file is the only
+ * place that knows about it.
+ */
+
+interface NativeParser {
+  initialize(kind: number, resource: object, maxHeaderSize: number, lenient: number): void;
+  execute(data: Buffer): number | ParseFailure;
+  finish(): number | ParseFailure | undefined;
+  close(): void;
+  [slot: number]: unknown;
+}
+
+interface NativeParserClass {
+  new (): NativeParser;
+  REQUEST: number;
+  RESPONSE: number;
+  kOnHeaders: number;
+  kOnHeadersComplete: number;
+  kOnBody: number;
+  kOnMessageComplete: number;
+}
+
+const common = createRequire(import.meta.url)('_http_common') as { HTTPParser: NativeParserClass; methods: string[] };
+const { HTTPParser, methods } = common;
+if (typeof HTTPParser !== 'function' || !Array.isArray(methods)) {
+  throw new Error("this Node.js version does not expose its HTTP parser ('_http_common'); the gateway needs Node 20 or 22");
+}
+
+/** What llhttp refused, and where. */
+export interface ParseFailure extends Error {
+  /** llhttp's code: `HPE_INVALID_CONTENT_LENGTH`, `HPE_HEADER_OVERFLOW`, … */
+  code: string;
+  reason?: string;
+  bytesParsed: number;
+}
+
+/** A parsed request or status line with its header section. */
+export interface MessageHead {
+  versionMinor: number;
+  /** Flat `[name, value, name, value, …]` as sent (names keep their case). */
+  rawHeaders: string[];
+  /** Requests only. */
+  method: string;
+  /** Requests only: the request target as sent. */
+  url: string;
+  /** Responses only. */
+  statusCode: number;
+  statusMessage: string;
+  /** Connection: upgrade with an Upgrade header (requests), or a 101 (responses). */
+  upgrade: boolean;
+  /** Whether the connection may carry another message after this one. */
+  keepAlive: boolean;
+}
+
+export interface MessageHandlers {
+  /** Return true to tell the parser that no body follows (the answer to a HEAD request). */
+  onHead(head: MessageHead): boolean | undefined;
+  /** A piece of the body, already de-chunked: a copy the handler may keep. */
+  onBody(chunk: Buffer): void;
+  onComplete(): void;
+}
+
+export type MessageKind = 'request' | 'response';
+
+/** One parser for the life of one connection: messages follow each other on it. */
+export class MessageParser {
+  readonly #native: NativeParser;
+  #closed = false;
+  /** Header pieces llhttp hands over early when a head has more than 32 headers. */
+  #pendingHeaders: string[] | undefined;
+  #pendingUrl = '';
+
+  constructor(kind: MessageKind, handlers: MessageHandlers) {
+    const native = new HTTPParser();
+    // maxHeaderSize 0: Node's limit (16 KiB, or --max-http-header-size); lenient 0: strict parsing.
+    native.initialize(kind === 'request' ? HTTPParser.REQUEST : HTTPParser.RESPONSE, {}, 0, 0);
+    native[HTTPParser.kOnHeaders] = (headers: string[], url: string) => {
+      this.#pendingHeaders = this.#pendingHeaders ? this.#pendingHeaders.concat(headers) : headers;
+      this.#pendingUrl += url;
+    };
+    native[HTTPParser.kOnHeadersComplete] = (
+      _versionMajor: number,
+      versionMinor: number,
+      headers: string[] | undefined,
+      method: number | undefined,
+      url: string | undefined,
+      statusCode: number | undefined,
+      statusMessage: string | undefined,
+      upgrade: boolean,
+      keepAlive: boolean,
+    ): number => {
+      let rawHeaders = headers;
+      let target = url;
+      if (rawHeaders === undefined) {
+        rawHeaders = this.#pendingHeaders ?? [];
+        target = this.#pendingUrl;
+        this.#pendingHeaders = undefined;
+        this.#pendingUrl = '';
+      }
+      const skipBody = handlers.onHead({
+        versionMinor,
+        rawHeaders,
+        method: method === undefined ? '' : (methods[method] ?? ''),
+        url: target ?? '',
+        statusCode: statusCode ?? 0,
+        statusMessage: statusMessage ?? '',
+        upgrade,
+        keepAlive,
+      });
+      return skipBody === true ? 1 : 0;
+    };
+    native[HTTPParser.kOnBody] = handlers.onBody;
+    native[HTTPParser.kOnMessageComplete] = handlers.onComplete;
+    this.#native = native;
+  }
+
+  /**
+   * Feeds bytes; handlers run synchronously. Returns how many bytes were
+   * consumed (fewer than given only after an upgrade head: the rest belongs
+   * to the upgraded protocol), or the parse failure.
+   */
+  execute(data: Buffer): number | ParseFailure {
+    if (this.#closed) return data.length;
+    return this.#native.execute(data);
+  }
+
+  /** The peer ended its side: completes a message whose body runs until the connection closes. */
+  finish(): ParseFailure | undefined {
+    if (this.#closed) return undefined;
+    const result = this.#native.finish();
+    return typeof result === 'object' ? result : undefined;
+  }
+
+  /** Frees the native parser; later calls do nothing. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#native.close();
+  }
+}
+
+export function isParseFailure(value: number | ParseFailure): value is ParseFailure {
+  return typeof value !== 'number';
+}

@@ -1,0 +1,64 @@
+import type { MessageHead } from './llhttp.js';
+
+/** How a request body is framed: a Content-Length, chunked, or no body at all (neither header). */
+export type BodyFraming = number | 'chunked' | undefined;
+
+/** A parsed request line and header section, as the caller sent them. */
+export class RequestHead {
+  readonly method: string;
+  /** The request target as sent: path and query. */
+  readonly url: string;
+  /** Flat `[name, value, …]`; values as received (llhttp refuses CR, LF and NUL in them). */
+  readonly rawHeaders: readonly string[];
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  readonly versionMinor: number;
+  readonly remoteAddress: string;
+  readonly bodyFraming: BodyFraming;
+  /** `Expect: 100-continue`: the caller waits for a go-ahead before sending its body. */
+  readonly expectContinue: boolean;
+  #headers: Record<string, string> | undefined;
+
+  constructor(head: MessageHead, remoteAddress: string) {
+    this.method = head.method;
+    this.url = head.url;
+    this.rawHeaders = head.rawHeaders;
+    this.versionMinor = head.versionMinor;
+    this.remoteAddress = remoteAddress;
+    let framing: BodyFraming;
+    let expectContinue = false;
+    const raw = head.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i] as string;
+      // Only names of these lengths can matter: skips the lower-casing of most headers.
+      if (name.length === 14 && name.toLowerCase() === 'content-length') {
+        if (framing !== 'chunked') framing = Number(raw[i + 1]);
+      } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+        // llhttp accepts a request Transfer-Encoding only when chunked comes last, and never with Content-Length.
+        framing = 'chunked';
+      } else if (name.length === 6 && name.toLowerCase() === 'expect') {
+        expectContinue = (raw[i + 1] as string).toLowerCase() === '100-continue';
+      }
+    }
+    this.bodyFraming = framing;
+    this.expectContinue = expectContinue;
+  }
+
+  /** Whether body bytes follow the head. */
+  get hasBody(): boolean {
+    return this.bodyFraming === 'chunked' || (this.bodyFraming !== undefined && this.bodyFraming > 0);
+  }
+
+  /** Lower-cased names, repeated headers joined with `, ` (built on first use: the hot path reads rawHeaders). */
+  get headers(): Readonly<Record<string, string>> {
+    if (this.#headers !== undefined) return this.#headers;
+    const out: Record<string, string> = Object.create(null);
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = (raw[i] as string).toLowerCase();
+      const value = raw[i + 1] as string;
+      out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
+    }
+    this.#headers = out;
+    return out;
+  }
+}

@@ -1,0 +1,247 @@
+import net, { type Socket } from 'node:net';
+import type { BodySink, Exchange } from './exchange.js';
+import { isParseFailure, type MessageHead, MessageParser } from './llhttp.js';
+
+/** What a connection needs from the pool that owns it. */
+export interface ConnectionPool {
+  readonly connectMs: number;
+  readonly headersMs: number;
+  /** The end-to-end response headers the caller may see (the gateway's header policy). */
+  responseHeaders(raw: readonly string[]): string[];
+  /** The response is complete and the connection can carry another request. */
+  release(connection: UpstreamConnection, idleMs: number): void;
+  /** The connection closed or broke. */
+  discard(connection: UpstreamConnection): void;
+  /**
+   * The request failed before any answer. `retryable` when it went out on a
+   * reused connection that the agent had closed meanwhile and carried no body.
+   */
+  failed(exchange: Exchange, head: string, error: Error, retryable: boolean): void;
+}
+
+/** How long a connection stays in the pool when the agent does not say (ms). */
+const DEFAULT_IDLE_MS = 30_000;
+const CRLF = '\r\n';
+
+/**
+ * One keep-alive TCP connection to an agent, carrying one request at a
+ * time: writes the request head and body (re-framed: Content-Length kept,
+ * chunked re-encoded), parses the answer with llhttp and relays it to the
+ * caller's exchange with backpressure both ways.
+ */
+export class UpstreamConnection {
+  readonly socket: Socket;
+  readonly #pool: ConnectionPool;
+  readonly #parser: MessageParser;
+  #exchange: Exchange | undefined;
+  #head = '';
+  #requestSent = false;
+  #answered = false;
+  #status = 0;
+  #keepAlive = true;
+  #idleMs = DEFAULT_IDLE_MS;
+  /** The current request went out on a connection that had served others (the agent may have closed it meanwhile). */
+  #reused = false;
+  #cause: Error | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  /** When the pool may hand this connection out no more (ms, performance.now()). */
+  expiresAt = 0;
+
+  constructor(pool: ConnectionPool, ip: string, port: number) {
+    this.#pool = pool;
+    this.#parser = new MessageParser('response', {
+      onHead: (head) => this.#onHead(head),
+      onBody: (chunk) => this.#onBody(chunk),
+      onComplete: () => this.#onComplete(),
+    });
+    const socket = net.connect({ host: ip, port, noDelay: true });
+    this.socket = socket;
+    this.#timer = setTimeout(() => this.#timeout('connect'), pool.connectMs);
+    socket.once('connect', () => {
+      if (this.#exchange !== undefined && !this.#answered) this.#armHeadersTimer();
+      else this.#clearTimer();
+    });
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('error', (err) => {
+      this.#cause ??= err;
+    });
+    socket.once('close', this.#onClose);
+  }
+
+  /** Sends one request. `head` is the request line and end-to-end headers; framing is added here. */
+  send(exchange: Exchange, head: string, reused: boolean): void {
+    this.#reused = reused;
+    this.#exchange = exchange;
+    this.#head = head;
+    this.#answered = false;
+    this.#status = 0;
+    this.#cause = undefined;
+    exchange.onAbort(this.#abandon);
+    const framing = exchange.request.bodyFraming;
+    let framed = head;
+    if (framing === 'chunked') framed += `transfer-encoding: chunked${CRLF}`;
+    else if (framing !== undefined) framed += `content-length: ${framing}${CRLF}`;
+    const socket = this.socket;
+    socket.write(`${framed}${CRLF}`, 'latin1');
+    if (!socket.connecting) this.#armHeadersTimer();
+    if (!exchange.request.hasBody) {
+      this.#requestSent = true;
+      return;
+    }
+    this.#requestSent = false;
+    exchange.readBody(framing === 'chunked' ? this.#chunkedSink(exchange) : this.#plainSink(exchange));
+  }
+
+  #plainSink(exchange: Exchange): BodySink {
+    const socket = this.socket;
+    return {
+      onChunk: (chunk) => {
+        if (socket.write(chunk)) return true;
+        socket.once('drain', () => exchange.resumeBody());
+        return false;
+      },
+      onEnd: () => this.#requestDone(),
+    };
+  }
+
+  #chunkedSink(exchange: Exchange): BodySink {
+    const socket = this.socket;
+    return {
+      onChunk: (chunk) => {
+        socket.cork();
+        socket.write(`${chunk.length.toString(16)}${CRLF}`, 'latin1');
+        socket.write(chunk);
+        const room = socket.write(CRLF, 'latin1');
+        socket.uncork();
+        if (room) return true;
+        socket.once('drain', () => exchange.resumeBody());
+        return false;
+      },
+      onEnd: () => {
+        socket.write(`0${CRLF}${CRLF}`, 'latin1');
+        this.#requestDone();
+      },
+    };
+  }
+
+  #requestDone(): void {
+    this.#requestSent = true;
+  }
+
+  readonly #onData = (data: Buffer): void => {
+    const exchange = this.#exchange;
+    if (exchange === undefined) {
+      // Nothing was asked: an agent talking out of turn is not trusted with the next request.
+      this.socket.destroy();
+      return;
+    }
+    exchange.cork();
+    const result = this.#parser.execute(data);
+    exchange.uncork();
+    if (isParseFailure(result)) {
+      this.#cause = Object.assign(new Error(`invalid answer from the agent (${result.code})`), { code: 'UPSTREAM_PROTOCOL' });
+      this.socket.destroy();
+    }
+  };
+
+  #onHead(head: MessageHead): boolean {
+    const exchange = this.#exchange;
+    if (exchange === undefined) return true;
+    this.#status = head.statusCode;
+    if (head.statusCode < 200) {
+      // 1xx interim answers concern this connection only; a 101 was never asked for.
+      if (head.statusCode === 101) this.socket.destroy();
+      return false;
+    }
+    this.#answered = true;
+    this.#clearTimer();
+    this.#keepAlive = head.keepAlive;
+    const raw = head.rawHeaders;
+    let length: number | undefined;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i] as string;
+      if (name.length === 14 && name.toLowerCase() === 'content-length') length = Number(raw[i + 1]);
+      else if (name.length === 10 && name.toLowerCase() === 'keep-alive') this.#idleMs = idleHint(raw[i + 1] as string);
+    }
+    const isHead = exchange.request.method === 'HEAD';
+    const status = head.statusCode;
+    const noBody = isHead || status === 204 || status === 304;
+    exchange.writeHead(status, head.statusMessage, this.#pool.responseHeaders(raw), length, noBody);
+    return isHead;
+  }
+
+  #onBody(chunk: Buffer): void {
+    const exchange = this.#exchange;
+    if (exchange === undefined || exchange.write(chunk)) return;
+    this.socket.pause();
+    exchange.onDrain(() => this.socket.resume());
+  }
+
+  #onComplete(): void {
+    if (this.#status < 200) return;
+    const exchange = this.#exchange;
+    this.#exchange = undefined;
+    exchange?.end();
+    if (this.#requestSent) this.#recycle();
+    // Otherwise the body is still being sent: the connection cannot carry another request.
+    else this.socket.destroy();
+  }
+
+  #recycle(): void {
+    if (this.#keepAlive && !this.socket.destroyed) this.#pool.release(this, this.#idleMs);
+    else this.socket.destroy();
+  }
+
+  /** The caller left: a half-relayed exchange leaves the connection unusable. */
+  readonly #abandon = (): void => {
+    if (this.#exchange === undefined) return;
+    this.#exchange = undefined;
+    this.#clearTimer();
+    this.socket.destroy();
+  };
+
+  readonly #onEnd = (): void => {
+    // A body that runs until the connection closes ends here.
+    this.#parser.finish();
+  };
+
+  readonly #onClose = (): void => {
+    this.#clearTimer();
+    this.#parser.close();
+    this.#pool.discard(this);
+    const exchange = this.#exchange;
+    this.#exchange = undefined;
+    if (exchange === undefined || exchange.done) return;
+    if (this.#answered) {
+      exchange.destroy();
+      return;
+    }
+    const error = this.#cause ?? Object.assign(new Error('the agent closed the connection'), { code: 'ECONNRESET' });
+    this.#pool.failed(exchange, this.#head, error, this.#reused && !exchange.request.hasBody);
+  };
+
+  #armHeadersTimer(): void {
+    this.#clearTimer();
+    this.#timer = setTimeout(() => this.#timeout('headers'), this.#pool.headersMs);
+  }
+
+  #timeout(phase: 'connect' | 'headers'): void {
+    this.#timer = undefined;
+    this.#cause = Object.assign(new Error(`upstream ${phase} timeout`), { code: 'GATEWAY_TIMEOUT' });
+    this.socket.destroy();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer === undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+/** The idle time an agent announces (`Keep-Alive: timeout=5`), less a second against the race with its close. */
+function idleHint(value: string): number {
+  const match = /timeout=(\d+)/i.exec(value);
+  if (match === null) return DEFAULT_IDLE_MS;
+  return Math.min(DEFAULT_IDLE_MS, Math.max(0, Number(match[1]) * 1000 - 1000));
+}
