@@ -8,6 +8,7 @@ import { RouteCache } from './route-cache.js';
 import type { RouteSource } from './route-source.js';
 import { TokenVerifier } from './token-verifier.js';
 import { upstreamError } from './upstream-errors.js';
+import type { WireTimeouts } from './wire/downstream-connection.js';
 import { UpstreamPools, type UpstreamTimeouts } from './wire/upstream-pools.js';
 import { WireServer } from './wire/wire-server.js';
 import { wsProxy } from './ws-proxy.js';
@@ -21,6 +22,8 @@ export interface GatewayOptions {
   /** Browser origins allowed to call the gateway (CORS) and open WebSockets, besides its own host (`*` for any). */
   allowedOrigins?: readonly string[];
   upstreamTimeouts?: UpstreamTimeouts;
+  /** Limits on callers' connections: a request head must arrive within `headersMs` (60 s), an idle connection closes after `keepAliveMs` (65 s). */
+  callerTimeouts?: Partial<WireTimeouts>;
   /** How long a route answer is reused (ms); bounds how late a rotation or disable is seen. Default 500. */
   routeCacheMs?: number;
   /** Verified tokens remembered. Default 10 000. */
@@ -50,13 +53,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   const tunnels = new Set<Duplex>();
   const allowedOrigins = options.allowedOrigins ?? [];
 
-  // Uploads, downloads and streams take as long as they need; only a slow request head or an idle connection is cut.
+  // Uploads, downloads and streams take as long as they need: only a slow request head or an idle connection is cut.
   const server = new WireServer(
     {
       request: httpProxy({ authorizer, pools, log, allowedOrigins }),
       upgrade: wsProxy({ authorizer, pools, log, allowedOrigins, tunnels }),
     },
-    { headersMs: 60_000, keepAliveMs: 65_000 },
+    options.callerTimeouts,
   );
 
   let closed = false;
