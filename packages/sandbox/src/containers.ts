@@ -6,9 +6,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { WorkspaceSpec } from '@cove/api';
 import type { AddressPlan } from './addresses.js';
 import { type AgentFiles, agentArgs, agentBinds } from './agent-files.js';
-import { mountRoot, removeDisk } from './disk.js';
+import { mountRoot } from './disk.js';
 import type { ImageStore } from './images.js';
-import { ensureNetwork, netnsPath, removeNetwork } from './netns.js';
+import { ensureNetwork, netnsPath } from './netns.js';
 import { ociConfig } from './oci-spec.js';
 import { processAlive } from './process-alive.js';
 import type { OciRuntime } from './runc.js';
@@ -133,9 +133,7 @@ export class Containers {
   /** Removes everything of a slot: container, network, disk, directory. */
   async removeSlot(state: WorkspaceState): Promise<void> {
     await this.kill(state.slot);
-    await removeNetwork(state.slot);
-    await removeDisk(this.#deps.slots.layout(state.slot));
-    await rm(this.#deps.slots.slotDir(state.slot), { recursive: true, force: true });
+    await this.#deps.slots.remove(state.slot);
   }
 }
 

@@ -1,13 +1,13 @@
 // The slots on disk: each workspace's (or pooled workspace's) directory, its state.json, and the address,
 // disk, network namespace and overlay root made once for it and kept while it exists.
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedNetwork } from '@cove/api';
 import { AppError } from '@cove/protocol';
 import type { AddressPlan } from './addresses.js';
-import { createDisk, type DiskLayout, diskLayout, mountRoot } from './disk.js';
+import { createDisk, type DiskLayout, diskLayout, mountRoot, removeDisk } from './disk.js';
 import type { ImageStore } from './images.js';
-import { ensureNetwork } from './netns.js';
+import { ensureNetwork, removeNetwork } from './netns.js';
 import type { KeyedSerial } from './serial.js';
 
 /** What the driver keeps per workspace (`state.json`), enough to rebuild everything after a restart. */
@@ -116,20 +116,51 @@ export class Slots {
   /** Makes a slot's persistent state: directory, disk, address, network namespace and link, mounted overlay. */
   async make(slot: string, id: string, image: string, diskMb: number): Promise<WorkspaceState> {
     const rootfs = (await this.#deps.images.ensure(image)).rootfs;
-    const dir = this.slotDir(slot);
-    await mkdir(dir, { recursive: false, mode: 0o700 });
-    await mkdir(this.tokenDir(slot), { mode: 0o700 });
-    const state = await this.#deps.global.run('ip', async () => {
-      const used = new Set([...this.states.values(), ...this.spare].map((s) => s.ip));
-      return { id, slot, ip: this.#deps.plan.allocate(used), image, network: DEFAULT_NETWORK } satisfies WorkspaceState;
-    });
-    if (id === '') this.spare.add(state);
-    else this.states.set(id, state);
-    await this.save(state);
-    await createDisk(this.layout(slot), diskMb);
-    // The namespace, link and overlay are made now so that start does not pay for them.
-    await ensureNetwork(slot, state.ip, this.#deps.plan.hostAddress);
-    await mountRoot(this.layout(slot), rootfs);
+    await mkdir(this.slotDir(slot), { recursive: false, mode: 0o700 });
+    const state = await this.#claim(slot, id, image);
+    try {
+      await mkdir(this.tokenDir(slot), { mode: 0o700 });
+      await this.save(state);
+      await createDisk(this.layout(slot), diskMb);
+      // The namespace, link and overlay are made now so that start does not pay for them.
+      await ensureNetwork(slot, state.ip, this.#deps.plan.hostAddress);
+      await mountRoot(this.layout(slot), rootfs);
+    } catch (err) {
+      // The address is given back once what was made is gone; if even that fails it stays taken,
+      // so that no other slot gets an address still routed to the remains.
+      await this.remove(slot).then(
+        () => this.#release(state),
+        () => {},
+      );
+      throw err;
+    }
     return state;
+  }
+
+  /** Removes what `make` made on the host (network namespace and link, disk, directory); the container must be gone. */
+  async remove(slot: string): Promise<void> {
+    await removeNetwork(slot);
+    await removeDisk(this.layout(slot));
+    await rm(this.slotDir(slot), { recursive: true, force: true });
+  }
+
+  /**
+   * Picks the lowest free address and registers the slot as its holder in one
+   * step under the address lock: registered after the lock, a concurrent create
+   * or pool refill could pick the same address in between.
+   */
+  #claim(slot: string, id: string, image: string): Promise<WorkspaceState> {
+    return this.#deps.global.run('ip', async () => {
+      const used = new Set([...this.states.values(), ...this.spare].map((s) => s.ip));
+      const state: WorkspaceState = { id, slot, ip: this.#deps.plan.allocate(used), image, network: DEFAULT_NETWORK };
+      if (id === '') this.spare.add(state);
+      else this.states.set(id, state);
+      return state;
+    });
+  }
+
+  #release(state: WorkspaceState): void {
+    this.spare.delete(state);
+    if (this.states.get(state.id) === state) this.states.delete(state.id);
   }
 }
