@@ -33,9 +33,13 @@ export class DownstreamConnection implements ExchangeOwner {
   readonly #queue: Exchange[] = [];
   /** The exchange whose request is being parsed (its body is still arriving). */
   #parsing: Exchange | undefined;
+  /** The exchange that received body bytes during the current read: told to send them on once it is parsed. */
+  #bodyTarget: Exchange | undefined;
   #upgrade: RequestHead | undefined;
-  /** When the current request head began to arrive (ms), or -1 between requests. */
+  /** When the current request head began to arrive (ms, performance.now()), or -1 between requests. */
   #headStartedAt = -1;
+  /** Since when no request has been in flight (ms), or -1 while one is. */
+  #idleSince = performance.now();
   #awaitingHead = true;
   #bodyPaused = false;
   #reading = true;
@@ -48,29 +52,28 @@ export class DownstreamConnection implements ExchangeOwner {
     this.#timeouts = timeouts;
     this.#parser = new MessageParser('request', {
       onHead: (head) => this.#onHead(head),
-      onBody: (chunk) => this.#parsing?.receiveBody(chunk),
+      onBody: (chunk) => {
+        this.#bodyTarget = this.#parsing;
+        this.#parsing?.receiveBody(chunk);
+      },
       onComplete: () => this.#onComplete(),
     });
     socket.setNoDelay(true);
-    socket.setTimeout(timeouts.keepAliveMs);
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
-    socket.on('timeout', this.#onTimeout);
     socket.on('error', () => socket.destroy());
     socket.once('close', this.#onClose);
   }
 
   readonly #onData = (chunk: Buffer): void => {
     if (this.#closing) return;
-    if (this.#awaitingHead) {
-      const now = performance.now();
-      if (this.#headStartedAt < 0) this.#headStartedAt = now;
-      else if (now - this.#headStartedAt > this.#timeouts.headersMs) {
-        this.#refuse(new AppError('request_timeout', 'the request head did not arrive in time'));
-        return;
-      }
-    }
+    if (this.#awaitingHead && this.#headStartedAt < 0) this.#headStartedAt = performance.now();
     const result = this.#parser.execute(chunk);
+    const bodyTarget = this.#bodyTarget;
+    if (bodyTarget !== undefined) {
+      this.#bodyTarget = undefined;
+      bodyTarget.flushBody();
+    }
     if (isParseFailure(result)) {
       this.#refuseUnparsable(result);
       return;
@@ -91,6 +94,7 @@ export class DownstreamConnection implements ExchangeOwner {
     }
     const exchange = new Exchange(request, this, head.keepAlive && !this.#peerEnded);
     this.#parsing = exchange;
+    this.#idleSince = -1;
     this.#queue.push(exchange);
     if (this.#queue.length === 1) this.#dispatch(exchange);
     else this.#updateReading();
@@ -122,6 +126,7 @@ export class DownstreamConnection implements ExchangeOwner {
     }
     const next = this.#queue[0];
     if (next !== undefined) queueMicrotask(() => this.#dispatch(next));
+    else this.#idleSince = performance.now();
     this.#updateReading();
   }
 
@@ -148,8 +153,6 @@ export class DownstreamConnection implements ExchangeOwner {
     const socket = this.socket;
     socket.off('data', this.#onData);
     socket.off('end', this.#onEnd);
-    socket.off('timeout', this.#onTimeout);
-    socket.setTimeout(0);
     this.#parser.close();
     this.#handlers.upgrade(request, socket, rest);
   }
@@ -165,11 +168,21 @@ export class DownstreamConnection implements ExchangeOwner {
     if (this.#queue.length === 0) this.#close();
   };
 
-  readonly #onTimeout = (): void => {
-    // A request in flight may be silent for long (a quiet SSE stream, a long exec): only idle connections time out.
-    if (this.#queue.length > 0) return;
-    this.socket.destroy();
-  };
+  /**
+   * Called by the server a few times per timeout (rather than a timer per
+   * connection refreshed on every read and write): a request head must
+   * arrive whole in time, and a connection with nothing in flight closes
+   * after the keep-alive time. A request in flight may be silent for long (a
+   * quiet SSE stream, a long exec) and is never cut here.
+   */
+  checkTimeouts(now: number): void {
+    if (this.#closing) return;
+    if (this.#awaitingHead && this.#headStartedAt >= 0 && now - this.#headStartedAt > this.#timeouts.headersMs) {
+      this.#refuse(new AppError('request_timeout', 'the request head did not arrive in time'));
+    } else if (this.#idleSince >= 0 && this.#headStartedAt < 0 && now - this.#idleSince > this.#timeouts.keepAliveMs) {
+      this.socket.destroy();
+    }
+  }
 
   readonly #onClose = (): void => {
     this.#closing = true;

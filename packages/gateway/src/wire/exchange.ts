@@ -1,11 +1,14 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RequestHead } from './request-head.js';
+import { WriteCoalescer } from './write-coalescer.js';
 
 /** Where a request body goes: the upstream connection relaying it. */
 export interface BodySink {
-  /** Returns false when the sink is full: no more chunks until `resumeBody()`. */
+  /** Takes a piece (it may hold it until `flush`); false when full: no more until `resumeBody()`. */
   onChunk(chunk: Buffer): boolean;
+  /** Sends what it holds; false when full. */
+  flush(): boolean;
   onEnd(): void;
 }
 
@@ -39,6 +42,8 @@ export class Exchange {
   keepAlive: boolean;
   readonly #owner: ExchangeOwner;
   readonly #socket: Socket;
+  /** Response bytes of the current relay step, written together by `flush()`. */
+  readonly #out: WriteCoalescer;
   #finished = false;
   #aborted = false;
   #onAbort: (() => void) | undefined;
@@ -60,6 +65,7 @@ export class Exchange {
     this.request = request;
     this.#owner = owner;
     this.#socket = owner.socket;
+    this.#out = new WriteCoalescer(owner.socket);
     this.keepAlive = keepAlive;
   }
 
@@ -86,12 +92,24 @@ export class Exchange {
       this.#socket.write(CONTINUE, 'latin1');
     }
     this.#drainBuffer();
+    this.flushBody();
+  }
+
+  /** The connection read what there was to read for now: the sink sends what it holds. */
+  flushBody(): void {
+    const sink = this.#sink;
+    if (sink === undefined || this.#bodyEnded || this.done) return;
+    if (!sink.flush() && !this.#sinkFull) {
+      this.#sinkFull = true;
+      this.#owner.setBodyPaused(true);
+    }
   }
 
   /** The sink has room again. */
   resumeBody(): void {
     this.#sinkFull = false;
     this.#drainBuffer();
+    this.flushBody();
     if (!this.#sinkFull && this.#bufferedBytes < BODY_BUFFER_BYTES) this.#owner.setBodyPaused(false);
   }
 
@@ -157,11 +175,9 @@ export class Exchange {
     for (const name in headers) flat.push(name, headers[name] as string);
     // 204 and 304 carry no body and no length.
     if (status !== 204 && status !== 304) flat.push('content-length', String(bytes.length));
-    this.#socket.cork();
     this.writeHead(status, STATUS_CODES[status] ?? '', flat, bytes.length, this.request.method === 'HEAD' || bytes.length === 0);
-    if (this.#mode !== 'none') this.#socket.write(bytes);
+    if (this.#mode !== 'none') this.#out.bytes(bytes);
     this.end();
-    this.#socket.uncork();
   }
 
   /**
@@ -187,23 +203,29 @@ export class Exchange {
     }
     if (!this.keepAlive) head += `connection: close${CRLF}`;
     else if (this.request.versionMinor === 0) head += `connection: keep-alive${CRLF}`;
-    this.#socket.write(head + CRLF, 'latin1');
+    this.#out.text(head + CRLF);
   }
 
-  /** Writes a body piece; false when the caller's socket is full (wait for `onDrain`). */
+  /** Adds a body piece; false when the caller's socket is full (wait for `onDrain`). */
   write(chunk: Buffer): boolean {
     if (this.done || chunk.length === 0) return true;
-    const socket = this.#socket;
     switch (this.#mode) {
       case 'none':
         return true;
-      case 'chunked':
-        socket.write(`${chunk.length.toString(16)}${CRLF}`, 'latin1');
-        socket.write(chunk);
-        return socket.write(CRLF, 'latin1');
+      case 'chunked': {
+        this.#out.text(`${chunk.length.toString(16)}${CRLF}`);
+        const room = this.#out.bytes(chunk);
+        this.#out.text(CRLF);
+        return room;
+      }
       default:
-        return socket.write(chunk);
+        return this.#out.bytes(chunk);
     }
+  }
+
+  /** Writes what the current relay step produced; false when the caller's socket is full (wait for `onDrain`). */
+  flush(): boolean {
+    return this.#out.flush();
   }
 
   /** Calls `fn` once the caller's socket has room again. */
@@ -211,20 +233,12 @@ export class Exchange {
     this.#socket.once('drain', fn);
   }
 
-  /** Groups the writes of one relay step into one system call. */
-  cork(): void {
-    this.#socket.cork();
-  }
-
-  uncork(): void {
-    this.#socket.uncork();
-  }
-
   /** The response is complete. */
   end(): void {
     if (this.done) return;
     this.#finished = true;
-    if (this.#mode === 'chunked') this.#socket.write(CHUNKED_END, 'latin1');
+    if (this.#mode === 'chunked') this.#out.text(CHUNKED_END);
+    this.#out.flush();
     this.#buffered = [];
     this.#owner.exchangeFinished(this);
   }
@@ -233,6 +247,7 @@ export class Exchange {
   destroy(): void {
     if (this.done) return;
     this.#finished = true;
+    this.#out.discard();
     this.#socket.destroy();
   }
 

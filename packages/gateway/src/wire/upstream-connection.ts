@@ -1,6 +1,7 @@
 import net, { type Socket } from 'node:net';
 import type { BodySink, Exchange } from './exchange.js';
 import { isParseFailure, type MessageHead, MessageParser } from './llhttp.js';
+import { WriteCoalescer } from './write-coalescer.js';
 
 /** What a connection needs from the pool that owns it. */
 export interface ConnectionPool {
@@ -33,6 +34,10 @@ export class UpstreamConnection {
   readonly socket: Socket;
   readonly #pool: ConnectionPool;
   readonly #parser: MessageParser;
+  /** The request head and body pieces of one relay step, written together. */
+  readonly #out: WriteCoalescer;
+  /** Reading from the agent is paused until the caller's socket drains. */
+  #paused = false;
   #exchange: Exchange | undefined;
   #head = '';
   #requestSent = false;
@@ -43,7 +48,10 @@ export class UpstreamConnection {
   /** The current request went out on a connection that had served others (the agent may have closed it meanwhile). */
   #reused = false;
   #cause: Error | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  /** Cuts a connection that does not connect in time (new connections only). */
+  #connectTimer: NodeJS.Timeout | undefined;
+  /** When the agent must have answered with a head (ms, performance.now()); checked by the pool's sweep. */
+  #headersDeadline = Number.POSITIVE_INFINITY;
   /** When the pool may hand this connection out no more (ms, performance.now()). */
   expiresAt = 0;
 
@@ -56,10 +64,11 @@ export class UpstreamConnection {
     });
     const socket = net.connect({ host: ip, port, noDelay: true });
     this.socket = socket;
-    this.#timer = setTimeout(() => this.#timeout('connect'), pool.connectMs);
+    this.#out = new WriteCoalescer(socket);
+    this.#connectTimer = setTimeout(() => this.#timeout('connect'), pool.connectMs);
     socket.once('connect', () => {
-      if (this.#exchange !== undefined && !this.#answered) this.#armHeadersTimer();
-      else this.#clearTimer();
+      this.#clearConnectTimer();
+      if (this.#exchange !== undefined && !this.#answered) this.#armHeadersDeadline();
     });
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
@@ -82,51 +91,39 @@ export class UpstreamConnection {
     let framed = head;
     if (framing === 'chunked') framed += `transfer-encoding: chunked${CRLF}`;
     else if (framing !== undefined) framed += `content-length: ${framing}${CRLF}`;
-    const socket = this.socket;
-    socket.write(`${framed}${CRLF}`, 'latin1');
-    if (!socket.connecting) this.#armHeadersTimer();
+    this.#out.text(`${framed}${CRLF}`);
+    if (!this.socket.connecting) this.#armHeadersDeadline();
     if (!exchange.request.hasBody) {
       this.#requestSent = true;
+      this.#out.flush();
       return;
     }
     this.#requestSent = false;
-    exchange.readBody(framing === 'chunked' ? this.#chunkedSink(exchange) : this.#plainSink(exchange));
+    // readBody sends the head with whatever body has arrived so far.
+    exchange.readBody(this.#bodySink(exchange, framing === 'chunked'));
   }
 
-  #plainSink(exchange: Exchange): BodySink {
-    const socket = this.socket;
-    return {
-      onChunk: (chunk) => {
-        if (socket.write(chunk)) return true;
-        socket.once('drain', () => exchange.resumeBody());
-        return false;
-      },
-      onEnd: () => this.#requestDone(),
+  /** Relays the request body, re-framed: pieces as they are under a Content-Length, or re-chunked. */
+  #bodySink(exchange: Exchange, chunked: boolean): BodySink {
+    const out = this.#out;
+    const full = (): false => {
+      this.socket.once('drain', () => exchange.resumeBody());
+      return false;
     };
-  }
-
-  #chunkedSink(exchange: Exchange): BodySink {
-    const socket = this.socket;
     return {
       onChunk: (chunk) => {
-        socket.cork();
-        socket.write(`${chunk.length.toString(16)}${CRLF}`, 'latin1');
-        socket.write(chunk);
-        const room = socket.write(CRLF, 'latin1');
-        socket.uncork();
-        if (room) return true;
-        socket.once('drain', () => exchange.resumeBody());
-        return false;
+        if (chunked) out.text(`${chunk.length.toString(16)}${CRLF}`);
+        const room = out.bytes(chunk);
+        if (chunked) out.text(CRLF);
+        return room || full();
       },
+      flush: () => out.flush() || full(),
       onEnd: () => {
-        socket.write(`0${CRLF}${CRLF}`, 'latin1');
-        this.#requestDone();
+        if (chunked) out.text(`0${CRLF}${CRLF}`);
+        out.flush();
+        this.#requestSent = true;
       },
     };
-  }
-
-  #requestDone(): void {
-    this.#requestSent = true;
   }
 
   readonly #onData = (data: Buffer): void => {
@@ -136,13 +133,14 @@ export class UpstreamConnection {
       this.socket.destroy();
       return;
     }
-    exchange.cork();
     const result = this.#parser.execute(data);
-    exchange.uncork();
     if (isParseFailure(result)) {
       this.#cause = Object.assign(new Error(`invalid answer from the agent (${result.code})`), { code: 'UPSTREAM_PROTOCOL' });
       this.socket.destroy();
+      return;
     }
+    // What this read produced goes to the caller in one write (a whole small answer: head, body and end).
+    if (this.#exchange === exchange && !exchange.flush()) this.#pauseUntilDrained(exchange);
   };
 
   #onHead(head: MessageHead): boolean {
@@ -155,7 +153,7 @@ export class UpstreamConnection {
       return false;
     }
     this.#answered = true;
-    this.#clearTimer();
+    this.#headersDeadline = Number.POSITIVE_INFINITY;
     this.#keepAlive = head.keepAlive;
     const raw = head.rawHeaders;
     let length: number | undefined;
@@ -174,8 +172,18 @@ export class UpstreamConnection {
   #onBody(chunk: Buffer): void {
     const exchange = this.#exchange;
     if (exchange === undefined || exchange.write(chunk)) return;
+    this.#pauseUntilDrained(exchange);
+  }
+
+  /** Backpressure from the caller: stop reading the agent until the caller's socket has room. */
+  #pauseUntilDrained(exchange: Exchange): void {
+    if (this.#paused) return;
+    this.#paused = true;
     this.socket.pause();
-    exchange.onDrain(() => this.socket.resume());
+    exchange.onDrain(() => {
+      this.#paused = false;
+      this.socket.resume();
+    });
   }
 
   #onComplete(): void {
@@ -197,7 +205,6 @@ export class UpstreamConnection {
   readonly #abandon = (): void => {
     if (this.#exchange === undefined) return;
     this.#exchange = undefined;
-    this.#clearTimer();
     this.socket.destroy();
   };
 
@@ -207,7 +214,7 @@ export class UpstreamConnection {
   };
 
   readonly #onClose = (): void => {
-    this.#clearTimer();
+    this.#clearConnectTimer();
     this.#parser.close();
     this.#pool.discard(this);
     const exchange = this.#exchange;
@@ -221,21 +228,31 @@ export class UpstreamConnection {
     this.#pool.failed(exchange, this.#head, error, this.#reused && !exchange.request.hasBody);
   };
 
-  #armHeadersTimer(): void {
-    this.#clearTimer();
-    this.#timer = setTimeout(() => this.#timeout('headers'), this.#pool.headersMs);
+  /**
+   * A deadline rather than a timer per request: arming and clearing a timer
+   * on every request costs more than the relay's own work; the pool checks
+   * deadlines a few times per `headersMs`.
+   */
+  #armHeadersDeadline(): void {
+    this.#headersDeadline = performance.now() + this.#pool.headersMs;
+  }
+
+  /** Called by the pool's sweep: cuts the request if the agent's answer is overdue. */
+  checkDeadline(now: number): void {
+    if (now > this.#headersDeadline && this.#exchange !== undefined && !this.#answered) this.#timeout('headers');
   }
 
   #timeout(phase: 'connect' | 'headers'): void {
-    this.#timer = undefined;
+    this.#connectTimer = undefined;
+    this.#headersDeadline = Number.POSITIVE_INFINITY;
     this.#cause = Object.assign(new Error(`upstream ${phase} timeout`), { code: 'GATEWAY_TIMEOUT' });
     this.socket.destroy();
   }
 
-  #clearTimer(): void {
-    if (this.#timer === undefined) return;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+  #clearConnectTimer(): void {
+    if (this.#connectTimer === undefined) return;
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
   }
 }
 

@@ -33,7 +33,6 @@ export interface UpstreamPoolsOptions extends UpstreamTimeouts {
 
 /** Idle connections per agent kept for reuse; more are closed when released. */
 const MAX_IDLE_PER_ORIGIN = 256;
-const SWEEP_MS = 10_000;
 
 /** The keep-alive connections to one agent address. */
 class OriginPool implements ConnectionPool {
@@ -108,8 +107,9 @@ class OriginPool implements ConnectionPool {
     answerError(exchange, answer);
   }
 
-  /** Closes connections idle past their time; true when the pool holds nothing at all. */
+  /** Cuts overdue requests and closes connections idle past their time; true when the pool holds nothing at all. */
   sweep(now: number): boolean {
+    for (const connection of this.busy) connection.checkDeadline(now);
     for (let i = this.idle.length - 1; i >= 0; i--) {
       const connection = this.idle[i] as UpstreamConnection;
       if (connection.expiresAt <= now) connection.socket.destroy();
@@ -140,7 +140,8 @@ export class UpstreamPools {
     this.#options = options;
     this.connectMs = options.connectMs ?? 5_000;
     this.headersMs = options.headersMs ?? 300_000;
-    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
+    // A few checks per headers timeout (so a 504 comes within a quarter of it late at most), one a second at most.
+    this.#sweeper = setInterval(() => this.#sweep(), Math.min(1_000, Math.max(20, this.headersMs / 4)));
     this.#sweeper.unref();
   }
 
