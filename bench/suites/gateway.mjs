@@ -73,7 +73,7 @@ export default {
     // measured in many short rounds, each timing the three targets back to back in a rotating order; each
     // proxy's added latency is taken within its round (proxy p50 minus direct p50) and the median over
     // rounds is kept. Throughput runs come after, in a few longer interleaved rounds.
-    const latencyRounds = smoke ? 1 : 15;
+    const latencyRounds = smoke ? 1 : 20;
     const latencySeconds = smoke ? 1 : 2;
     const seconds = smoke ? 1 : 5;
     const rounds = smoke ? 1 : 3;

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
  *
  * The gateway's data path skips Node's `http.Server` and `undici`: their
  * per-request objects and stream machinery cost more than the relay itself
- * (see docs/decisions.md, "The gateway's wire"). Parsing stays with llhttp in
+ * (see docs/decisions.md, Gateway, "The wire"). Parsing stays with llhttp in
  * strict mode, so every framing rule Node enforces against request smuggling
  * (Content-Length with Transfer-Encoding, bad chunk sizes, invalid header
  * characters, oversized heads) is enforced here too.
