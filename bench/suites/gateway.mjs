@@ -94,14 +94,22 @@ export default {
         for (let i = 0; i < names.length; i++) {
           const name = names[(r + i) % names.length];
           const t = targets[name];
-          const one = await wrk({ url: t.url + path_, connections: 1, threads: 1, seconds: latencySeconds, headers: [`Authorization: ${t.auth}`] });
+          const one = await wrk({
+            url: t.url + path_,
+            connections: 1,
+            threads: 1,
+            seconds: latencySeconds,
+            headers: [`Authorization: ${t.auth}`],
+          });
           errors += one.errors;
           p50[name] = one.p50us;
           lat[name].push(one.p50us);
         }
         added.nginx.push(p50.nginx - p50.direct);
         added.gateway.push(p50.gateway - p50.direct);
-        log(`latency round ${r + 1}: p50 direct ${p50.direct} us, nginx +${p50.nginx - p50.direct} us, gateway +${p50.gateway - p50.direct} us`);
+        log(
+          `latency round ${r + 1}: p50 direct ${p50.direct} us, nginx +${p50.nginx - p50.direct} us, gateway +${p50.gateway - p50.direct} us`,
+        );
       }
       for (let r = 0; r < rounds; r++) {
         for (const [name, t] of Object.entries(targets)) {
