@@ -20,6 +20,9 @@ export interface ConnectionPool {
   failed(exchange: Exchange, head: string, error: Error, retryable: boolean): void;
 }
 
+/** Where every agent connection reads into (see `onread` below). */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 /** How long a connection stays in the pool when the agent does not say (ms). */
 const DEFAULT_IDLE_MS = 30_000;
 const CRLF = '\r\n';
@@ -62,7 +65,21 @@ export class UpstreamConnection {
       onBody: (chunk) => this.#onBody(chunk),
       onComplete: () => this.#onComplete(),
     });
-    const socket = net.connect({ host: ip, port, noDelay: true });
+    // `onread`: answers are read into one shared buffer and handed straight to the parser (which copies what
+    // it keeps), skipping a buffer allocation and a stream event per read. All reads are synchronous with
+    // their parsing, so one buffer serves every connection.
+    const socket = net.connect({
+      host: ip,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (bytes: number, buffer: Uint8Array): boolean => {
+          this.#onData(buffer as Buffer, bytes);
+          return true; // backpressure pauses the socket explicitly (#pauseUntilDrained)
+        },
+      },
+    });
     this.socket = socket;
     this.#out = new WriteCoalescer(socket);
     this.#connectTimer = setTimeout(() => this.#timeout('connect'), pool.connectMs);
@@ -70,7 +87,6 @@ export class UpstreamConnection {
       this.#clearConnectTimer();
       if (this.#exchange !== undefined && !this.#answered) this.#armHeadersDeadline();
     });
-    socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('error', (err) => {
       this.#cause ??= err;
@@ -126,7 +142,8 @@ export class UpstreamConnection {
     };
   }
 
-  readonly #onData = (data: Buffer): void => {
+  #onData(buffer: Buffer, bytes: number): void {
+    const data = buffer.subarray(0, bytes);
     const exchange = this.#exchange;
     if (exchange === undefined) {
       // Nothing was asked: an agent talking out of turn is not trusted with the next request.
@@ -141,7 +158,7 @@ export class UpstreamConnection {
     }
     // What this read produced goes to the caller in one write (a whole small answer: head, body and end).
     if (this.#exchange === exchange && !exchange.flush()) this.#pauseUntilDrained(exchange);
-  };
+  }
 
   #onHead(head: MessageHead): boolean {
     const exchange = this.#exchange;
