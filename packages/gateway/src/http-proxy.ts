@@ -19,16 +19,38 @@ export interface HttpProxyDeps {
   allowedOrigins: readonly string[];
 }
 
+/**
+ * The request target as the agent expects it: a path. An absolute URL
+ * (`GET http://host/files?path=a`, which HTTP/1.1 servers must accept) is cut
+ * to its path and query; its host means nothing here, since routing is by
+ * token. Anything else (`*`, authority form) is refused.
+ */
+function originForm(url: string): string | undefined {
+  if (url.charCodeAt(0) === 47 /* / */) return url;
+  if (!/^https?:\/\//i.test(url)) return undefined;
+  try {
+    const parsed = new URL(url);
+    return `${parsed.pathname}${parsed.search}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The gateway's request handler: health, authentication, then a streamed relay to the agent. */
 export function httpProxy(deps: HttpProxyDeps): (exchange: Exchange) => void {
   const { authorizer, pools, log, allowedOrigins } = deps;
 
   const forward = (exchange: Exchange, scanned: ScannedRequest, upstream: Upstream): void => {
     const req = exchange.request;
+    const target = originForm(req.url);
+    if (target === undefined) {
+      answerError(exchange, new AppError('bad_request', 'the request target must be a path (/…) or an absolute http(s) URL'));
+      return;
+    }
     // The caller's Authorization and framing never go upstream: the agent gets its own token, and the
     // connection to it frames the body itself.
     const head =
-      `${req.method} ${req.url} HTTP/1.1\r\nhost: ${upstream.host}\r\n${scanned.forward}` +
+      `${req.method} ${target} HTTP/1.1\r\nhost: ${upstream.host}\r\n${scanned.forward}` +
       `authorization: ${upstream.authorization}\r\n${forwardedHeaderLines(req, scanned.host)}`;
     pools.forward(upstream, exchange, head);
   };

@@ -70,6 +70,17 @@ describe('requests from callers', () => {
     client.close();
   });
 
+  it('relays an absolute-form request target as its path, and refuses other forms', async () => {
+    const client = await RawClient.connect(gw.url);
+    client.send(`GET http://elsewhere.example:81/files?path=a HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    const text = await client.until((t) => t.endsWith('}'));
+    expect(JSON.parse(lastBody(text))).toMatchObject({ url: '/files?path=a', headers: { host: `127.0.0.1:${up.port}` } });
+    client.send(`OPTIONS * HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    await client.until((t) => t.includes('bad_request'));
+    expect(client.statuses).toEqual([200, 400]);
+    client.close();
+  });
+
   it('refuses Content-Length together with Transfer-Encoding (400): nothing reaches the agent', async () => {
     const before = up.requests.length;
     const client = await RawClient.connect(gw.url);
