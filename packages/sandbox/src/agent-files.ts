@@ -17,6 +17,8 @@ export interface AgentFiles {
 }
 
 export const AGENT_MOUNT = '/opt/cove';
+/** The container's first process once the agent is started (before `runc start` it is the runtime's init). */
+export const AGENT_INIT = `${AGENT_MOUNT}/bin/tini`;
 
 /** The files of this installation: the running node, Debian's tini-static, the repository this package is in. */
 export function defaultAgentFiles(): AgentFiles {
@@ -47,7 +49,7 @@ export function agentBinds(files: AgentFiles): Array<{ source: string; destinati
 /** The container's first process: tini, then the agent on port `port` with its token from a file. */
 export function agentArgs(port: number, workdir: string, tokenFile: string): string[] {
   return [
-    `${AGENT_MOUNT}/bin/tini`,
+    AGENT_INIT,
     '--',
     `${AGENT_MOUNT}/bin/node`,
     // A small young generation keeps an idle agent's memory low.

@@ -1,5 +1,5 @@
 // The agent in each workspace (the container's first process, under tini): starting it and waiting until it
-// is ready, its token file, rotating the token by SIGHUP, stopping it while the workspace stays up.
+// is ready, its token file, rotating the token by SIGHUP, stopping it while the workspace stays up (paused or not).
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentEndpoint } from '@cove/api';
@@ -45,7 +45,12 @@ export class Agents {
     this.#agentPids.delete(id);
   }
 
-  /** Whether the agent serves the workspace's token (an adopted pool agent counts once `start` gave it one). */
+  /**
+   * Whether the agent serves the workspace's token (an adopted pool agent counts once `start` gave it one).
+   * A paused workspace's agent counts as running: it is alive with its token and sessions, frozen, and answers
+   * again on resume without a restart (the workspace's status says it is paused). Were it reported stopped, the
+   * control plane would start it again, which a frozen container cannot do, and lose its sessions.
+   */
   running(id: string): boolean {
     const pid = this.#agentPids.get(id);
     return pid !== undefined && processAlive(pid);
@@ -54,6 +59,7 @@ export class Agents {
   /** Starts the workspace's agent with `token`, or makes `token` current when it runs already. */
   async start(state: WorkspaceState, token: string): Promise<AgentEndpoint> {
     const { id, slot } = state;
+    this.#refusePaused(state);
     await this.writeToken(slot, token);
     const known = this.#deps.containers.livePid(slot);
     const current = known !== undefined ? { status: 'running', pid: known } : await this.#deps.runtime.state(slot);
@@ -93,19 +99,33 @@ export class Agents {
     throw new AppError('failed_to_start', `the workspace agent did not start: ${tail.slice(0, 300) || 'no output'}`);
   }
 
-  /** Stops the agent; the workspace stays up (namespaces, address, mounts) with a created container. */
+  /**
+   * Stops the agent; the workspace stays up (namespaces, address, mounts) with a created container. A paused
+   * workspace's agent is stopped too (so that it never answers again with its old token), and the new
+   * container is paused, as the workspace was.
+   */
   async stop(state: WorkspaceState): Promise<void> {
     this.#agentPids.delete(state.id);
-    if ((await this.#deps.runtime.state(state.slot))?.status !== 'running') return;
+    const status = (await this.#deps.runtime.state(state.slot))?.status;
+    const paused = status === 'paused';
+    // A paused container whose first process is not known to be the agent was paused created: no agent in it.
+    if (status !== 'running' && !(paused && this.#deps.containers.livePid(state.slot) !== undefined)) return;
     await this.#deps.containers.kill(state.slot);
     await this.#deps.containers.recreate(state);
+    if (paused) await this.#deps.containers.pause(state);
   }
 
   /** Makes `token` the agent's only valid one: the file now, and the running agent by SIGHUP. */
   async setToken(state: WorkspaceState, token: string): Promise<void> {
+    this.#refusePaused(state);
     await this.writeToken(state.slot, token);
     const pid = this.#agentPids.get(state.id);
     if (pid !== undefined && processAlive(pid)) await this.#signalToken(state.slot, pid);
+  }
+
+  /** A frozen agent can neither start nor take a token (its log would stay silent until the timeout): fails fast. */
+  #refusePaused(state: WorkspaceState): void {
+    if (this.#deps.containers.isPaused(state.slot)) throw new AppError('conflict', `workspace '${state.id}' is paused; resume it first`);
   }
 
   async writeToken(slot: string, token: string): Promise<void> {

@@ -1,9 +1,11 @@
-// The container of each slot: its OCI bundle, `runc create`, limits, kill, and the removal of a whole slot;
-// also which containers' first process (tini running the agent) this driver knows to run, by host pid.
+// The container of each slot: its OCI bundle, `runc create`, limits, pause and resume, kill, and the removal of
+// a whole slot; also which containers' first process (tini running the agent) this driver knows to run, by host
+// pid, and which containers are paused.
 import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { WorkspaceSpec } from '@cove/api';
+import { AppError } from '@cove/protocol';
 import type { AddressPlan } from './addresses.js';
 import { type AgentFiles, agentArgs, agentBinds } from './agent-files.js';
 import { mountRoot } from './disk.js';
@@ -35,6 +37,8 @@ export class Containers {
   readonly #deps: ContainersDeps;
   /** Containers (by slot) whose first process this driver started or recovered: their host pid. */
   readonly #runningPids = new Map<string, number>();
+  /** Containers (by slot) frozen by `pause` (or found paused at open), until `resume` or `kill`. */
+  readonly #paused = new Set<string>();
 
   constructor(deps: ContainersDeps) {
     this.#deps = deps;
@@ -43,6 +47,41 @@ export class Containers {
   /** Records the host pid of a container's first process (started here, or found running at open). */
   started(slot: string, pid: number): void {
     this.#runningPids.set(slot, pid);
+  }
+
+  /** Records a container found paused at open: it stays paused until `resume`. */
+  recoveredPaused(slot: string): void {
+    this.#paused.add(slot);
+  }
+
+  /** Whether the slot's container is paused (known without a runtime call). */
+  isPaused(slot: string): boolean {
+    return this.#paused.has(slot);
+  }
+
+  /**
+   * Freezes every process of the container (`runc pause`: the cgroup freezer, memory kept). Idempotent; a
+   * created container (no agent started) is frozen too. Fails when the container is not up.
+   */
+  async pause(state: WorkspaceState): Promise<void> {
+    const status = await this.#upStatus(state, 'paused');
+    if (status !== 'paused') await this.#deps.runtime.pause(state.slot);
+    this.#paused.add(state.slot);
+  }
+
+  /** Thaws a paused container: its processes run on where they stopped. Idempotent; fails when the container is not up. */
+  async resume(state: WorkspaceState): Promise<void> {
+    const status = await this.#upStatus(state, 'resumed');
+    if (status === 'paused') await this.#deps.runtime.resume(state.slot);
+    this.#paused.delete(state.slot);
+  }
+
+  /** The container's status when it is up (created, running or paused); an error naming `verb` otherwise. */
+  async #upStatus(state: WorkspaceState, verb: string): Promise<string> {
+    const status = (await this.#deps.runtime.state(state.slot))?.status;
+    if (status === 'created' || status === 'running' || status === 'paused') return status;
+    const why = status ? `its container is ${status}` : 'it has no container';
+    throw new AppError('conflict', `workspace '${state.id}' is not running (${why}); it cannot be ${verb}`);
   }
 
   /** The pid of the slot's first process when this driver knows it and it is alive. */
@@ -116,11 +155,21 @@ export class Containers {
     });
   }
 
-  /** Stops the container: SIGTERM to the agent (tini forwards it), then SIGKILL to every process in it. */
+  /**
+   * Stops the container: SIGTERM to the agent (tini forwards it), then SIGKILL to every process in it. A
+   * paused container is thawed first: a frozen process cannot act on SIGTERM (it would stay pending until
+   * the timeout), so it stops as a running one does.
+   */
   async kill(slot: string): Promise<void> {
     this.#runningPids.delete(slot);
-    const current = await this.#deps.runtime.state(slot);
+    this.#paused.delete(slot);
+    let current = await this.#deps.runtime.state(slot);
     if (!current) return;
+    if (current.status === 'paused') {
+      // Should the thaw fail, `kill --all KILL` below still thaws the cgroup after signalling every process.
+      await this.#deps.runtime.resume(slot).catch(() => {});
+      current = (await this.#deps.runtime.state(slot)) ?? current;
+    }
     if (current.status === 'running') {
       await this.#deps.runtime.kill(slot, 'TERM');
       const deadline = Date.now() + (this.#deps.options.stopTimeoutMs ?? 5000);

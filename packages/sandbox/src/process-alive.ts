@@ -14,3 +14,12 @@ export function processAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** The command line of process `pid` ([] when it is gone); readable while the process is frozen. */
+export function processArgs(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+  } catch {
+    return [];
+  }
+}

@@ -71,6 +71,16 @@ export class OciRuntime {
     await run(this.#argv('delete', ...(force ? ['--force'] : []), id), { allowFailure: true });
   }
 
+  /** Freezes every process of the container (the cgroup freezer): `paused` until `resume`. Fails unless running or created. */
+  async pause(id: string): Promise<void> {
+    await run(this.#argv('pause', id));
+  }
+
+  /** Thaws a paused container: its processes run on where they stopped. Fails unless paused. */
+  async resume(id: string): Promise<void> {
+    await run(this.#argv('resume', id));
+  }
+
   async update(id: string, resources: object): Promise<void> {
     await run(this.#argv('update', '-r', '-', id), { input: JSON.stringify(resources) });
   }

@@ -1,16 +1,17 @@
-// The sandbox driver: the workspaces' lifecycle (open and recover, create, start, stop, delete) and their
+// The sandbox driver: the workspaces' lifecycle (open and recover, create, start, pause, resume, stop, delete) and their
 // firewall, delegating to the slots on disk, their containers, the agents inside and the warm pool.
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentEndpoint, ResolvedNetwork, WorkspaceDriver, WorkspaceSpec } from '@cove/api';
 import { AddressPlan } from './addresses.js';
-import { type AgentFiles, defaultAgentFiles, missingAgentFiles } from './agent-files.js';
+import { AGENT_INIT, type AgentFiles, defaultAgentFiles, missingAgentFiles } from './agent-files.js';
 import { Agents } from './agents.js';
 import { Containers } from './containers.js';
 import { unmountRoot } from './disk.js';
 import { ImageStore } from './images.js';
 import { enableForwarding } from './netns.js';
+import { processArgs } from './process-alive.js';
 import { OciRuntime } from './runc.js';
 import type { SandboxDriverOptions } from './sandbox-options.js';
 import { KeyedSerial } from './serial.js';
@@ -31,10 +32,13 @@ export type { SandboxDriverOptions, WarmPoolOptions } from './sandbox-options.js
  * mounts ready, first process waiting) and started by `startAgent`: the
  * first process is tini running the agent, which is not part of the image
  * but bind-mounted read-only with its token file's directory.
+ *
+ * `pause` freezes the container with runc's cgroup freezer (memory kept, nothing in it runs, its agent
+ * answers nothing) and `resume` thaws it; a paused container is adopted as paused when the driver opens.
  */
 export class SandboxDriver implements WorkspaceDriver {
   readonly name = 'sandbox';
-  readonly canPause = false;
+  readonly canPause = true;
   readonly #opts: SandboxDriverOptions;
   readonly #runtime: OciRuntime;
   readonly #images: ImageStore;
@@ -116,8 +120,12 @@ export class SandboxDriver implements WorkspaceDriver {
     const stalePool = await this.#slots.load();
     for (const c of await this.#runtime.list()) {
       const state = [...this.#slots.states.values()].find((s) => s.slot === c.id);
-      // After a restart, a running agent has the token the control plane re-sends with startAgent.
-      if (c.status === 'running' && state) {
+      if (!state) continue;
+      // A paused container stays paused (neither resumed nor killed) until the control plane resumes it.
+      if (c.status === 'paused') this.#containers.recoveredPaused(c.id);
+      // After a restart, a running agent has the token the control plane re-sends with startAgent. A paused
+      // container runs the agent unless it was paused created (its first process still the runtime's init).
+      if (c.status === 'running' || (c.status === 'paused' && processArgs(c.pid)[0] === AGENT_INIT)) {
         this.#agents.recovered(state.id, c.pid);
         this.#containers.started(c.id, c.pid);
       }
@@ -148,7 +156,8 @@ export class SandboxDriver implements WorkspaceDriver {
       // A container whose first process we know alive is up (adopted from the pool, or started here): no runtime call.
       if (this.#containers.livePid(state.slot) !== undefined) return { ip: state.ip };
       const current = await this.#runtime.state(state.slot);
-      if (current?.status === 'created' || current?.status === 'running') return { ip: state.ip };
+      // Up already; a paused one stays paused (resume thaws it).
+      if (current?.status === 'created' || current?.status === 'running' || current?.status === 'paused') return { ip: state.ip };
       if (current) await this.#runtime.delete(state.slot, true);
       await this.#containers.create(spec, state);
       return { ip: state.ip };
@@ -167,6 +176,16 @@ export class SandboxDriver implements WorkspaceDriver {
       await this.#containers.kill(state.slot);
       await unmountRoot(this.#slots.layout(state.slot));
     });
+  }
+
+  /** Freezes the workspace's container (`runc pause`). Idempotent; fails when the workspace is not running. */
+  pause(id: string): Promise<void> {
+    return this.#serial.run(id, () => this.#containers.pause(this.#slots.get(id)));
+  }
+
+  /** Thaws the workspace's container (`runc resume`). Idempotent; fails when the workspace is not running. */
+  resume(id: string): Promise<void> {
+    return this.#serial.run(id, () => this.#containers.resume(this.#slots.get(id)));
   }
 
   async destroy(id: string): Promise<void> {
@@ -196,7 +215,10 @@ export class SandboxDriver implements WorkspaceDriver {
     return this.#serial.run(id, () => this.#agents.setToken(this.#slots.get(id), token));
   }
 
-  /** Whether the agent serves the workspace's token (an adopted pool agent counts once startAgent gave it one). */
+  /**
+   * Whether the agent serves the workspace's token (an adopted pool agent counts once startAgent gave it one).
+   * True while the workspace is paused: its agent is alive and frozen, and answers again on resume.
+   */
   agentRunning(id: string): boolean {
     return this.#agents.running(id);
   }
