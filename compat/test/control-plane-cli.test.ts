@@ -73,9 +73,10 @@ describe('official oblien CLI against the control plane', () => {
     expect((await json('ws', 'get', id)).status).toBe('stopped');
     expect((await oblien('ws', 'start', id)).code).toBe(0);
     expect((await json('ws', 'get', id)).status).toBe('running');
-    const pause = await oblien('ws', 'pause', id);
-    expect(pause.code).not.toBe(0);
-    expect(pause.stderr + pause.stdout).toContain('cannot pause');
+    expect((await oblien('ws', 'pause', id)).code).toBe(0);
+    expect((await json('ws', 'get', id)).status).toBe('paused');
+    expect((await oblien('ws', 'resume', id)).code).toBe(0);
+    expect((await json('ws', 'get', id)).status).toBe('running');
     expect((await oblien('ws', 'delete', id)).code).toBe(0);
     expect((await json('ws', 'list')).total).toBe(0);
   });

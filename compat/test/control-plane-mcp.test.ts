@@ -100,10 +100,13 @@ describe('official oblien-mcp against the control plane', () => {
     expect((await tool('workspace_api_access_token_rotate', { workspace_id: id })).body.token).toMatch(/^eyJ/);
     expect((await tool('workspace_api_access_disable', { workspace_id: id })).body).toMatchObject({ enabled: false });
 
+    expect((await tool('workspace_pause', { workspace_id: id })).body).toMatchObject({ status: 'paused' });
+    expect((await tool('workspace_resume', { workspace_id: id })).body).toMatchObject({ status: 'running' });
     expect((await tool('workspace_stop', { workspace_id: id })).body).toMatchObject({ status: 'stopped' });
+    // A stopped workspace cannot be paused: the official tool reports the control plane's refusal.
     const paused = await tool('workspace_pause', { workspace_id: id });
     expect(paused.isError).toBe(true);
-    expect(paused.text).toContain('cannot pause');
+    expect(paused.text).toContain('is stopped; start it instead');
     expect((await tool('workspace_quota', {})).body).toMatchObject({ quota: { workspaces: { used: 1 } } });
     expect((await tool('workspace_delete', { workspace_id: id })).body).toMatchObject({ deleted: true });
     const missing = await tool('workspace_get', { workspace_id: id });

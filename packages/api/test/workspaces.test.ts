@@ -125,7 +125,7 @@ describe('workspaces', () => {
     expect((await t.json('PUT', `/workspace/${id}`, { body: { name: '' } })).status).toBe(400);
   });
 
-  it('power verbs: stop and start are idempotent, restart cycles, pause/resume are 409 on the process driver', async () => {
+  it('power verbs: stop and start are idempotent, restart cycles', async () => {
     const id = await t.createWorkspace();
     const stop = await t.json('POST', `/workspace/${id}/stop`);
     expect(stop.body).toMatchObject({
@@ -139,15 +139,6 @@ describe('workspaces', () => {
     expect(start.body).toMatchObject({ action: 'start', status: 'running', workspace: { ready: true } });
     expect((await t.json('POST', `/workspace/${id}/start`)).body.status).toBe('running');
     expect((await t.json('POST', `/workspace/${id}/restart`)).body).toMatchObject({ action: 'restart', status: 'running' });
-    for (const verb of ['pause', 'resume']) {
-      const res = await t.json('POST', `/workspace/${id}/${verb}`);
-      expect(res.status).toBe(409);
-      expect(res.body).toEqual({
-        success: false,
-        code: 'conflict',
-        error: `the process driver cannot ${verb} a workspace; use stop and start`,
-      });
-    }
     const ping = await t.json('POST', `/workspace/${id}/ping`, { body: { ttl_seconds: 60 } });
     expect(ping.status).toBe(200);
     expect(Date.parse(ping.body.pinged_at)).not.toBeNaN();
@@ -161,6 +152,43 @@ describe('workspaces', () => {
     });
   });
 
+  it('pause freezes the workspace where it is (its agent answers nothing), resume lets it run on', async () => {
+    const id = await t.createWorkspace();
+    expect((await t.json('POST', `/workspace/${id}/internal-api-access/enable`)).status).toBe(200);
+    const raw = (await t.json('GET', `/workspace/${id}/internal-api-access/token/raw`)).body;
+    const agent = (ms: number) =>
+      fetch(`http://${raw.ip}:${raw.port}/files?path=.`, {
+        headers: { authorization: `Bearer ${raw.token}` },
+        signal: AbortSignal.timeout(ms),
+      })
+        .then((r) => r.status)
+        .catch(() => 'no answer');
+    expect(await agent(5_000)).toBe(200);
+
+    const paused = await t.json('POST', `/workspace/${id}/pause`);
+    expect(paused.body).toMatchObject({ success: true, status: 'paused', workspace: { status: 'paused', ready: false } });
+    expect((await t.json('POST', `/workspace/${id}/pause`)).body.status).toBe('paused');
+    expect(await agent(300)).toBe('no answer');
+    expect((await t.json('GET', `/workspace?status=paused`)).body.workspaces.map((w: { id: string }) => w.id)).toContain(id);
+    const token = await t.json('POST', `/workspace/${id}/internal-api-access/token`);
+    expect(token.body).toMatchObject({ code: 'conflict', error: `workspace '${id}' is paused; resume it first` });
+
+    const resumed = await t.json('POST', `/workspace/${id}/resume`);
+    expect(resumed.body).toMatchObject({ status: 'running', workspace: { status: 'running', ready: true } });
+    expect((await t.json('POST', `/workspace/${id}/resume`)).body.status).toBe('running');
+    expect(await agent(5_000)).toBe(200);
+
+    // start resumes a paused workspace; stop works on one; a stopped one cannot be paused.
+    await t.json('POST', `/workspace/${id}/pause`);
+    expect((await t.json('POST', `/workspace/${id}/start`)).body.status).toBe('running');
+    expect(await agent(5_000)).toBe(200);
+    await t.json('POST', `/workspace/${id}/pause`);
+    expect((await t.json('POST', `/workspace/${id}/stop`)).body.status).toBe('stopped');
+    expect(await agent(1_000)).toBe('no answer');
+    const refused = await t.json('POST', `/workspace/${id}/pause`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toBe(`workspace '${id}' is stopped; start it instead`);
+  });
   it('delete stops the agent, removes the workspace and returns the whole body', async () => {
     const id = await t.createWorkspace();
     const enabled = await t.json('POST', `/workspace/${id}/internal-api-access/enable`);

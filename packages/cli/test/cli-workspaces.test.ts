@@ -46,6 +46,9 @@ describe('cove ws', () => {
     expect((await stack.run(['ws', 'start', ws.id])).stdout.toString()).toBe(`${ws.id} running\n`);
     const restarted = await stack.run(['ws', 'restart', ws.id, '--json']);
     expect(json(restarted.stdout)).toMatchObject({ action: 'restart', workspace: { id: ws.id, status: 'running' } });
+    expect((await stack.run(['ws', 'pause', 'cli-ws'])).stdout.toString()).toBe(`${ws.id} paused\n`);
+    expect(json((await stack.run(['ws', 'get', ws.id, '--json'])).stdout).status).toBe('paused');
+    expect((await stack.run(['ws', 'resume', 'cli-ws'])).stdout.toString()).toBe(`${ws.id} running\n`);
 
     const removed = await stack.run(['ws', 'rm', 'cli-ws']);
     expect(removed.code).toBe(0);

@@ -54,7 +54,7 @@ export type WorkspaceCreateBody = Static<typeof WorkspaceCreateBody>;
 /** `PUT /workspace/:id`: only `name` changes anything; other keys are accepted and ignored. */
 export const WorkspaceUpdateBody = Type.Object({ name: Opt(Name) }, { additionalProperties: true });
 
-export const WorkspaceStatus = Type.Union([Type.Literal('running'), Type.Literal('stopped')]);
+export const WorkspaceStatus = Type.Union([Type.Literal('running'), Type.Literal('stopped'), Type.Literal('paused')]);
 
 export const WorkspaceListQuery = Type.Object(
   {

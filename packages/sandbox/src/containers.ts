@@ -69,11 +69,14 @@ export class Containers {
     this.#paused.add(state.slot);
   }
 
-  /** Thaws a paused container: its processes run on where they stopped. Idempotent; fails when the container is not up. */
+  /**
+   * Thaws a paused container: its processes run on where they stopped. Idempotent. A known workspace whose
+   * container is gone (the host rebooted while it was paused) has nothing to thaw: the control plane boots
+   * it after resuming, as `start` would.
+   */
   async resume(state: WorkspaceState): Promise<void> {
-    const status = await this.#upStatus(state, 'resumed');
-    if (status === 'paused') await this.#deps.runtime.resume(state.slot);
     this.#paused.delete(state.slot);
+    if ((await this.#deps.runtime.state(state.slot))?.status === 'paused') await this.#deps.runtime.resume(state.slot);
   }
 
   /** The container's status when it is up (created, running or paused); an error naming `verb` otherwise. */

@@ -42,8 +42,15 @@ export interface WorkspaceDriver {
   start(spec: WorkspaceSpec): Promise<{ ip: string }>;
   /** The default route of the workspace's network (null where it has no network of its own). */
   gatewayAddress(id: string): string | null;
-  /** Stops the workspace and everything in it (its agent included). Idempotent. */
+  /** Stops the workspace and everything in it (its agent included), paused or not. Idempotent. */
   stop(id: string): Promise<void>;
+  /**
+   * Freezes every process of the running workspace, memory kept: nothing in it runs (its agent answers
+   * nothing) until `resume`. Idempotent. Only called when `canPause`.
+   */
+  pause(id: string): Promise<void>;
+  /** Lets a paused workspace run on where it stopped. Idempotent. Only called when `canPause`. */
+  resume(id: string): Promise<void>;
   /** Stops and deletes the workspace's state. */
   destroy(id: string): Promise<void>;
   /**

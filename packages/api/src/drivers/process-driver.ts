@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AppError } from '@cove/protocol';
@@ -20,6 +20,8 @@ interface RunningAgent {
   child: ChildProcess;
   port: number;
   exited: Promise<void>;
+  /** Frozen by `pause` (SIGSTOP on the agent and every process below it). */
+  paused: boolean;
 }
 
 const LOOPBACK = '127.0.0.1';
@@ -32,7 +34,7 @@ const LOOPBACK = '127.0.0.1';
  */
 export class ProcessDriver implements WorkspaceDriver {
   readonly name = 'process';
-  readonly canPause = false;
+  readonly canPause = true;
   readonly #opts: ProcessDriverOptions;
   readonly #agents = new Map<string, RunningAgent>();
   /** Per-workspace chain so that concurrent calls on one workspace run one after another. */
@@ -63,6 +65,25 @@ export class ProcessDriver implements WorkspaceDriver {
 
   stop(id: string): Promise<void> {
     return this.stopAgent(id);
+  }
+
+  /** A process workspace is its agent and what the agent runs: all of it is stopped where it is (SIGSTOP). */
+  pause(id: string): Promise<void> {
+    return this.#serial(id, async () => {
+      const running = this.#agents.get(id);
+      if (!running || running.paused || running.child.pid === undefined) return;
+      running.paused = true;
+      await signalTree(running.child.pid, 'SIGSTOP');
+    });
+  }
+
+  resume(id: string): Promise<void> {
+    return this.#serial(id, async () => {
+      const running = this.#agents.get(id);
+      if (!running?.paused || running.child.pid === undefined) return;
+      running.paused = false;
+      await signalTree(running.child.pid, 'SIGCONT');
+    });
   }
 
   async destroy(id: string): Promise<void> {
@@ -96,6 +117,8 @@ export class ProcessDriver implements WorkspaceDriver {
       const running = this.#agents.get(id);
       if (!running) return;
       running.child.kill('SIGTERM');
+      // A paused agent acts on SIGTERM only once it runs again.
+      if (running.paused && running.child.pid !== undefined) await signalTree(running.child.pid, 'SIGCONT');
       const killed = await Promise.race([running.exited.then(() => true), delay(5000).then(() => false)]);
       if (!killed) {
         this.#opts.log.warn({ workspace: id }, 'agent ignored SIGTERM; killing it');
@@ -187,7 +210,7 @@ export class ProcessDriver implements WorkspaceDriver {
       throw new AppError('failed_to_start', `the workspace agent did not start: ${err.message}`);
     });
     const actualPort = Number(new URL(url).port);
-    const running: RunningAgent = { child, port: actualPort, exited };
+    const running: RunningAgent = { child, port: actualPort, exited, paused: false };
     this.#agents.set(id, running);
     child.once('exit', (code, signal) => {
       if (this.#agents.get(id) === running) this.#agents.delete(id);
@@ -250,4 +273,58 @@ function waitForReady(child: ChildProcess, timeoutMs: number): Promise<string> {
     child.stdout?.on('data', onData);
     child.once('exit', onExit);
   });
+}
+
+/** The pids of every process below `root` (children, their children…), from /proc. */
+async function descendants(root: number): Promise<number[]> {
+  const parents = new Map<number, number[]>();
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    // The parent pid is the second field after the parenthesised command name (which may contain spaces).
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (!Number.isInteger(ppid)) continue;
+    const siblings = parents.get(ppid);
+    if (siblings) siblings.push(pid);
+    else parents.set(ppid, [pid]);
+  }
+  const out: number[] = [];
+  const queue = [root];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    for (const child of parents.get(pid) ?? []) {
+      out.push(child);
+      queue.push(child);
+    }
+  }
+  return out;
+}
+
+/**
+ * Sends `signal` to a process and everything below it. Stopping goes top-down (a stopped parent forks no
+ * more) and looks again until no new process appears; continuing goes bottom-up.
+ */
+async function signalTree(root: number, signal: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
+  const send = (pid: number): void => {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone meanwhile.
+    }
+  };
+  if (signal === 'SIGCONT') {
+    for (const pid of (await descendants(root)).reverse()) send(pid);
+    send(root);
+    return;
+  }
+  send(root);
+  const stopped = new Set<number>();
+  for (let round = 0; round < 10; round++) {
+    const fresh = (await descendants(root)).filter((pid) => !stopped.has(pid));
+    if (fresh.length === 0) return;
+    for (const pid of fresh) {
+      send(pid);
+      stopped.add(pid);
+    }
+  }
 }

@@ -21,6 +21,7 @@ export async function accessStatus(ctx: ControlContext, owner: string, id: strin
 }
 
 function requireRunning(ws: WorkspaceRecord): void {
+  if (ws.status === 'paused') throw new AppError('conflict', `workspace '${ws.id}' is paused; resume it first`);
   if (ws.status !== 'running') throw new AppError('conflict', `workspace '${ws.id}' is stopped; start it first`);
 }
 

@@ -70,6 +70,22 @@ export async function boot(ctx: ControlContext, ws: WorkspaceRecord): Promise<Wo
   return present(await ctx.store.updateWorkspace(ws.id, patch), ws.id);
 }
 
+function requirePausable(ctx: ControlContext, ws: WorkspaceRecord, verb: 'pause' | 'resume'): void {
+  if (!ctx.driver.canPause) {
+    throw new AppError('conflict', `the ${ctx.driver.name} driver cannot ${verb} a workspace; use stop and start`);
+  }
+  if (ws.status === 'stopped') throw new AppError('conflict', `workspace '${ws.id}' is stopped; start it instead`);
+}
+
+/**
+ * Resumes a paused workspace, then makes sure it runs as `start` would (its agent included): a workspace
+ * whose processes did not survive the pause (a control-plane restart under the process driver) is booted.
+ */
+async function thaw(ctx: ControlContext, ws: WorkspaceRecord): Promise<WorkspaceRecord> {
+  await ctx.driver.resume(ws.id);
+  return boot(ctx, ws);
+}
+
 async function halt(ctx: ControlContext, ws: WorkspaceRecord): Promise<WorkspaceRecord> {
   await ctx.driver.stop(ws.id);
   // The port is kept as the agent's preferred port for the next start; the address goes.
@@ -78,21 +94,31 @@ async function halt(ctx: ControlContext, ws: WorkspaceRecord): Promise<Workspace
 
 export type PowerVerb = 'start' | 'stop' | 'restart' | 'pause' | 'resume';
 
-/** start / stop / restart are idempotent; pause / resume need a driver that can freeze a workspace. */
+/**
+ * All five are idempotent. pause / resume need a driver that can freeze a workspace (its processes stop
+ * where they are, memory kept); `start` on a paused workspace resumes it, `stop` and `restart` work on one.
+ */
 export async function power(ctx: ControlContext, owner: string, id: string, verb: PowerVerb): Promise<WorkspaceRecord> {
   await ownedWorkspace(ctx, owner, id);
   return ctx.locks.run(id, async () => {
     const ws = await ownedWorkspace(ctx, owner, id);
     switch (verb) {
       case 'start':
+        if (ws.status === 'paused') return thaw(ctx, ws);
         return ws.status === 'running' && (!ws.accessEnabled || ctx.driver.agentRunning(id)) ? ws : boot(ctx, ws);
       case 'stop':
         return ws.status === 'stopped' ? ws : halt(ctx, ws);
       case 'restart':
         return boot(ctx, await halt(ctx, ws));
       case 'pause':
+        if (ws.status === 'paused') return ws;
+        requirePausable(ctx, ws, verb);
+        await ctx.driver.pause(id);
+        return present(await ctx.store.updateWorkspace(id, { status: 'paused' }), id);
       case 'resume':
-        throw new AppError('conflict', `the ${ctx.driver.name} driver cannot ${verb} a workspace; use stop and start`);
+        if (ws.status === 'running') return ws;
+        requirePausable(ctx, ws, verb);
+        return thaw(ctx, ws);
     }
   });
 }

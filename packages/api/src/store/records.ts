@@ -1,6 +1,7 @@
 /** What the control plane stores, in its own (camelCase) shape. */
 
-export type WorkspaceState = 'running' | 'stopped';
+/** `paused`: every process frozen in place (memory kept) until resumed. */
+export type WorkspaceState = 'running' | 'stopped' | 'paused';
 
 export interface NetworkSettings {
   publicAccess: boolean;

@@ -236,7 +236,7 @@ function toWorkspace(row: WorkspaceRow): WorkspaceRecord {
     cpus: Number(row.cpus),
     memoryMb: Number(row.memory_mb),
     diskMb: Number(row.disk_mb),
-    status: row.status === 'running' ? 'running' : 'stopped',
+    status: row.status === 'running' || row.status === 'paused' ? row.status : 'stopped',
     ip: row.ip,
     port: row.port === null ? null : Number(row.port),
     accessEnabled: Boolean(Number(row.access_enabled)),

@@ -79,7 +79,7 @@ function listCommand(): Command {
   return withConnection(new Command('list'))
     .alias('ls')
     .description('List workspaces')
-    .option('--status <status>', 'only running or stopped ones')
+    .option('--status <status>', 'only running, stopped or paused ones')
     .addHelpText('after', '\nExamples:\n  cove ws list\n  cove ws list --status running --json')
     .action(async (flags: { status?: string }, command: Command) => {
       const s = session(command);
@@ -121,8 +121,14 @@ function getCommand(): Command {
     });
 }
 
-type PowerVerb = 'start' | 'stop' | 'restart';
-const GERUND: Record<PowerVerb, string> = { start: 'starting', stop: 'stopping', restart: 'restarting' };
+type PowerVerb = 'start' | 'stop' | 'restart' | 'pause' | 'resume';
+const GERUND: Record<PowerVerb, string> = {
+  start: 'starting',
+  stop: 'stopping',
+  restart: 'restarting',
+  pause: 'pausing',
+  resume: 'resuming',
+};
 
 function powerCommand(verb: PowerVerb, description: string): Command {
   return withConnection(new Command(verb))
@@ -165,13 +171,15 @@ function rmCommand(): Command {
 export function wsCommand(): Command {
   return new Command('ws')
     .alias('workspace')
-    .description('Create, list, start, stop and delete workspaces')
+    .description('Create, list, start, stop, pause and delete workspaces')
     .addCommand(createCommand())
     .addCommand(listCommand())
     .addCommand(getCommand())
     .addCommand(powerCommand('start', 'Start workspaces'))
     .addCommand(powerCommand('stop', 'Stop workspaces (files persist)'))
     .addCommand(powerCommand('restart', 'Restart workspaces'))
+    .addCommand(powerCommand('pause', 'Pause workspaces: every process stops where it is, memory kept'))
+    .addCommand(powerCommand('resume', 'Resume paused workspaces'))
     .addCommand(rmCommand())
     .addHelpText('after', '\nExamples:\n  cove ws create --name dev --public-access\n  cove ws list\n  cove ws stop dev');
 }

@@ -88,6 +88,12 @@ export class WorkspaceHandle {
   restart(request?: RequestOptions) {
     return this.#w.restart(this.id, request);
   }
+  pause(request?: RequestOptions) {
+    return this.#w.pause(this.id, request);
+  }
+  resume(request?: RequestOptions) {
+    return this.#w.resume(this.id, request);
+  }
   delete(request?: RequestOptions) {
     return this.#w.delete(this.id, request);
   }

@@ -94,6 +94,15 @@ export class Workspaces {
     return this.#t.json({ method: 'POST', path: path(id, '/restart') }, request);
   }
 
+  /** Freezes every process of the workspace where it is (memory kept) until `resume`. */
+  pause(id: string, request?: RequestOptions): Promise<{ success: true; [key: string]: unknown }> {
+    return this.#t.json({ method: 'POST', path: path(id, '/pause') }, request);
+  }
+
+  resume(id: string, request?: RequestOptions): Promise<{ success: true; [key: string]: unknown }> {
+    return this.#t.json({ method: 'POST', path: path(id, '/resume') }, request);
+  }
+
   /**
    * The workspace's runtime through the gateway. Enables access when needed,
    * caches the gateway JWT, refreshes it before it expires and once after a 401.
