@@ -48,6 +48,12 @@ describe('network', () => {
       ingress_ports: [3000, 8080],
       egress: ['example.com'],
     });
+    // Egress entries are kept as the driver enforces them: lower-cased, no trailing dot, each once.
+    const egress = await t.json('PATCH', `/workspace/${id}/network`, {
+      body: { egress: ['API.Example.com.', 'api.example.com', '203.0.113.0/24', '198.51.100.7'] },
+    });
+    expect(egress.body.egress).toEqual(['api.example.com', '203.0.113.0/24', '198.51.100.7']);
+    await t.json('PATCH', `/workspace/${id}/network`, { body: { egress: ['example.com'] } });
     const c = await t.json('PATCH', `/workspace/${id}/network`, { body: { allow_internet: false, public_access: false } });
     expect(c.body).toMatchObject({ public_access: false, allow_internet: false, private_link_ids: [peer], ingress_ports: [3000, 8080] });
     expect((await t.store.getRoute(id))?.publicAccess).toBe(false);
@@ -82,6 +88,12 @@ describe('network', () => {
       [{ private_link_ids: ['ws_nosuchthing'] }, "invalid parameter 'private_link_ids': no workspace 'ws_nosuchthing'"],
       [{ private_link_ids: [other] }, `invalid parameter 'private_link_ids': no workspace '${other}'`],
       [{ private_link_ids: { a: 1 } }, "invalid parameter 'private_link_ids': must be array"],
+      ...['https://example.com', 'example.com:443', '*.example.com', '2001:db8::1', '10.0.0.256', '10.0.0.0/33', '1.2.3', 'a..b'].map(
+        (entry): [unknown, string] => [
+          { egress: ['ok.example', entry] },
+          `invalid parameter 'egress': '${entry}' is not an IPv4 address, an IPv4 CIDR range or a host name`,
+        ],
+      ),
     ];
     for (const [body, error] of cases) {
       const res = await t.json('PATCH', `/workspace/${id}/network`, { body });

@@ -2,6 +2,7 @@ import { AppError, type NetworkUpdateBody } from '@cove/protocol';
 import type { ResolvedNetwork } from '../drivers/driver.js';
 import type { NetworkSettings, WorkspaceRecord } from '../store/records.js';
 import { type ControlContext, ownedWorkspace, present } from './context.js';
+import { normalizeEgress } from './egress.js';
 import { isWorkspaceId } from './ids.js';
 import { presentNetwork } from './present.js';
 
@@ -37,7 +38,7 @@ export async function updateNetwork(ctx: ControlContext, owner: string, id: stri
       allowInternet: body.allow_internet ?? ws.network.allowInternet,
       privateLinkIds: links ?? ws.network.privateLinkIds,
       ingressPorts: body.ingress_ports ? [...new Set(body.ingress_ports)].sort((a, b) => a - b) : ws.network.ingressPorts,
-      egress: body.egress ? [...new Set(body.egress)] : ws.network.egress,
+      egress: body.egress ? normalizeEgress(body.egress) : ws.network.egress,
     };
     const updated = present(await ctx.store.updateWorkspace(id, { network: next }), id);
     const resolved = await resolveLinks(ctx, updated);
