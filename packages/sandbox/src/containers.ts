@@ -1,7 +1,7 @@
 // The container of each slot: its OCI bundle, `runc create`, limits, pause and resume, kill, and the removal of
 // a whole slot; also which containers' first process (tini running the agent) this driver knows to run, by host
 // pid, and which containers are paused.
-import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { open, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { WorkspaceSpec } from '@cove/api';
@@ -13,6 +13,7 @@ import type { ImageStore } from './images.js';
 import { ensureNetwork, netnsPath } from './netns.js';
 import { ociConfig } from './oci-spec.js';
 import { processAlive } from './process-alive.js';
+import { workspaceResolvConf } from './resolv-conf.js';
 import type { OciRuntime } from './runc.js';
 import type { SandboxDriverOptions } from './sandbox-options.js';
 import type { Slots, WorkspaceState } from './slots.js';
@@ -104,7 +105,7 @@ export class Containers {
     const dir = this.#deps.slots.slotDir(slot);
     await mountRoot(this.#deps.slots.layout(slot), image.rootfs);
     await ensureNetwork(slot, state.ip, this.#deps.plan.hostAddress);
-    await writeFile(path.join(dir, 'resolv.conf'), await resolvConf());
+    await writeFile(this.#deps.slots.resolvConfFile(slot), await workspaceResolvConf());
     const config = ociConfig({
       id: slot,
       rootfs: this.#deps.slots.layout(slot).rootfs,
@@ -120,7 +121,7 @@ export class Containers {
         ...agentBinds(this.#deps.agentFiles),
         // The directory, not the file: a rewritten (renamed-over) token file is visible inside.
         { source: this.#deps.slots.tokenDir(slot), destination: TOKEN_DIR, readonly: true },
-        { source: path.join(dir, 'resolv.conf'), destination: '/etc/resolv.conf', readonly: true },
+        { source: this.#deps.slots.resolvConfFile(slot), destination: '/etc/resolv.conf', readonly: true },
       ],
     });
     await writeFile(path.join(dir, 'config.json'), JSON.stringify(config));
@@ -187,12 +188,4 @@ export class Containers {
     await this.kill(state.slot);
     await this.#deps.slots.remove(state.slot);
   }
-}
-
-/** The host's resolvers without loopback ones (unreachable from a workspace's namespace). */
-async function resolvConf(): Promise<string> {
-  const host = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-  const lines = host.split('\n').filter((l) => /^(nameserver|search|options)\s/.test(l) && !/^nameserver\s+(127\.|::1)/.test(l));
-  if (!lines.some((l) => l.startsWith('nameserver'))) lines.push('nameserver 1.1.1.1');
-  return `${lines.join('\n')}\n`;
 }

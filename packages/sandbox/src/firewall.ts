@@ -1,4 +1,5 @@
 import { vethName } from './addresses.js';
+import { egressElements } from './egress.js';
 import { run } from './run-command.js';
 
 /** What the firewall needs to know about one workspace. */
@@ -12,6 +13,13 @@ export interface FirewallEntry {
   linkedIps: string[];
   /** Other ports open to inbound connections (from the host side and linked workspaces). */
   ingressPorts: number[];
+  /**
+   * With internet access, the only destinations outside the subnet it may open connections to: IPv4
+   * addresses and CIDR ranges (host names already resolved; anything else ignored). Null: no restriction.
+   */
+  egress: string[] | null;
+  /** Its DNS resolvers (its resolv.conf's nameservers): reachable on port 53 whenever it has internet access. */
+  resolvers: string[];
 }
 
 export interface FirewallOptions {
@@ -33,10 +41,12 @@ const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
  * - forward: packets to a workspace are dropped unless they answer one of
  *   its connections or come from a linked workspace to the agent's port
  *   (network-dark inbound); packets from a workspace leave only when it has
- *   internet access.
+ *   internet access and, when it has an egress allow-list, only for its
+ *   resolvers' port 53 and the addresses of its set `egress_<veth>`.
  * - output: the host itself (the gateway) reaches a workspace's agent only
  *   when it has public access.
- * - input: workspaces cannot open connections to the host's services.
+ * - input: workspaces cannot open connections to the host's services, but
+ *   for DNS to their resolvers when one is an address of the host.
  * - postrouting: outbound traffic is masqueraded behind the host's address.
  */
 export function renderRuleset(options: FirewallOptions, entries: readonly FirewallEntry[]): string {
@@ -46,7 +56,9 @@ export function renderRuleset(options: FirewallOptions, entries: readonly Firewa
   const net = options.subnet;
   const forward: string[] = ['ct state established,related accept', `ip daddr ${net} ct state invalid drop`];
   const output: string[] = [`ip daddr ${net} ct state established,related accept`];
-  const outboundDenied: string[] = [];
+  const input: string[] = [`ip saddr ${net} ct state established,related accept`];
+  const outbound: string[] = [];
+  const sets: string[] = [];
   for (const e of [...entries].sort((a, b) => a.id.localeCompare(b.id))) {
     if (!IPV4.test(e.ip)) continue;
     const dev = vethName(e.id);
@@ -58,9 +70,25 @@ export function renderRuleset(options: FirewallOptions, entries: readonly Firewa
       output.push(`oifname "${dev}" tcp dport { ${ports.join(', ')} } accept`);
     }
     if (e.publicAccess) output.push(`oifname "${dev}" tcp dport ${port} accept`);
-    if (!e.allowInternet) outboundDenied.push(`iifname "${dev}" drop`);
+    if (!e.allowInternet) {
+      outbound.push(`iifname "${dev}" drop`);
+      continue;
+    }
+    const resolvers = e.resolvers.filter((ip) => IPV4.test(ip));
+    const dns = resolvers.length > 0 ? `ip daddr { ${resolvers.join(', ')} } meta l4proto { tcp, udp } th dport 53 accept` : '';
+    // A resolver that is an address of the host is reached through the input hook, not forward.
+    if (dns) input.push(`iifname "${dev}" ${dns}`);
+    if (e.egress === null) continue;
+    const elements = egressElements(e.egress);
+    sets.push(
+      `  set egress_${dev} {\n    type ipv4_addr; flags interval;\n${elements.length > 0 ? `    elements = { ${elements.join(', ')} }\n` : ''}  }\n`,
+    );
+    // Only destinations outside the subnet get here (those inside met the drop above): the resolvers, the set, nothing else.
+    if (dns) outbound.push(`iifname "${dev}" ${dns}`);
+    outbound.push(`iifname "${dev}" ip daddr @egress_${dev} accept`, `iifname "${dev}" drop`);
   }
-  forward.push(`ip daddr ${net} drop`, ...outboundDenied);
+  input.push(`ip saddr ${net} drop`);
+  forward.push(`ip daddr ${net} drop`, ...outbound);
   output.push(`ip daddr ${net} drop`);
   const chain = (name: string, hook: string, rules: string[]) =>
     `  chain ${name} {\n    type filter hook ${hook} priority filter - 10; policy accept;\n${rules.map((r) => `    ${r}\n`).join('')}  }\n`;
@@ -69,9 +97,10 @@ export function renderRuleset(options: FirewallOptions, entries: readonly Firewa
     `table inet ${table}\n`,
     `delete table inet ${table}\n`,
     `table inet ${table} {\n`,
+    ...sets,
     chain('forward', 'forward', forward),
     chain('output', 'output', output),
-    chain('input', 'input', [`ip saddr ${net} ct state established,related accept`, `ip saddr ${net} drop`]),
+    chain('input', 'input', input),
     '  chain postrouting {\n',
     '    type nat hook postrouting priority srcnat; policy accept;\n',
     `    ip saddr ${options.subnet} oifname != "cv*" masquerade\n`,

@@ -1,5 +1,6 @@
 export { AddressPlan, netnsName, vethName } from './addresses.js';
 export { type AgentFiles, defaultAgentFiles } from './agent-files.js';
+export { defaultEgressLookup, type EgressLookup } from './egress.js';
 export { type FirewallEntry, renderRuleset } from './firewall.js';
 export { buildDebianImage, buildHostImage, IMAGE_ALIASES, type ImageInfo, ImageStore } from './images.js';
 export { type ContainerState, OciRuntime } from './runc.js';

@@ -9,6 +9,7 @@ import { AGENT_INIT, type AgentFiles, defaultAgentFiles, missingAgentFiles } fro
 import { Agents } from './agents.js';
 import { Containers } from './containers.js';
 import { unmountRoot } from './disk.js';
+import { defaultEgressLookup } from './egress.js';
 import { ImageStore } from './images.js';
 import { enableForwarding } from './netns.js';
 import { processArgs } from './process-alive.js';
@@ -67,7 +68,16 @@ export class SandboxDriver implements WorkspaceDriver {
     // Address allocation and firewall changes are global.
     const global = new KeyedSerial();
     const slots = new Slots({ dir: path.join(options.dataDir, 'workspaces'), images, plan, global });
-    const firewall = new WorkspaceFirewall({ table: options.nftTable ?? 'cove', plan, agentPort, slots, global });
+    const firewall = new WorkspaceFirewall({
+      table: options.nftTable ?? 'cove',
+      plan,
+      agentPort,
+      slots,
+      global,
+      log,
+      lookup: options.egressLookup ?? defaultEgressLookup,
+      refreshMs: options.egressRefreshMs ?? 60_000,
+    });
     const containers = new Containers({ options, runtime, images, plan, slots, agentFiles, agentPort });
     const agents = new Agents({ runtime, slots, containers, agentPort, log, startTimeoutMs: options.startTimeoutMs ?? 60_000 });
     const pool = new WarmPool({ options: options.warmPool, slots, containers, agents, log, firewall });
@@ -131,6 +141,7 @@ export class SandboxDriver implements WorkspaceDriver {
       }
     }
     await this.#firewall.apply();
+    this.#firewall.startRefresh();
     // Pool slots of a previous run are not adopted (their state is not worth trusting); they are remade.
     for (const slot of stalePool) await this.#containers.removeSlot(slot).catch(() => {});
     this.#opts.log.info(
@@ -229,7 +240,8 @@ export class SandboxDriver implements WorkspaceDriver {
       state.network = { ...network, privateLinks: network.privateLinks.map((l) => ({ ...l })) };
       await this.#slots.save(state);
     });
-    await this.#firewall.apply();
+    // Its egress host names are resolved again now, whatever was known of them.
+    await this.#firewall.apply([id]);
   }
 
   /** Resolves once the pool is full (benchmarks and tests; creates never wait for it). */
@@ -238,12 +250,14 @@ export class SandboxDriver implements WorkspaceDriver {
   }
 
   async shutdown(): Promise<void> {
+    this.#firewall.stopRefresh();
     await this.#pool.drain();
     await Promise.all([...this.#slots.states.keys()].map((id) => this.stop(id)));
   }
 
   /** Deletes every workspace and the firewall table (tests, uninstall). */
   async destroyAll(): Promise<void> {
+    this.#firewall.stopRefresh();
     await this.#pool.drain();
     for (const id of [...this.#slots.states.keys()]) await this.destroy(id);
     await this.#firewall.remove();

@@ -1,6 +1,7 @@
 // The sandbox driver's options: where it keeps its data, its runtime, subnet, firewall table, limits and warm pool.
 import type { Logger } from 'pino';
 import type { AgentFiles } from './agent-files.js';
+import type { EgressLookup } from './egress.js';
 
 export interface SandboxDriverOptions {
   /** Holds `workspaces/<id>/` (disk image, bundle, token) and, by default, `images/`. */
@@ -27,6 +28,13 @@ export interface SandboxDriverOptions {
   /** How long an agent may take to listen (default 60 s). */
   startTimeoutMs?: number;
   debianMirror?: string;
+  /**
+   * Resolves the host names of egress allow-lists to IPv4 addresses (default: node:dns `lookup`, IPv4 only).
+   * A name that does not resolve allows no address.
+   */
+  egressLookup?: EgressLookup;
+  /** How often those host names are resolved again, the table following their answers (default 60 s). */
+  egressRefreshMs?: number;
   agentFiles?: AgentFiles;
   /**
    * Workspaces kept ready (disk, overlay, network, container and a running

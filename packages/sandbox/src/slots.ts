@@ -79,6 +79,11 @@ export class Slots {
     return path.join(this.slotDir(slot), 'token');
   }
 
+  /** The resolv.conf bind-mounted into the slot's container (written when the container is created). */
+  resolvConfFile(slot: string): string {
+    return path.join(this.slotDir(slot), 'resolv.conf');
+  }
+
   get(id: string): WorkspaceState {
     const state = this.states.get(id);
     if (!state) throw new AppError('not_found', `the sandbox driver has no workspace '${id}'`);
