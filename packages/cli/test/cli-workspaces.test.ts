@@ -114,6 +114,14 @@ describe('cove access and cove network', () => {
     const unset = json((await stack.run(['network', 'set', ws.id, '--no-public-access', '--private-links', '', '--json'])).stdout);
     expect(unset).toMatchObject({ public_access: false, private_link_ids: [] });
 
+    const egress = await stack.run(['network', 'set', ws.id, '--egress', 'Deb.Debian.org, 203.0.113.0/24']);
+    expect(egress.stdout.toString()).toMatch(/^egress: +deb\.debian\.org, 203\.0\.113\.0\/24$/m);
+    const anyEgress = json((await stack.run(['network', 'set', ws.id, '--egress', '', '--json'])).stdout);
+    expect(anyEgress.egress).toEqual([]);
+    const badEgress = await stack.run(['network', 'set', ws.id, '--egress', 'https://x.example']);
+    expect(badEgress.code).not.toBe(0);
+    expect(badEgress.stderr.toString()).toContain("'https://x.example' is not an IPv4 address");
+
     const nothing = await stack.run(['network', 'set', ws.id]);
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toMatch(/^cove: nothing to change/);

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { leftovers, loopsUnder, nftRules, openTestDriver, skipReason, spec, type TestDriver } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { leftovers, loopsUnder, nftRules, skipReason, spec, useTestDriver } from './helpers.js';
 
 const SLOT = 5;
 const skip = skipReason();
@@ -14,13 +14,7 @@ function hostCounts() {
 }
 
 describe.skipIf(skip)(`sandbox churn${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let t: TestDriver;
-  beforeAll(async () => {
-    t = await openTestDriver(SLOT);
-  }, 300_000);
-  afterAll(async () => {
-    await t?.close();
-  }, 120_000);
+  const t = useTestDriver(SLOT);
 
   it('20 workspaces created, started and deleted in a loop leak nothing', async () => {
     // One workspace first, so that one-time set-up (the image, the cgroup parent) is not counted.

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execIn, openTestDriver, skipReason, spec, type TestDriver } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { execIn, skipReason, spec, useTestDriver } from './helpers.js';
 
 const SLOT = 7;
 // The first build downloads Debian (debootstrap, ~3 min); the image is cached per machine afterwards.
@@ -7,13 +7,7 @@ const SLOT = 7;
 const skip = skipReason() ?? (process.env.COVE_SANDBOX_DEBIAN === '0' ? 'COVE_SANDBOX_DEBIAN=0' : undefined);
 
 describe.skipIf(skip)(`sandbox debian:12 image${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let t: TestDriver;
-  beforeAll(async () => {
-    t = await openTestDriver(SLOT);
-  }, 60_000);
-  afterAll(async () => {
-    await t?.close();
-  }, 120_000);
+  const t = useTestDriver(SLOT);
 
   it('runs the agent on a debootstrapped Debian bookworm', async () => {
     const s = spec({ image: 'debian:12' });

@@ -111,7 +111,7 @@ describe.skipIf(skip)(`sandbox egress allow-lists${skip ? ` (skipped: ${skip})` 
     // The outside's port 53 is no resolver of the workspace's.
     expect(await reach(OUTSIDE, 53)).toBe(124);
     const resolvConf = await readFile(`${t.dataDir}/workspaces/${t.driver.slotOf(w.id)}/resolv.conf`, 'utf8');
-    const resolvers = [...resolvConf.matchAll(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)/gm)].map((m) => m[1]);
+    const resolvers = [...resolvConf.matchAll(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)/gm)].map((m) => m[1] as string);
     expect(resolvers.length).toBeGreaterThan(0);
     const rules = await nftRules(`cove_test${SLOT}`);
     for (const ip of resolvers)

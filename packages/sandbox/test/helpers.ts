@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ResolvedNetwork, WorkspaceSpec } from '@cove/api';
 import pino from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { defaultAgentFiles, netnsName, SandboxDriver, type SandboxDriverOptions, sandboxSupport, vethName } from '../src/index.js';
 import { run } from '../src/run-command.js';
 
@@ -57,6 +58,33 @@ export async function openTestDriver(slot: number, extra: Partial<SandboxDriverO
         await rmdir(path.join('/sys/fs/cgroup', controller, `cove-test${slot}`)).catch(() => {});
       }
     },
+  };
+}
+
+/**
+ * The test file's driver: opened before its tests, closed (with everything it made) after them. Call it
+ * inside the file's `describe`; the fields read the opened driver.
+ */
+export function useTestDriver(slot: number, extra: Partial<SandboxDriverOptions> = {}): TestDriver {
+  let opened: TestDriver | undefined;
+  beforeAll(async () => {
+    opened = await openTestDriver(slot, extra);
+  }, 300_000);
+  afterAll(async () => {
+    await opened?.close();
+  }, 120_000);
+  const current = (): TestDriver => {
+    if (opened === undefined) throw new Error('the test driver is not open yet');
+    return opened;
+  };
+  return {
+    get driver() {
+      return current().driver;
+    },
+    get dataDir() {
+      return current().dataDir;
+    },
+    close: () => current().close(),
   };
 }
 

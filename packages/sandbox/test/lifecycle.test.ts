@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execIn, leftovers, loopsUnder, network, nftRules, openTestDriver, reopen, skipReason, spec, type TestDriver } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { execIn, leftovers, loopsUnder, network, nftRules, reopen, skipReason, spec, useTestDriver } from './helpers.js';
 
 const SLOT = 1;
 const skip = skipReason();
 
 describe.skipIf(skip)(`sandbox lifecycle${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let t: TestDriver;
-  beforeAll(async () => {
-    t = await openTestDriver(SLOT);
-  }, 300_000);
-  afterAll(async () => {
-    await t?.close();
-  }, 120_000);
+  const t = useTestDriver(SLOT);
 
   it('keeps files written inside across stop and start, in /root by default', async () => {
     const s = spec();

@@ -2,9 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { WorkspaceSpec } from '@cove/api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SandboxDriver } from '../src/index.js';
-import { execIn, leftovers, loopsUnder, network, openTestDriver, reopen, skipReason, spec, type TestDriver } from './helpers.js';
+import { execIn, leftovers, loopsUnder, network, reopen, skipReason, spec, useTestDriver } from './helpers.js';
 
 const SLOT = 8;
 const skip = skipReason();
@@ -24,13 +24,7 @@ async function ask(ip: string, token: string, timeoutMs = 2000): Promise<number 
 }
 
 describe.skipIf(skip)(`sandbox pause and resume${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let t: TestDriver;
-  beforeAll(async () => {
-    t = await openTestDriver(SLOT);
-  }, 300_000);
-  afterAll(async () => {
-    await t?.close();
-  }, 120_000);
+  const t = useTestDriver(SLOT);
 
   /** A workspace with its agent running and reachable from the host. */
   async function running(token: string): Promise<{ s: WorkspaceSpec; ip: string }> {

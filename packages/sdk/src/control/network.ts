@@ -7,6 +7,9 @@ export interface NetworkSettings {
   private_link_ids?: string[];
   private_links?: unknown[];
   allow_internet?: boolean;
+  ingress_ports?: number[];
+  /** Allowed outbound destinations (IPv4, CIDR, host names); empty for any. */
+  egress?: string[];
   [key: string]: unknown;
 }
 
@@ -31,7 +34,15 @@ export class Network {
   /** Partial update: only the fields given change. */
   update(
     id: string,
-    settings: { public_access?: boolean; private_link_ids?: string[]; allow_internet?: boolean; [key: string]: unknown },
+    settings: {
+      public_access?: boolean;
+      private_link_ids?: string[];
+      allow_internet?: boolean;
+      ingress_ports?: number[];
+      /** Allowed outbound destinations: IPv4 addresses, CIDR ranges, host names; `[]` for any. */
+      egress?: string[];
+      [key: string]: unknown;
+    },
     request?: RequestOptions,
   ): Promise<NetworkSettings> {
     return this.#t.json({ method: 'POST', path: `/workspace/${encodeURIComponent(id)}/network`, json: settings }, request);
