@@ -57,7 +57,9 @@ export class Authorizer {
     if (!route.publicAccess) {
       throw new AppError('forbidden', 'the workspace does not allow access through the gateway (network public_access is false)');
     }
-    if (!route.running) throw new AppError('service_unavailable', 'the workspace is not running');
+    if (!route.running) {
+      throw new AppError('service_unavailable', route.paused ? 'the workspace is paused; resume it first' : 'the workspace is not running');
+    }
     if (!route.enabled) throw new AppError('service_unavailable', "the workspace's internal API server is disabled");
     let upstream = this.#upstreams.get(route);
     if (upstream === undefined) {

@@ -19,6 +19,8 @@ export interface WorkspaceRoute {
   publicAccess: boolean;
   /** Workspace running. */
   running: boolean;
+  /** Workspace paused (not running until resumed): only changes what a refused caller is told. */
+  paused?: boolean;
 }
 
 export interface RouteSource {

@@ -96,4 +96,22 @@ describe('gateway over the SQLite store', () => {
     expect((await get(token)).status).toBe(503);
     await store.updateWorkspace('ws_store', { accessEnabled: true });
   });
+
+  it('answers 503 while the workspace is paused, saying so, and routes again once it runs', async () => {
+    const token = await jwt();
+    await store.updateWorkspace('ws_store', { status: 'paused' });
+    await sleep(600);
+    const before = up.requests.length;
+    const paused = await get(token);
+    expect(paused.status).toBe(503);
+    expect(JSON.parse(paused.body)).toEqual({
+      success: false,
+      code: 'service_unavailable',
+      error: 'the workspace is paused; resume it first',
+    });
+    expect(up.requests.length).toBe(before);
+    await store.updateWorkspace('ws_store', { status: 'running' });
+    await sleep(600);
+    expect((await get(token)).status).toBe(200);
+  });
 });

@@ -184,6 +184,7 @@ export class SqlStore implements Store {
       enabled: reachable,
       publicAccess: ws.network.publicAccess,
       running: ws.status === 'running',
+      paused: ws.status === 'paused',
     };
   }
 
