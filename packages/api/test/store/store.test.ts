@@ -152,9 +152,13 @@ describe.each(backends)('%s store', (_name, config) => {
       enabled: true,
       publicAccess: true,
       running: true,
+      paused: false,
     });
+    await store.updateWorkspace('ws_route001', { status: 'paused' });
+    expect(await store.getRoute('ws_route001')).toMatchObject({ running: false, paused: true });
+    expect((await store.getWorkspace('ws_route001'))?.status).toBe('paused');
     await store.updateWorkspace('ws_route001', { status: 'stopped', ip: null });
-    expect(await store.getRoute('ws_route001')).toMatchObject({ enabled: false, running: false, ip: '' });
+    expect(await store.getRoute('ws_route001')).toMatchObject({ enabled: false, running: false, paused: false, ip: '' });
     expect(await store.getRoute('ws_nothere01')).toBeUndefined();
     expect(await store.deleteWorkspace('ws_route001')).toBe(true);
     expect(await store.deleteWorkspace('ws_route001')).toBe(false);
