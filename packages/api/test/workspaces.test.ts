@@ -1,3 +1,7 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestControlPlane, type TestControlPlane } from './helpers/control-plane.js';
 
@@ -164,11 +168,28 @@ describe('workspaces', () => {
         .then((r) => r.status)
         .catch(() => 'no answer');
     expect(await agent(5_000)).toBe(200);
+    // A command the agent runs (a process below it) counts into a file, for as long as its stream is open.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cove-pause-'));
+    const counter = path.join(dir, 'count');
+    const task = new AbortController();
+    const stream = await fetch(`http://${raw.ip}:${raw.port}/exec/stream`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${raw.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ cmd: ['sh', '-c', `i=0; while :; do i=$((i+1)); echo $i > ${counter}; sleep 0.02; done`] }),
+      signal: task.signal,
+    });
+    expect(stream.status).toBe(200);
+    const count = async () => Number((await readFile(counter, 'utf8').catch(() => '0')).trim() || 0);
+    while ((await count()) < 3) await sleep(20);
 
     const paused = await t.json('POST', `/workspace/${id}/pause`);
     expect(paused.body).toMatchObject({ success: true, status: 'paused', workspace: { status: 'paused', ready: false } });
     expect((await t.json('POST', `/workspace/${id}/pause`)).body.status).toBe('paused');
     expect(await agent(300)).toBe('no answer');
+    // The command is frozen too, not only the agent.
+    const frozenAt = await count();
+    await sleep(300);
+    expect(await count()).toBe(frozenAt);
     expect((await t.json('GET', `/workspace?status=paused`)).body.workspaces.map((w: { id: string }) => w.id)).toContain(id);
     const token = await t.json('POST', `/workspace/${id}/internal-api-access/token`);
     expect(token.body).toMatchObject({ code: 'conflict', error: `workspace '${id}' is paused; resume it first` });
@@ -177,6 +198,12 @@ describe('workspaces', () => {
     expect(resumed.body).toMatchObject({ status: 'running', workspace: { status: 'running', ready: true } });
     expect((await t.json('POST', `/workspace/${id}/resume`)).body.status).toBe('running');
     expect(await agent(5_000)).toBe(200);
+    // The same process counts on from where it stopped.
+    const resumedAt = await count();
+    expect(resumedAt).toBeGreaterThanOrEqual(frozenAt);
+    while ((await count()) <= resumedAt) await sleep(20);
+    task.abort();
+    await rm(dir, { recursive: true, force: true });
 
     // start resumes a paused workspace; stop works on one; a stopped one cannot be paused.
     await t.json('POST', `/workspace/${id}/pause`);

@@ -1,5 +1,6 @@
 export * from './common.js';
 export * from './control.js';
+export * from './egress.js';
 export * from './errors.js';
 export * from './exec.js';
 export * from './files.js';

@@ -1,6 +1,7 @@
 // Egress allow-list entries as the firewall reads them: IPv4 addresses and CIDR ranges taken as they are, host
 // names resolved to IPv4 addresses, anything else ignored (the control plane refuses it before it gets here).
 import { lookup } from 'node:dns/promises';
+import { canonicalEgressEntry, egressEntryKind } from '@cove/protocol';
 
 /** Resolves a host name to its IPv4 addresses (rejects, or resolves to none, when it does not resolve). */
 export type EgressLookup = (hostname: string) => Promise<string[]>;
@@ -37,16 +38,14 @@ function spanOf(entry: string): Span | undefined {
 
 /** Whether the entry is an IPv4 address or CIDR range. */
 export function isAddressEntry(entry: string): boolean {
-  return spanOf(entry) !== undefined;
+  const kind = egressEntryKind(entry);
+  return kind === 'address' || kind === 'range';
 }
 
-/** A host name (RFC 1123 labels, at most 253 characters, a last label not all digits), lower-cased and without a trailing dot. */
+/** The entry's host name in its canonical spelling, or undefined when it is no host name. */
 export function hostnameOf(entry: string): string | undefined {
-  const name = entry.trim().toLowerCase().replace(/\.$/, '');
-  if (name.length === 0 || name.length > 253) return undefined;
-  const labels = name.split('.');
-  if (labels.some((l) => !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l))) return undefined;
-  return /^\d+$/.test(labels.at(-1) ?? '') ? undefined : name;
+  const name = canonicalEgressEntry(entry);
+  return egressEntryKind(name) === 'host' ? name : undefined;
 }
 
 /**
