@@ -1,6 +1,6 @@
 // Starts the built agent as its own process, the way it runs for real.
 import { randomBytes } from 'node:crypto';
-import { spawnCove } from './cove-process.mjs';
+import { agentBin, spawnCove } from './cove-process.mjs';
 
 /**
  * @param {{ workdir: string, env?: Record<string, string>, nodeArgs?: string[] }} options
@@ -9,7 +9,8 @@ import { spawnCove } from './cove-process.mjs';
 export async function spawnAgent({ workdir, env = {}, nodeArgs = [] }) {
   const token = randomBytes(16).toString('hex');
   const proc = await spawnCove({
-    args: ['agent', '--listen', '127.0.0.1:0', '--workdir', workdir],
+    bin: agentBin,
+    args: ['--listen', '127.0.0.1:0', '--workdir', workdir],
     env: { COVE_AGENT_TOKEN: token, ...env },
     nodeArgs,
   });

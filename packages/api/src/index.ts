@@ -1,9 +1,7 @@
 export { createCredential, hashSecret, type IssuedCredential, OWNER_PATTERN } from './auth/credentials.js';
 export { GATEWAY_SECRET_SETTING, loadGatewaySecret, signGatewayJwt, verifyGatewayJwt } from './auth/gateway-jwt.js';
-export type { AgentEndpoint, ResolvedNetwork, WorkspaceDriver, WorkspaceSpec } from './drivers/driver.js';
-export { ProcessDriver, type ProcessDriverOptions } from './drivers/process-driver.js';
 export { createApiLogger } from './logger.js';
 export { API_VERSION, type ControlPlane, type ControlPlaneOptions, createControlPlane } from './server.js';
 export { openStore, type StoreConfig, sqliteFile } from './store/open-store.js';
-export type { CredentialRecord, NetworkSettings, WorkspaceRecord } from './store/records.js';
+export type { CredentialRecord, WorkspaceRecord } from './store/records.js';
 export type { Store } from './store/store.js';

@@ -1,6 +1,5 @@
-import { AppError, type GatewayClaims } from '@cove/protocol';
+import { AppError, type GatewayClaims, type WorkspaceRoute } from '@cove/protocol';
 import type { RouteCache } from './route-cache.js';
-import type { WorkspaceRoute } from './route-source.js';
 import type { TokenVerifier } from './token-verifier.js';
 
 /** Where an authorized request goes and how it authenticates there. */

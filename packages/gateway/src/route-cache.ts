@@ -1,4 +1,4 @@
-import type { RouteSource, WorkspaceRoute } from './route-source.js';
+import type { RouteSource, WorkspaceRoute } from '@cove/protocol';
 
 interface Entry {
   route: WorkspaceRoute | undefined;

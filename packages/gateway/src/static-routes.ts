@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { RouteSource, WorkspaceRoute } from './route-source.js';
+import type { RouteSource, WorkspaceRoute } from '@cove/protocol';
 
 /**
  * A RouteSource read from a JSON file (`{"workspaces": [WorkspaceRoute, …]}`),

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
  * is not part of the image. The node binary, tini (PID 1: reaps orphans and
  * forwards signals to the agent), and Cove's packages with their
  * node_modules (the layout `npm install` produced, so the workspace
- * symlinks in node_modules resolve inside too).
+ * symlinks in node_modules resolve inside too). The agent runs from its own
+ * entry, `@cove/agent`'s `bin/cove-agent.js`, which loads the agent's
+ * modules only.
  */
 export interface AgentFiles {
   node: string;
@@ -17,6 +19,8 @@ export interface AgentFiles {
 }
 
 export const AGENT_MOUNT = '/opt/cove';
+/** The agent's executable, relative to the app directory (inside: under `/opt/cove/app`). */
+const AGENT_BIN = 'packages/agent/bin/cove-agent.js';
 /** The container's first process once the agent is started (before `runc start` it is the runtime's init). */
 export const AGENT_INIT = `${AGENT_MOUNT}/bin/tini`;
 
@@ -31,8 +35,9 @@ export function missingAgentFiles(files: AgentFiles): string[] {
     files.node,
     files.tini,
     path.join(files.appDir, 'node_modules'),
-    path.join(files.appDir, 'packages/sandbox/agent/agent-main.mjs'),
-    path.join(files.appDir, 'packages/cli/dist/commands/agent.js'),
+    path.join(files.appDir, AGENT_BIN),
+    // What the executable imports: missing until the agent is built.
+    path.join(files.appDir, 'packages/agent/dist/main.js'),
   ];
   return needed.filter((p) => !existsSync(p));
 }
@@ -54,7 +59,7 @@ export function agentArgs(port: number, workdir: string, tokenFile: string): str
     `${AGENT_MOUNT}/bin/node`,
     // A small young generation keeps an idle agent's memory low.
     '--max-semi-space-size=2',
-    `${AGENT_MOUNT}/app/packages/sandbox/agent/agent-main.mjs`,
+    `${AGENT_MOUNT}/app/${AGENT_BIN}`,
     '--listen',
     `0.0.0.0:${port}`,
     '--workdir',

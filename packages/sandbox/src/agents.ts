@@ -2,11 +2,10 @@
 // is ready, its token file, rotating the token by SIGHUP, stopping it while the workspace stays up (paused or not).
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { AgentEndpoint } from '@cove/api';
-import { AppError } from '@cove/protocol';
+import { type AgentEndpoint, AppError } from '@cove/protocol';
 import type { Logger } from 'pino';
 import type { Containers } from './containers.js';
-import { logOffset, waitForLog } from './log-watch.js';
+import { logOffset, waitForAgentEvent } from './log-watch.js';
 import { processAlive } from './process-alive.js';
 import type { OciRuntime } from './runc.js';
 import type { Slots, WorkspaceState } from './slots.js';
@@ -87,9 +86,9 @@ export class Agents {
     const logFile = this.#deps.slots.logFile(slot);
     const offset = await logOffset(logFile);
     await this.#deps.runtime.start(slot);
-    const found = await waitForLog(logFile, offset, ['cove agent ready on'], this.#deps.startTimeoutMs, () => processAlive(created.pid));
-    // The ready line is printed in the same tick as the agent installs its SIGHUP handler: a rotation right after is safe.
-    if (found === 0) {
+    const ready = await waitForAgentEvent(logFile, offset, ['ready'], this.#deps.startTimeoutMs, () => processAlive(created.pid));
+    // The ready message is written in the same tick as the agent installs its SIGHUP handler: a rotation right after is safe.
+    if (ready) {
       this.#deps.containers.started(slot, created.pid);
       return created.pid;
     }
@@ -134,7 +133,7 @@ export class Agents {
     await rename(`${file}.tmp`, file);
   }
 
-  /** SIGHUP to the agent (through tini), then waits for its log to confirm the reload. */
+  /** SIGHUP to the agent (through tini), then waits for its `token-reloaded` (or `token-reload-failed`) message. */
   async #signalToken(slot: string, pid: number): Promise<void> {
     const logFile = this.#deps.slots.logFile(slot);
     const offset = await logOffset(logFile);
@@ -144,11 +143,11 @@ export class Agents {
     } catch {
       throw new AppError('service_unavailable', 'the workspace agent is not running');
     }
-    const found = await waitForLog(logFile, offset, ['token reloaded', 'token reload failed'], 10_000, () => processAlive(pid));
-    if (found === 0) return;
+    const answer = await waitForAgentEvent(logFile, offset, ['token-reloaded', 'token-reload-failed'], 10_000, () => processAlive(pid));
+    if (answer?.type === 'token-reloaded') return;
     throw new AppError(
       'service_unavailable',
-      found === 1 ? 'the workspace agent could not read its new token' : 'the workspace agent did not take the new token',
+      answer ? `the workspace agent could not read its new token: ${answer.error}` : 'the workspace agent did not take the new token',
     );
   }
 }

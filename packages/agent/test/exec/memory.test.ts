@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseAgentEvents } from '@cove/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSse, SseParser } from './helpers/sse.js';
 
@@ -35,8 +36,8 @@ beforeAll(async () => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /ready on (http:\/\/\S+)/.exec(out);
-      if (m?.[1]) resolve(m[1]);
+      const ready = parseAgentEvents(out).events.find((e) => e.type === 'ready');
+      if (ready?.type === 'ready') resolve(ready.url);
     });
     child.once('exit', (code) => reject(new Error(`agent exited with ${code}`)));
   });

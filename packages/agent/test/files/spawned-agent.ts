@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { parseAgentEvents } from '@cove/protocol';
 
 /** The built `cove` binary (the test script builds before running tests). */
 export const coveBin = fileURLToPath(new URL('../../../cli/bin/cove.js', import.meta.url));
@@ -34,9 +35,10 @@ export async function spawnAgent(argv: string[], env: Record<string, string> = {
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d) => {
-      out += d;
-      const m = /ready on (http:\/\/\S+)/.exec(out);
-      if (m?.[1]) resolve(m[1]);
+      const { events, rest } = parseAgentEvents(out + d);
+      out = rest;
+      const ready = events.find((e) => e.type === 'ready');
+      if (ready?.type === 'ready') resolve(ready.url);
     });
     child.on('exit', (code) => reject(new Error(`agent exited with ${code}: ${stderr}`)));
   });

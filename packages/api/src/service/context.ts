@@ -1,6 +1,5 @@
-import { AppError } from '@cove/protocol';
+import { AppError, type WorkspaceDriver } from '@cove/protocol';
 import type { Logger } from 'pino';
-import type { WorkspaceDriver } from '../drivers/driver.js';
 import type { WorkspaceRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { isWorkspaceId } from './ids.js';

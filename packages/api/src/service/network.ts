@@ -1,6 +1,5 @@
-import { AppError, type NetworkUpdateBody } from '@cove/protocol';
-import type { ResolvedNetwork } from '../drivers/driver.js';
-import type { NetworkSettings, WorkspaceRecord } from '../store/records.js';
+import { AppError, type NetworkSettings, type NetworkUpdateBody, type ResolvedNetwork } from '@cove/protocol';
+import type { WorkspaceRecord } from '../store/records.js';
 import { type ControlContext, ownedWorkspace, present } from './context.js';
 import { normalizeEgress } from './egress.js';
 import { isWorkspaceId } from './ids.js';

@@ -1,4 +1,4 @@
-import type { WorkspaceDriver } from '../drivers/driver.js';
+import type { WorkspaceDriver } from '@cove/protocol';
 import type { WorkspaceRecord } from '../store/records.js';
 
 /** The workspace as the wire shows it (COMPAT §2 envelope contents). */

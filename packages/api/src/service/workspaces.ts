@@ -1,10 +1,9 @@
-import { AppError, type WorkspaceCreateBody } from '@cove/protocol';
-import type { WorkspaceSpec } from '../drivers/driver.js';
+import { AppError, WORKSPACE_DEFAULTS, type WorkspaceCreateBody, type WorkspaceSpec } from '@cove/protocol';
 import type { WorkspaceRecord, WorkspaceState } from '../store/records.js';
 import { type ControlContext, ownedWorkspace, present } from './context.js';
 import { newWorkspaceId } from './ids.js';
 
-export const DEFAULTS = { image: 'debian:12', cpus: 1, memoryMb: 1024, diskMb: 4096 } as const;
+export const DEFAULTS = WORKSPACE_DEFAULTS;
 
 export function specOf(ws: WorkspaceRecord): WorkspaceSpec {
   return { id: ws.id, name: ws.name, image: ws.image, cpus: ws.cpus, memoryMb: ws.memoryMb, diskMb: ws.diskMb };

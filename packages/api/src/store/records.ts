@@ -1,18 +1,8 @@
-/** What the control plane stores, in its own (camelCase) shape. */
+// What the control plane stores, in its own (camelCase) shape.
+import type { NetworkSettings } from '@cove/protocol';
 
 /** `paused`: every process frozen in place (memory kept) until resumed. */
 export type WorkspaceState = 'running' | 'stopped' | 'paused';
-
-export interface NetworkSettings {
-  publicAccess: boolean;
-  allowInternet: boolean;
-  /** Workspaces allowed to reach this one directly (ids; resolved to addresses when applied). */
-  privateLinkIds: string[];
-  /** Ports opened to inbound traffic (applied by drivers that have a firewall). */
-  ingressPorts: number[];
-  /** Outbound allow-list (host names or CIDRs); empty means no restriction beyond `allowInternet`. */
-  egress: string[];
-}
 
 export interface WorkspaceRecord {
   id: string;

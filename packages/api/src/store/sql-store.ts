@@ -1,4 +1,4 @@
-import type { WorkspaceRoute } from '@cove/gateway';
+import type { WorkspaceRoute } from '@cove/protocol';
 import { migrate } from './migrations.js';
 import type { CredentialRecord, WorkspacePatch, WorkspaceRecord } from './records.js';
 import type { SqlDriver } from './sql-driver.js';

@@ -1,4 +1,4 @@
-import type { RouteSource } from '@cove/gateway';
+import type { RouteSource } from '@cove/protocol';
 import type { CredentialRecord, WorkspacePatch, WorkspaceRecord, WorkspaceState } from './records.js';
 
 export interface WorkspaceQuery {

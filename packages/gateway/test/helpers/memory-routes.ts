@@ -1,4 +1,4 @@
-import type { RouteSource, WorkspaceRoute } from '@cove/gateway';
+import type { RouteSource, WorkspaceRoute } from '@cove/protocol';
 
 /** An in-memory RouteSource standing in for the control plane's store. */
 export class MemoryRouteSource implements RouteSource {

@@ -1,3 +1,6 @@
+// What the gateway routes by, and what the control plane's store provides: here so that neither side
+// imports the other for it.
+
 /**
  * What the gateway needs to know about a workspace to route to it. The
  * control plane's store implements `RouteSource`; the gateway caches answers

@@ -2,23 +2,32 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AppError } from '@cove/protocol';
-import type { Logger } from 'pino';
-import type { AgentEndpoint, ResolvedNetwork, WorkspaceDriver, WorkspaceSpec } from './driver.js';
+import { type AgentEndpoint, AppError, type ResolvedNetwork, type WorkspaceDriver, type WorkspaceSpec } from '@cove/protocol';
+import { AgentOutput } from './agent-output.js';
 import { signalTree } from './process-tree.js';
+
+/** Where the driver reports agents started, exited and killed: a pino logger fits. */
+export interface DriverLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
 
 export interface ProcessDriverOptions {
   /** Directory holding one sub-directory per workspace. */
   root: string;
-  /** argv prefix that runs `cove agent` (e.g. `[node, …/bin/cove.js, 'agent']`). */
+  /** argv prefix that runs the agent: `[node, AGENT_BIN]` (`@cove/agent/main`), or `[node, cove.js, 'agent']`. */
   agentCommand: readonly string[];
-  log: Logger;
-  /** How long an agent may take to print its ready line. */
+  log: DriverLog;
+  /** How long an agent may take to say it is ready. */
   startTimeoutMs?: number;
+  /** How long an agent may take to confirm a new token after SIGHUP. */
+  reloadTimeoutMs?: number;
 }
 
 interface RunningAgent {
   child: ChildProcess;
+  /** Its lifecycle messages. */
+  output: AgentOutput;
   port: number;
   exited: Promise<void>;
   /** Frozen by `pause` (SIGSTOP on the agent and every process below it). */
@@ -31,7 +40,9 @@ const LOOPBACK = '127.0.0.1';
  * Runs each workspace's agent as a child process on 127.0.0.1 with a free
  * port, in `<root>/<id>/home`. No isolation: for development and tests. The
  * raw token is in `<root>/<id>/agent.token` (mode 0600), never on argv, and
- * rotating rewrites the file and sends SIGHUP.
+ * rotating rewrites the file, sends SIGHUP and waits for the agent's
+ * `token-reloaded` message (`@cove/protocol`'s agent lifecycle), as the
+ * sandbox driver does.
  */
 export class ProcessDriver implements WorkspaceDriver {
   readonly name = 'process';
@@ -174,19 +185,19 @@ export class ProcessDriver implements WorkspaceDriver {
     await rename(tmp, file);
   }
 
-  /** Rewrites the token file, sends SIGHUP and waits until the agent accepts the new token. */
+  /** Rewrites the token file, sends SIGHUP and waits for the agent's `token-reloaded` message. */
   async #installToken(id: string, running: RunningAgent, token: string): Promise<void> {
+    // A stopped agent answers SIGHUP only once it runs again: refused at once rather than after the timeout.
+    if (running.paused) throw new AppError('conflict', `workspace '${id}' is paused; resume it first`);
     await this.#writeToken(id, token);
+    const answer = running.output.next(['token-reloaded', 'token-reload-failed'], this.#opts.reloadTimeoutMs ?? 10_000);
     running.child.kill('SIGHUP');
-    for (let attempt = 0; attempt < 250; attempt++) {
-      const res = await fetch(`http://${LOOPBACK}:${running.port}/runtime`, { headers: { authorization: `Bearer ${token}` } }).catch(
-        () => undefined,
-      );
-      await res?.body?.cancel();
-      if (res?.status === 200) return;
-      await delay(20);
+    const event = await answer.catch((err: Error) => {
+      throw new AppError('service_unavailable', `the workspace agent did not take the new token: ${err.message}`);
+    });
+    if (event.type === 'token-reload-failed') {
+      throw new AppError('service_unavailable', `the workspace agent could not read its new token: ${event.error}`);
     }
-    throw new AppError('service_unavailable', 'the workspace agent did not take the new token');
   }
 
   async #spawn(id: string, port: number): Promise<AgentEndpoint> {
@@ -205,13 +216,14 @@ export class ProcessDriver implements WorkspaceDriver {
       await log.close();
     }
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const url = await waitForReady(child, this.#opts.startTimeoutMs ?? 20_000).catch(async (err: Error) => {
+    const output = new AgentOutput(child);
+    const ready = await output.next(['ready'], this.#opts.startTimeoutMs ?? 20_000).catch(async (err: Error) => {
       child.kill('SIGKILL');
       await exited;
       throw new AppError('failed_to_start', `the workspace agent did not start: ${err.message}`);
     });
-    const actualPort = Number(new URL(url).port);
-    const running: RunningAgent = { child, port: actualPort, exited, paused: false };
+    const actualPort = ready.port;
+    const running: RunningAgent = { child, output, port: actualPort, exited, paused: false };
     this.#agents.set(id, running);
     child.once('exit', (code, signal) => {
       if (this.#agents.get(id) === running) this.#agents.delete(id);
@@ -249,29 +261,4 @@ function agentEnv(home: string): NodeJS.ProcessEnv {
   };
   if (process.env.COVE_LOG_LEVEL) env.COVE_LOG_LEVEL = process.env.COVE_LOG_LEVEL;
   return env;
-}
-
-function waitForReady(child: ChildProcess, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => finish(new Error(`no ready line within ${timeoutMs} ms`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const match = /ready on (http:\/\/\S+)/.exec(buffered);
-      if (match?.[1]) finish(undefined, match[1]);
-      else if (buffered.length > 65536) buffered = buffered.slice(-4096);
-    };
-    const onExit = (code: number | null) => finish(new Error(`exited with code ${code}`));
-    const finish = (err?: Error, url?: string) => {
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.off('exit', onExit);
-      // Keep draining stdout so that a chatty agent never blocks on a full pipe.
-      child.stdout?.resume();
-      if (err) reject(err);
-      else resolve(url as string);
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', onExit);
-  });
 }

@@ -1,4 +1,17 @@
-import type { NetworkSettings } from '../store/records.js';
+// The contract between the control plane and the drivers that run workspaces (process, sandbox). It lives
+// here so that a driver depends on the protocol, not on the control plane, and the control plane on no driver.
+
+/** A workspace's network settings, in the control plane's (camelCase) shape. */
+export interface NetworkSettings {
+  publicAccess: boolean;
+  allowInternet: boolean;
+  /** Workspaces allowed to reach this one directly (ids; resolved to addresses when applied). */
+  privateLinkIds: string[];
+  /** Ports opened to inbound traffic (applied by drivers that have a firewall). */
+  ingressPorts: number[];
+  /** Outbound allow-list (host names or CIDRs); empty means no restriction beyond `allowInternet`. */
+  egress: string[];
+}
 
 /** What a driver needs to know to run a workspace. */
 export interface WorkspaceSpec {
@@ -27,10 +40,10 @@ export interface ResolvedNetwork extends NetworkSettings {
  * can rebuild from that (after a restart the control plane calls `start`
  * and `startAgent` again for workspaces that should run).
  *
- * `process` runs the agent as a local child process (development, tests);
- * the Linux `sandbox` driver runs each workspace in its own namespaces with
- * a private address on a bridge, and applies network settings as nftables
- * rules.
+ * `process` (`@cove/process-driver`) runs the agent as a local child process
+ * (development, tests); the Linux `sandbox` driver (`@cove/sandbox`) runs
+ * each workspace in its own namespaces with a private address, and applies
+ * network settings as nftables rules.
  */
 export interface WorkspaceDriver {
   readonly name: string;

@@ -1,0 +1,66 @@
+// The agent as a process: its server on the configured address, the lifecycle messages on stdout, SIGHUP to
+// re-read the token file, SIGTERM/SIGINT to stop. Loaded by `main` once the command line is known to be good.
+import { stat } from 'node:fs/promises';
+import { type AgentLifecycleEvent, encodeAgentEvent } from '@cove/protocol';
+import { type AgentConfig, AgentExitError } from './agent-args.js';
+import { createAgent } from './server.js';
+import { AGENT_VERSION } from './version.js';
+
+/**
+ * Runs the agent until SIGTERM or SIGINT, then closes it. The environment's `COVE_AGENT_TOKEN` is deleted once
+ * the token source is known, so that commands run by the agent do not inherit it. Throws an `AgentExitError`
+ * when it cannot start (2: bad workdir or token, 1: cannot listen).
+ */
+export async function runAgent(config: AgentConfig): Promise<void> {
+  const emit = (event: AgentLifecycleEvent) => process.stdout.write(encodeAgentEvent(event));
+  // The environment copy is dropped so that commands run by the agent do not inherit the token.
+  delete process.env.COVE_AGENT_TOKEN;
+
+  const info = await stat(config.workdir).catch(() => undefined);
+  if (!info?.isDirectory()) throw new AgentExitError(`--workdir ${config.workdir} is not a directory`, 2);
+
+  let agent: Awaited<ReturnType<typeof createAgent>>;
+  try {
+    agent = await createAgent({ token: config.token, workdir: config.workdir, allowedOrigins: config.allowedOrigins });
+  } catch (err) {
+    throw new AgentExitError((err as Error).message, 2);
+  }
+  let url: string;
+  try {
+    url = await agent.listen(config.host, config.port);
+  } catch (err) {
+    await agent.close().catch(() => {});
+    const e = err as NodeJS.ErrnoException;
+    throw new AgentExitError(`cannot listen on ${config.listen}: ${e.code ?? e.message}`, 1);
+  }
+  const log = agent.context.log;
+
+  process.on('SIGHUP', () => {
+    if (config.token.kind !== 'file') {
+      log.warn('SIGHUP ignored: the token comes from the environment, not a file');
+      emit({ type: 'token-reload-failed', error: 'the token comes from COVE_AGENT_TOKEN, not a file' });
+      return;
+    }
+    try {
+      agent.tokens.reload();
+      log.info('token reloaded');
+      emit({ type: 'token-reloaded' });
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'token reload failed; keeping the previous token');
+      emit({ type: 'token-reload-failed', error: (err as Error).message });
+    }
+  });
+  // In the same tick as the SIGHUP handler: whoever reads this may rotate the token at once.
+  const address = agent.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  emit({ type: 'ready', url, listen: `${host}:${port}`, port, workdir: config.workdir, pid: process.pid, version: AGENT_VERSION });
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      agent.close().then(resolve, resolve);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}

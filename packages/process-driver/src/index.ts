@@ -1,0 +1,1 @@
+export { type DriverLog, ProcessDriver, type ProcessDriverOptions } from './process-driver.js';
