@@ -7,6 +7,7 @@ import { DOMAINS } from './domains.js';
 import { createLogger } from './logger.js';
 import { AGENT_VERSION } from './version.js';
 import { rejectUpgrade, WsHub, type WsHubOptions } from './ws/hub.js';
+import { upgradeRequestId } from './ws/upgrade-auth.js';
 
 export interface AgentOptions {
   /** Where the bearer token comes from. */
@@ -80,7 +81,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   app.server.on('upgrade', (request, socket, head) => {
     const pathname = (request.url ?? '/').split('?', 1)[0];
     if (pathname === '/ws' || pathname === '/runtimes/default/ws') hub.handleUpgrade(request, socket, head);
-    else rejectUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${pathname}`);
+    else rejectUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${pathname}`, upgradeRequestId(request));
   });
 
   await app.ready();

@@ -22,10 +22,15 @@ const REQUEST_DROPPED = new Set([
   'expect',
   // Framing is the gateway's own on each side (re-framed, never copied: no smuggling through it).
   'content-length',
+  // Replaced by the request's id as the gateway accepted or made it (see RequestHead.requestId).
+  'x-request-id',
 ]);
 
-/** Response headers a workspace may not send through the gateway (cookies would land on the gateway's domain). */
-const RESPONSE_DROPPED = new Set([...HOP_BY_HOP, 'set-cookie', 'set-cookie2']);
+/**
+ * Response headers a workspace may not send through the gateway (cookies would land on the gateway's
+ * domain); `x-request-id` is the exchange's own, written once by the gateway.
+ */
+const RESPONSE_DROPPED = new Set([...HOP_BY_HOP, 'set-cookie', 'set-cookie2', 'x-request-id']);
 
 /** Names listed in a Connection header, other than the usual tokens that name no header. */
 function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
@@ -44,9 +49,9 @@ function dropRequestHeader(name: string, listed: Set<string> | undefined): boole
   return REQUEST_DROPPED.has(name) || name.startsWith('proxy-') || name.startsWith('x-forwarded-') || listed?.has(name) === true;
 }
 
-/** The forwarding headers the gateway itself vouches for, as header lines. */
+/** The forwarding headers the gateway itself vouches for, and the request's id, as header lines. */
 export function forwardedHeaderLines(req: RequestHead, host: string | undefined): string {
-  return `x-forwarded-for: ${req.remoteAddress}\r\nx-forwarded-proto: http\r\nx-forwarded-host: ${host ?? ''}\r\n`;
+  return `x-forwarded-for: ${req.remoteAddress}\r\nx-forwarded-proto: http\r\nx-forwarded-host: ${host ?? ''}\r\nx-request-id: ${req.requestId}\r\n`;
 }
 
 /** What the gateway reads of a request's headers, gathered in one pass over the raw list. */
@@ -108,6 +113,7 @@ export function upstreamUpgradeHeaders(req: RequestHead, authorization: string, 
   out['x-forwarded-for'] = req.remoteAddress;
   out['x-forwarded-proto'] = 'http';
   out['x-forwarded-host'] = req.headers.host ?? '';
+  out['x-request-id'] = req.requestId;
   out.connection = 'Upgrade';
   out.upgrade = 'websocket';
   out.authorization = authorization;

@@ -1,11 +1,11 @@
 import type { Duplex } from 'node:stream';
+import type { RouteSource } from '@cove/protocol';
 import type { Logger } from 'pino';
 import { Authorizer } from './authorizer.js';
 import { downstreamResponseHeaders } from './forward-headers.js';
 import { httpProxy } from './http-proxy.js';
 import { createGatewayLogger } from './logger.js';
 import { RouteCache } from './route-cache.js';
-import type { RouteSource } from './route-source.js';
 import { TokenVerifier } from './token-verifier.js';
 import { upstreamError } from './upstream-errors.js';
 import type { WireTimeouts } from './wire/downstream-connection.js';
@@ -47,8 +47,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...options.upstreamTimeouts,
     responseHeaders: downstreamResponseHeaders,
     upstreamError,
-    onFailure: (error, cause) =>
-      log.warn({ code: error.code, cause: (cause as { code?: string }).code ?? cause.message }, 'upstream request failed'),
+    onFailure: (error, cause, reqId) =>
+      log.warn({ code: error.code, cause: (cause as { code?: string }).code ?? cause.message, reqId }, 'upstream request failed'),
   });
   const tunnels = new Set<Duplex>();
   const allowedOrigins = options.allowedOrigins ?? [];

@@ -1,4 +1,4 @@
-import { AppError, bearerToken } from '@cove/protocol';
+import { AppError, bearerToken, redactUrl } from '@cove/protocol';
 import type { Logger } from 'pino';
 import type { Authorizer, Upstream } from './authorizer.js';
 import { applyCors } from './cors.js';
@@ -57,14 +57,16 @@ export function httpProxy(deps: HttpProxyDeps): (exchange: Exchange) => void {
 
   const refuse = (exchange: Exchange, err: unknown): void => {
     const error = asAppError(err);
-    if (error.code === 'internal_error') log.error({ err }, 'authorization failed');
+    if (error.code === 'internal_error') log.error({ err, reqId: exchange.request.requestId }, 'authorization failed');
     // A refused request's body is not read: the connection closes after the answer.
     answerError(exchange, error);
   };
 
   return (exchange) => {
-    if (allowedOrigins.length > 0 && applyCors(exchange, allowedOrigins)) return;
     const req = exchange.request;
+    // One line per request at debug level, with the id the answer and the agent carry; nothing is built when off.
+    if (log.isLevelEnabled('debug')) log.debug({ reqId: req.requestId, method: req.method, url: redactUrl(req.url) }, 'request');
+    if (allowedOrigins.length > 0 && applyCors(exchange, allowedOrigins)) return;
     const url = req.url;
     if ((url === '/health' || url.startsWith('/health?')) && (req.method === 'GET' || req.method === 'HEAD')) {
       // No authentication: the official SDK sends its Bearer here, and load balancers send none.

@@ -33,25 +33,25 @@ export function wsProxy(deps: WsProxyDeps): (req: RequestHead, socket: Duplex, h
     socket.on('error', () => socket.destroy());
     const url = req.url;
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      rejectUpgrade(socket, new AppError('bad_request', 'only WebSocket upgrades are supported'));
+      rejectUpgrade(socket, new AppError('bad_request', 'only WebSocket upgrades are supported'), req.requestId);
       return;
     }
     if (!upgradeOriginAllowed(req.headers.origin, req.headers.host, deps.allowedOrigins)) {
-      log.debug({ url: redactUrl(url), origin: req.headers.origin }, 'websocket upgrade refused: foreign origin');
-      rejectUpgrade(socket, new AppError('forbidden', 'cross-site WebSocket upgrade refused'));
+      log.debug({ url: redactUrl(url), origin: req.headers.origin, reqId: req.requestId }, 'websocket upgrade refused: foreign origin');
+      rejectUpgrade(socket, new AppError('forbidden', 'cross-site WebSocket upgrade refused'), req.requestId);
       return;
     }
     const offered = offeredProtocols(req.headers['sec-websocket-protocol']);
     const { path, queryToken } = splitToken(url);
     const token = bearerToken(req.headers.authorization) ?? queryToken ?? subprotocolToken(offered);
     if (token === undefined) {
-      rejectUpgrade(socket, new AppError('unauthorized', 'missing token (Authorization: Bearer, ?token= or subprotocol)'));
+      rejectUpgrade(socket, new AppError('unauthorized', 'missing token (Authorization: Bearer, ?token= or subprotocol)'), req.requestId);
       return;
     }
     const refuse = (err: unknown): void => {
       const error = asAppError(err);
-      log.debug({ url: redactUrl(url), code: error.code }, 'websocket upgrade refused');
-      rejectUpgrade(socket, error);
+      log.debug({ url: redactUrl(url), code: error.code, reqId: req.requestId }, 'websocket upgrade refused');
+      rejectUpgrade(socket, error, req.requestId);
     };
     // Values carrying the caller's token stay here; the agent gets its own credentials.
     const forwarded = offered.filter((p) => p !== token && !p.startsWith('bearer.'));
@@ -119,8 +119,11 @@ function tunnel(
     clearTimeout(timer);
     socket.off('close', abandon);
     const error = upstreamError(err);
-    deps.log.warn({ code: error.code, cause: (err as { code?: string }).code ?? err.message }, 'websocket upstream failed');
-    rejectUpgrade(socket, error);
+    deps.log.warn(
+      { code: error.code, cause: (err as { code?: string }).code ?? err.message, reqId: req.requestId },
+      'websocket upstream failed',
+    );
+    rejectUpgrade(socket, error, req.requestId);
   });
 
   // The agent answered without upgrading (404 path, refused origin…): relay its answer.
@@ -139,7 +142,7 @@ function tunnel(
       socket.end(
         Buffer.concat([
           Buffer.from(
-            `HTTP/1.1 ${upRes.statusCode ?? 502} ${upRes.statusMessage ?? ''}\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+            `HTTP/1.1 ${upRes.statusCode ?? 502} ${upRes.statusMessage ?? ''}\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\nx-request-id: ${req.requestId}\r\nConnection: close\r\n\r\n`,
             'latin1',
           ),
           body,
@@ -156,7 +159,7 @@ function tunnel(
       upSocket.destroy();
       return;
     }
-    socket.write(switchingProtocols(upRes, offered));
+    socket.write(switchingProtocols(upRes, offered, req.requestId));
     if (upHead.length > 0) socket.write(upHead);
     if (head.length > 0) upSocket.write(head);
     (socket as Socket).setNoDelay?.(true);
@@ -180,19 +183,19 @@ function tunnel(
 }
 
 /**
- * The 101 for the caller: the agent's headers minus cookies. A browser fails
+ * The 101 for the caller: the request's id, then the agent's headers minus cookies (and its copy of the id). A browser fails
  * the connection unless one of its offered subprotocols comes back, so when
  * the agent chose none (the caller offered only its token) one of the
  * caller's own values is echoed, `bearer` when present.
  */
-function switchingProtocols(upRes: IncomingMessage, offered: readonly string[]): string {
-  let head = 'HTTP/1.1 101 Switching Protocols\r\n';
+function switchingProtocols(upRes: IncomingMessage, offered: readonly string[], requestId: string): string {
+  let head = `HTTP/1.1 101 Switching Protocols\r\nx-request-id: ${requestId}\r\n`;
   let hasProtocol = false;
   const raw = upRes.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const lower = name.toLowerCase();
-    if (lower === 'set-cookie' || lower === 'set-cookie2') continue;
+    if (lower === 'set-cookie' || lower === 'set-cookie2' || lower === 'x-request-id') continue;
     if (lower === 'sec-websocket-protocol') hasProtocol = true;
     head += `${name}: ${raw[i + 1] as string}\r\n`;
   }

@@ -18,8 +18,39 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 
 interface ValidationIssue {
   instancePath?: string;
+  keyword?: string;
   message?: string;
   params?: Record<string, unknown>;
+}
+
+/** `cmd/1` → `cmd[1]`, `env/A` → `env.A`: the parameter as a client spells it. */
+function parameterName(instancePath: string): string {
+  return instancePath
+    .replace(/^\//, '')
+    .split('/')
+    .map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : i === 0 ? part : `.${part}`))
+    .join('')
+    .replaceAll('~1', '/')
+    .replaceAll('~0', '~');
+}
+
+/**
+ * A failed union (`anyOf`) reports every branch's failure, then its own. The
+ * message says what was expected: a branch of the right type that failed
+ * deeper (`cmd: ["echo", 1]`) speaks for itself; a wrong literal lists the
+ * allowed ones; a wrong type lists the branches' types (`must be array or string`).
+ */
+function describeUnion(issues: ValidationIssue[], union: ValidationIssue): { path: string; detail: string } {
+  const path = union.instancePath ?? '';
+  const branches = issues.filter((i) => i.keyword !== 'anyOf' && (i.instancePath ?? '').startsWith(path));
+  const typed = branches.filter((i) => i.keyword !== 'type' || (i.instancePath ?? '') !== path);
+  if (typed.length > 0 && typed.every((i) => i.keyword === 'const')) {
+    return { path, detail: `must be one of ${typed.map((i) => String(i.params?.allowedValue)).join(', ')}` };
+  }
+  const deeper = typed[0];
+  if (deeper) return { path: deeper.instancePath ?? '', detail: deeper.message ?? 'is invalid' };
+  const types = [...new Set(branches.map((i) => String(i.params?.type)))];
+  return { path, detail: `must be ${types.join(' or ')}` };
 }
 
 /** Turns a schema validation failure into a message that names the parameter. */
@@ -30,9 +61,16 @@ export function describeValidation(issues: ValidationIssue[], context: string | 
   if (typeof missing === 'string') return `missing required parameter '${missing}'`;
   const additional = first.params?.additionalProperty;
   if (typeof additional === 'string') return `unknown parameter '${additional}'`;
-  const name = (first.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
+  if (!first.instancePath && context === 'body' && first.keyword === 'type') return 'request body must be a JSON object';
+  const union = issues.findLast((i) => i.keyword === 'anyOf');
   const allowed = first.params?.allowedValues;
-  const detail = Array.isArray(allowed) ? `must be one of ${allowed.join(', ')}` : (first.message ?? 'is invalid');
+  const { path, detail } = union
+    ? describeUnion(issues, union)
+    : {
+        path: first.instancePath ?? '',
+        detail: Array.isArray(allowed) ? `must be one of ${allowed.join(', ')}` : (first.message ?? 'is invalid'),
+      };
+  const name = parameterName(path);
   if (name) return `invalid parameter '${name}': ${detail}`;
   return `invalid ${context === 'body' ? 'request body' : (context ?? 'request')}: ${detail}`;
 }

@@ -10,9 +10,12 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { installBodyParsers } from './body-parsers.js';
+import { answerClientError } from './client-errors.js';
 import { installErrorHandler, sendError } from './error-handler.js';
 import { installQueryBooleans } from './query-booleans.js';
+import { installRequestIds, requestIdOf } from './request-ids.js';
 import { RouteTable } from './route-table.js';
+import { buildPartValidators } from './validators.js';
 
 /** A Fastify instance typed by TypeBox schemas: what every Cove HTTP server is built on. */
 export type JsonApp = FastifyInstance<
@@ -40,10 +43,12 @@ export interface JsonAppOptions {
 
 /**
  * The HTTP plumbing every Cove server shares, so they all answer alike:
- * TypeBox validation with query coercion (and 1/0 booleans), lenient JSON
- * bodies, the one error model, 404 vs 405, a debug line per request, and an
- * OpenAPI 3.1 document at `GET /openapi.json` generated from the route
- * schemas. Response schemas document; bodies are written as they are.
+ * TypeBox validation (strict for JSON bodies, coercing for query strings and
+ * path parameters, with 1/0 booleans), lenient JSON bodies, the one error
+ * model, 404 vs 405, an `x-request-id` on every answer and in every log
+ * line, a debug line per request, and an OpenAPI 3.1 document at
+ * `GET /openapi.json` generated from the route schemas. Response schemas
+ * document; bodies are written as they are.
  */
 export async function createJsonApp(options: JsonAppOptions): Promise<JsonApp> {
   const app = Fastify({
@@ -53,12 +58,19 @@ export async function createJsonApp(options: JsonAppOptions): Promise<JsonApp> {
     // Requests are logged at debug level by the onResponse hook below, never at info.
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
-    ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
+    // The caller's id when it is a sane one (see request-ids.ts), logged as `reqId` with every line.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
+    clientErrorHandler: answerClientError,
+    // Fastify types the factory as @fastify/ajv-compiler's (a compile taking a bare schema); it calls it with
+    // the route definition, which is what buildPartValidators takes to tell bodies from query strings.
+    schemaController: { compilersFactory: { buildValidator: buildPartValidators as never } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as JsonApp;
 
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   const routes = new RouteTable();
   routes.attach(app);
+  installRequestIds(app);
   installBodyParsers(app, options.bodyLimit);
   installErrorHandler(app);
   installQueryBooleans(app);

@@ -37,6 +37,7 @@ export type ErrorCode =
   | 'install_failed'
   | 'bad_gateway'
   | 'service_unavailable'
+  | 'no_free_address'
   | 'gateway_timeout';
 
 /** HTTP status per code. Adding a code without a status fails to compile. */
@@ -67,6 +68,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   bad_gateway: 502,
   ripgrep_not_installed: 503,
   service_unavailable: 503,
+  // A capacity limit of the host, not a fault: every private address of the driver's subnet is taken.
+  no_free_address: 503,
   search_timeout: 504,
   install_failed: 503,
   gateway_timeout: 504,

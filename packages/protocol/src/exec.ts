@@ -8,9 +8,16 @@ export type TaskStatus = (typeof TASK_STATUSES)[number];
 export const EXEC_MODES = ['auto', 'shell', 'direct'] as const;
 export type ExecMode = (typeof EXEC_MODES)[number];
 
+/** Longest timeout accepted: 7 days (timers cannot go past ~24.8 days anyway). */
+export const MAX_EXEC_TIMEOUT_SECONDS = 7 * 24 * 3600;
+/** Longest TTL accepted: one year. */
+export const MAX_EXEC_TTL_SECONDS = 365 * 24 * 3600;
+
 /**
- * `POST /exec` and `POST /exec/stream`. Documented here; the agent checks the
- * body by hand (no type coercion), so `cmd: 5` is refused instead of becoming `["5"]`.
+ * `POST /exec` and `POST /exec/stream`, validated strictly (no coercion):
+ * `cmd: 5` is refused instead of becoming `["5"]`. The agent then checks
+ * what a schema cannot say (NUL bytes, the size of the command line, that
+ * `cwd` is a directory, variable names).
  */
 export const ExecRunBody = Type.Object(
   {
@@ -19,9 +26,17 @@ export const ExecRunBody = Type.Object(
     }),
     stream: Type.Optional(Type.Boolean({ description: 'Answer with an SSE stream instead of waiting', default: false })),
     exec_mode: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('shell'), Type.Literal('direct')], { default: 'auto' })),
-    timeout_seconds: Type.Optional(Type.Number({ minimum: 0, description: 'Kill the process group after N seconds; 0 = no timeout' })),
-    timeout: Type.Optional(Type.Number({ minimum: 0, description: 'Alias of timeout_seconds' })),
-    ttl_seconds: Type.Optional(Type.Integer({ minimum: -1, description: 'Keep the task N seconds after exit; 0 = 300, -1 = forever' })),
+    timeout_seconds: Type.Optional(
+      Type.Number({ minimum: 0, maximum: MAX_EXEC_TIMEOUT_SECONDS, description: 'Kill the process group after N seconds; 0 = no timeout' }),
+    ),
+    timeout: Type.Optional(Type.Number({ minimum: 0, maximum: MAX_EXEC_TIMEOUT_SECONDS, description: 'Alias of timeout_seconds' })),
+    ttl_seconds: Type.Optional(
+      Type.Integer({
+        minimum: -1,
+        maximum: MAX_EXEC_TTL_SECONDS,
+        description: 'Keep the task N seconds after exit; 0 = 300, -1 = forever',
+      }),
+    ),
     keep_logs: Type.Optional(Type.Boolean({ description: 'Retain stdout/stderr after exit for the TTL', default: false })),
     cwd: Type.Optional(Type.String({ description: "Working directory (default: the agent's workdir)" })),
     env: Type.Optional(
@@ -32,6 +47,7 @@ export const ExecRunBody = Type.Object(
   },
   { additionalProperties: true },
 );
+export type ExecRunBody = Static<typeof ExecRunBody>;
 
 /** The task object of `POST /exec`, `GET /exec/:id` and list items. */
 export const ExecTaskObject = Type.Object(
@@ -91,6 +107,7 @@ export const ExecSignalBody = Type.Object(
   },
   { additionalProperties: true },
 );
+export type ExecSignalBody = Static<typeof ExecSignalBody>;
 
 /** SSE payloads. `stdout`/`stderr` carry base64; `output` (finished task) carries raw text. */
 export const ExecSseTaskId = Type.Object({ task_id: Type.String() });

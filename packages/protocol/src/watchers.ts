@@ -46,6 +46,8 @@ export const WatcherCreateBody = Open({
   exclude: Type.Optional(Excludes),
 });
 
+export type WatcherCreateBody = Static<typeof WatcherCreateBody>;
+
 export const WatcherIdParams = Type.Object({ id: Type.String({ description: 'Watcher id, e.g. "1"' }) });
 
 const WatcherFields = {

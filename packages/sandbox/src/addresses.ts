@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { AppError } from '@cove/protocol';
 
 /**
- * Private addresses in an IPv4 subnet (default 10.88.0.0/16). The first host
+ * Private addresses in an IPv4 subnet (the instance's: see instance-network.ts). The first host
  * address is the host side of every workspace's veth (the workspaces' default
  * route, and the source address of the gateway's connections); workspaces get
  * the following ones, each kept for the workspace's whole life so that
@@ -36,13 +37,16 @@ export class AddressPlan {
     return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
   }
 
-  /** The lowest free workspace address. */
+  /** The lowest free workspace address; 503 `no_free_address` when the subnet is full (a capacity limit, not a fault). */
   allocate(used: ReadonlySet<string>): string {
     for (let offset = 2; offset < this.capacity + 2; offset++) {
       const ip = this.at(offset);
       if (!used.has(ip)) return ip;
     }
-    throw new Error(`no free address left in ${this.cidr}`);
+    throw new AppError(
+      'no_free_address',
+      `no free address left in the workspace subnet ${this.cidr} (${this.capacity} workspaces); delete a workspace or choose a larger subnet`,
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { AppError } from '@cove/protocol';
 import type { Logger } from 'pino';
 import { run } from './run-command.js';
 
@@ -95,7 +96,10 @@ export class ImageStore {
       await rename(tmp, dir);
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
-      throw err;
+      // A build that fails (a mirror out of reach) leaves the image unavailable for now, not the server broken;
+      // the cause is for the operator's log, the client learns which image and that it may try again later.
+      this.#opts.log.error({ image: name, err: (err as Error).message }, 'image build failed');
+      throw new AppError('service_unavailable', `image '${name}' is not available: building it failed (see the server log)`);
     }
     this.#opts.log.info({ image: name, ms: Date.now() - started }, 'image built');
     return this.#info(name);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { AppError } from '@cove/protocol';
 import { run } from './run-command.js';
 
 export interface ContainerState {
@@ -52,7 +53,13 @@ export class OciRuntime {
             try {
               msg = (JSON.parse(last) as { msg?: string }).msg ?? last;
             } catch {}
-            reject(new Error(`${this.binary} create failed (${code}): ${msg.slice(0, 500)}`));
+            // The workspace could not start (a bad image, a limit the kernel refuses): the client is told so.
+            reject(
+              new AppError(
+                'failed_to_start',
+                `the workspace container did not start: ${this.binary} create failed (${code}): ${msg.slice(0, 500)}`,
+              ),
+            );
           });
       });
     });

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   AbortError,
+  APIError,
   AuthenticationError,
   BadRequestError,
   ConnectionError,
@@ -47,9 +48,71 @@ describe('errors are thrown, typed by status', () => {
     await expect(wrong.exec.list()).rejects.toBeInstanceOf(AuthenticationError);
   });
 
+  it('requestId is the x-request-id the server answered with', async () => {
+    const err = await rt.files.read({ filePath: `${t.workdir}/missing.txt` }).then(
+      () => undefined,
+      (e: unknown) => e as APIError,
+    );
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect(err?.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const denied = await new Runtime({ baseURL: t.url, token: 'nope' }).exec.list().then(
+      () => undefined,
+      (e: unknown) => e as APIError,
+    );
+    expect(denied?.requestId).toEqual(expect.any(String));
+  });
+
   it('an unreachable server is a ConnectionError', async () => {
     const gone = new Runtime({ baseURL: 'http://127.0.0.1:1', token: 'x', maxRetries: 0 });
     await expect(gone.exec.list()).rejects.toBeInstanceOf(ConnectionError);
+  });
+});
+
+describe('errors from other servers', () => {
+  let other: Server;
+  let otherURL: string;
+  let answer: { status: number; headers: Record<string, string>; body: unknown } = { status: 500, headers: {}, body: {} };
+  beforeAll(async () => {
+    other = createServer((_req, res) => {
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+      res.end(JSON.stringify(answer.body));
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    otherURL = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    other.closeAllConnections();
+    await new Promise((resolve) => other.close(resolve));
+  });
+  const failure = async (): Promise<APIError> => {
+    const err = await new Runtime({ baseURL: otherURL, token: 'x', maxRetries: 0 }).exec.list().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (!(err instanceof APIError)) throw new Error(`expected an APIError, got ${String(err)}`);
+    return err;
+  };
+
+  it('takes the request id from the header first, then from the body (requestId, request_id)', async () => {
+    answer = {
+      status: 400,
+      headers: { 'x-request-id': 'from-header' },
+      body: { error: 'bad', code: 'bad_request', requestId: 'from-body' },
+    };
+    expect(await failure()).toMatchObject({ requestId: 'from-header', code: 'bad_request' });
+    answer = { status: 400, headers: {}, body: { error: 'bad', requestId: 'camel' } };
+    expect((await failure()).requestId).toBe('camel');
+    answer = { status: 400, headers: {}, body: { error: 'bad', request_id: 'snake' } };
+    expect((await failure()).requestId).toBe('snake');
+    answer = { status: 400, headers: {}, body: { error: 'bad' } };
+    expect((await failure()).requestId).toBeUndefined();
+  });
+
+  it('keeps an unknown code as sent, and a 422 (which no Cove server sends) is a plain APIError', async () => {
+    answer = { status: 422, headers: {}, body: { error: 'nope', code: 'validation_error' } };
+    const err = await failure();
+    expect(err.constructor).toBe(APIError);
+    expect(err).toMatchObject({ status: 422, code: 'validation_error', message: 'nope' });
   });
 });
 

@@ -1,6 +1,5 @@
 import {
   AppError,
-  badParam,
   ExecDeleteAllResponse,
   ExecInputQuery,
   ExecInputResponse,
@@ -14,7 +13,7 @@ import {
   ExecTaskParams,
   SuccessResponse,
 } from '@cove/protocol';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { AgentApp, AgentContext } from '../context.js';
 import { resolveInvocation } from './command-line.js';
 import { parseRunRequest } from './run-request.js';
@@ -32,17 +31,14 @@ export interface ExecRouteDeps {
   sse: SseOptions;
 }
 
-/** The run body is checked by hand (see run-request.ts); its schema only documents it. */
-const documentOnly = () => () => true;
-
 const TAGS = ['exec'];
 
 /** Registers every `/exec` route. */
 export function registerExecRoutes(app: AgentApp, ctx: AgentContext, deps: ExecRouteDeps): void {
   const { registry } = deps;
 
-  const run = async (request: FastifyRequest, reply: FastifyReply, forceStream: boolean) => {
-    const spec = parseRunRequest(request.body, ctx.workdir, forceStream);
+  const run = async (body: ExecRunBody, reply: FastifyReply, forceStream: boolean) => {
+    const spec = parseRunRequest(body, ctx.workdir, forceStream);
     const invocation = resolveInvocation(spec.command, spec.mode);
     const task = new Task({
       id: registry.newId(),
@@ -82,18 +78,16 @@ export function registerExecRoutes(app: AgentApp, ctx: AgentContext, deps: ExecR
         body: ExecRunBody,
         response: { 200: ExecTaskObject },
       },
-      validatorCompiler: documentOnly,
     },
-    (request, reply) => run(request, reply, false),
+    (request, reply) => run(request.body, reply, false),
   );
 
   app.post(
     '/exec/stream',
     {
       schema: { tags: TAGS, summary: 'Run a command and stream its output as SSE (alias of `stream: true`)', body: ExecRunBody },
-      validatorCompiler: documentOnly,
     },
-    (request, reply) => run(request, reply, true),
+    (request, reply) => run(request.body, reply, true),
   );
 
   app.get(
@@ -193,12 +187,9 @@ export function registerExecRoutes(app: AgentApp, ctx: AgentContext, deps: ExecR
         body: ExecSignalBody,
         response: { 200: ExecSignalResponse },
       },
-      validatorCompiler: documentOnly,
     },
     async (request) => {
-      const body = request.body as Record<string, unknown> | undefined;
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badParam('signal', 'missing (e.g. "SIGINT")');
-      const signal = parseSignal(body.signal);
+      const signal = parseSignal(request.body.signal);
       const task = runningTask(registry, request.params.id);
       if (!task.signalGroup(signal)) throw new AppError('task_not_running', `task ${task.id} has no live process`);
       return { success: true as const, signal };

@@ -1,4 +1,4 @@
-import { badParam, ErrorResponse, FileDeleteQuery, PathResponse } from '@cove/protocol';
+import { badParam, ErrorResponse, FileDeleteBody, FileDeleteQuery, PathResponse } from '@cove/protocol';
 import type { AgentApp, AgentContext } from '../context.js';
 import { removePath } from './remove.js';
 
@@ -14,14 +14,14 @@ export function registerDeleteRoutes(app: AgentApp, ctx: AgentContext): void {
     schema: {
       summary: 'Delete a file, symlink or directory (recursively); system paths are protected',
       querystring: FileDeleteQuery,
+      body: FileDeleteBody,
       response: { 200: PathResponse, '4xx': ErrorResponse },
     },
     handler: async (request) => {
-      const fromQuery = (request.query as { path?: unknown }).path;
-      const body = request.body;
-      const fromBody = body !== null && typeof body === 'object' ? (body as { path?: unknown }).path : undefined;
+      const fromQuery = request.query.path;
+      const fromBody = request.body?.path;
       const input = fromQuery !== undefined && fromQuery !== '' ? fromQuery : fromBody;
-      if (input === undefined || input === null || input === '') throw badParam('path', 'is required (in the query or the body)');
+      if (input === undefined || input === '') throw badParam('path', 'is required (in the query or the body)');
       const removed = await removePath(input, ctx.workdir);
       return { success: true as const, path: removed };
     },

@@ -33,7 +33,7 @@ export function registerDownloadRoutes(app: AgentApp, ctx: AgentContext): void {
       },
     },
     async (request, reply) => {
-      const file = resolveWirePath((request.query as { path: string }).path, ctx.workdir);
+      const file = resolveWirePath(request.query.path, ctx.workdir);
       const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch((err) => {
         throw fromSystemError(err, file);
       });

@@ -6,13 +6,6 @@ import { fromSystemError, withPath } from '../http/errno.js';
 import { DEFAULT_DIR_MODE } from './atomic-write.js';
 import { checkedTarget } from './remove.js';
 
-interface MoveBody {
-  source: string;
-  destination: string;
-  overwrite?: boolean;
-  create_dirs?: boolean;
-}
-
 /** `POST /files/move`: rename a file or directory (across file systems too). */
 export function registerMoveRoutes(app: AgentApp, ctx: AgentContext): void {
   app.post(
@@ -25,7 +18,7 @@ export function registerMoveRoutes(app: AgentApp, ctx: AgentContext): void {
       },
     },
     async (request) => {
-      const body = request.body as MoveBody;
+      const body = request.body;
       // Both ends are checked: moving /usr away, or over /usr, destroys it alike.
       const source = await checkedTarget(body.source, ctx.workdir, 'source');
       const destination = await checkedTarget(body.destination, ctx.workdir, 'destination').catch(async (err) => {

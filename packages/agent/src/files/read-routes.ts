@@ -6,13 +6,6 @@ import { resolveWirePath } from '../paths/resolve.js';
 import type { FilesOptions } from './options.js';
 import { readLineRange, readWholeFile } from './read-file.js';
 
-interface ReadQuery {
-  path: string;
-  start_line?: number;
-  end_line?: number;
-  with_line_numbers?: boolean;
-}
-
 /** `GET /files/read`: a whole file (up to the cap) or a range of lines. */
 export function registerReadRoutes(app: AgentApp, ctx: AgentContext, options: Required<FilesOptions>): void {
   app.get(
@@ -25,7 +18,7 @@ export function registerReadRoutes(app: AgentApp, ctx: AgentContext, options: Re
       },
     },
     async (request, reply) => {
-      const query = request.query as ReadQuery;
+      const query = request.query;
       const file = resolveWirePath(query.path, ctx.workdir);
       const { start_line: start, end_line: end } = query;
       const numbered = query.with_line_numbers === true;

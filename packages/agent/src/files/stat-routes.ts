@@ -25,7 +25,7 @@ export function registerStatRoutes(app: AgentApp, ctx: AgentContext): void {
       },
     },
     async (request, reply) => {
-      const target = resolveWirePath((request.query as { path: string }).path, ctx.workdir);
+      const target = resolveWirePath(request.query.path, ctx.workdir);
       const info = await withPath(target, () => lstat(target));
       const name = target === '/' ? '/' : path.basename(target);
       const type = info.isSymbolicLink() ? 'symlink' : info.isDirectory() ? 'directory' : info.isFile() ? 'file' : 'other';

@@ -8,11 +8,6 @@ import { startStream } from '../http/streaming.js';
 import { resolveWirePath } from '../paths/resolve.js';
 import { compileGlob } from './glob.js';
 
-interface DownloadBody {
-  paths: string[];
-  exclude_patterns?: string[] | null;
-}
-
 /** The deepest directory containing every path: the archive's root. */
 export function commonRoot(paths: readonly string[]): string {
   const parents = paths.map((p) => (p === '/' ? [] : path.posix.dirname(p).split('/').filter(Boolean)));
@@ -45,7 +40,7 @@ export function registerTransferDownload(app: AgentApp, ctx: AgentContext): void
       },
     },
     async (request, reply) => {
-      const body = request.body as DownloadBody;
+      const body = request.body;
       const paths = body.paths.map((p, i) => resolveWirePath(p, ctx.workdir, `paths[${i}]`));
       for (const p of paths) await withPath(p, () => lstat(p));
       const excludes = (body.exclude_patterns ?? []).map((pattern, i) => {

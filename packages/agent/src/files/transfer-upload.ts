@@ -31,7 +31,7 @@ export function registerTransferUpload(app: AgentApp, ctx: AgentContext): void {
       },
     },
     async (request) => {
-      const requested = resolveOptionalPath((request.query as { dest?: string }).dest, '/', ctx.workdir, 'dest');
+      const requested = resolveOptionalPath(request.query.dest, '/', ctx.workdir, 'dest');
       const existing = await stat(requested).catch(() => undefined);
       if (existing && !existing.isDirectory()) throw new AppError('bad_request', `dest is not a directory: ${requested}`);
       if (!existing) {

@@ -5,12 +5,6 @@ import { resolveWirePath } from '../paths/resolve.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { parseMode } from './mode.js';
 
-interface UploadQuery {
-  path: string;
-  create_dirs?: boolean;
-  mode?: string;
-}
-
 /**
  * `PUT|POST /files/upload?path=`: the raw request body becomes the file. The
  * body streams to a temporary file beside the target (never held in memory,
@@ -30,7 +24,7 @@ export function registerUploadRoutes(app: AgentApp, ctx: AgentContext): void {
       response: { 201: FileWriteResponse, '4xx': ErrorResponse },
     },
     handler: async (request, reply) => {
-      const query = request.query as UploadQuery;
+      const query = request.query;
       const file = resolveWirePath(query.path, ctx.workdir);
       const mode = parseMode(query.mode);
       const size = await writeFileAtomic(file, request.raw, { mode, createDirs: query.create_dirs === true }).catch((err) => {

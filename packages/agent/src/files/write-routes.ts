@@ -6,20 +6,6 @@ import { resolveWirePath } from '../paths/resolve.js';
 import { appendFile, DEFAULT_DIR_MODE, writeFileAtomic } from './atomic-write.js';
 import { parseMode } from './mode.js';
 
-interface WriteBody {
-  path: string;
-  content: string;
-  create_dirs?: boolean;
-  append?: boolean;
-  mode?: string;
-  encoding?: 'utf8' | 'utf-8' | 'base64';
-}
-
-interface MkdirBody {
-  path: string;
-  mode?: string;
-}
-
 /** `POST|PUT /files/write` and `POST /files/mkdir`. */
 export function registerWriteRoutes(app: AgentApp, ctx: AgentContext): void {
   app.route({
@@ -31,7 +17,7 @@ export function registerWriteRoutes(app: AgentApp, ctx: AgentContext): void {
       response: { 201: FileWriteResponse, '4xx': ErrorResponse },
     },
     handler: async (request, reply) => {
-      const body = request.body as WriteBody;
+      const body = request.body;
       const file = resolveWirePath(body.path, ctx.workdir);
       const mode = parseMode(body.mode);
       const content = body.encoding === 'base64' ? decodeBase64(body.content) : Buffer.from(body.content, 'utf8');
@@ -51,7 +37,7 @@ export function registerWriteRoutes(app: AgentApp, ctx: AgentContext): void {
       },
     },
     async (request, reply) => {
-      const body = request.body as MkdirBody;
+      const body = request.body;
       const dir = resolveWirePath(body.path, ctx.workdir);
       const mode = parseMode(body.mode) ?? DEFAULT_DIR_MODE;
       const existing = await statPath(dir).catch(() => undefined);

@@ -1,19 +1,11 @@
 import { statSync } from 'node:fs';
-import { AppError, badParam, TERMINAL_LIMITS } from '@cove/protocol';
+import { AppError, badParam, TERMINAL_LIMITS, type TerminalCreateBody } from '@cove/protocol';
+import type { Static } from '@sinclair/typebox';
 import { resolveWirePath } from '../paths/resolve.js';
 import { defaultShell, resolveCommand } from './shell.js';
 import type { SpawnRequest } from './terminal-manager.js';
 
-export interface CreateBody {
-  cmd?: string[];
-  command?: string[];
-  shell?: string;
-  cols?: number;
-  rows?: number;
-  scrollback_size?: number;
-  cwd?: string;
-  env?: Record<string, string>;
-}
+export type CreateBody = Static<typeof TerminalCreateBody>;
 
 /**
  * Turns a `POST /terminals` body into what to spawn. The schema has already

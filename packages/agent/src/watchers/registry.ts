@@ -64,6 +64,10 @@ export class WatcherRegistry {
     try {
       info = await stat(root);
     } catch (err) {
+      // The reference answers 400 for a missing or invalid `path`: a root that is not there is not a missing resource.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new AppError('bad_request', `invalid parameter 'path': directory not found: ${root}`);
+      if (code === 'ENOTDIR') throw new AppError('bad_request', `invalid parameter 'path': not a directory: ${root}`);
       throw fromSystemError(err, root);
     }
     if (!info.isDirectory()) throw new AppError('bad_request', `invalid parameter 'path': not a directory: ${root}`);

@@ -1,6 +1,5 @@
 import {
   AppError,
-  badParam,
   ErrorResponse,
   WatcherCreateBody,
   WatcherDeleteResponse,
@@ -19,16 +18,9 @@ function withWatcher(info: WatcherInfo) {
   return { success: true as const, ...info, watcher: info };
 }
 
-/** `excludes` (reference) and `exclude` (official SDK) together. */
-function excludesOf(body: Record<string, unknown>): string[] {
-  const out: string[] = [];
-  for (const key of ['excludes', 'exclude'] as const) {
-    const value = body[key];
-    if (value === undefined || value === null) continue;
-    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw badParam(key, 'must be an array of strings');
-    out.push(...(value as string[]));
-  }
-  return out;
+/** `excludes` (reference) and `exclude` (official SDK) together; the schema typed both. */
+function excludesOf(body: WatcherCreateBody): string[] {
+  return [...(body.excludes ?? []), ...(body.exclude ?? [])];
 }
 
 /** The REST side of watchers: create, list, get, delete. Events go out on `/ws`. */
@@ -44,11 +36,11 @@ export function registerWatcherRoutes(app: AgentApp, ctx: AgentContext, registry
       },
     },
     async (request) => {
-      const body = (request.body ?? {}) as Record<string, unknown>;
+      const body = request.body;
       // `root` is the official SDK's alias; an empty `path` beside it defers to it.
-      const useRoot = (body.path === undefined || body.path === null || body.path === '') && body.root !== undefined;
+      const useRoot = (body.path === undefined || body.path === '') && body.root !== undefined;
       const given = useRoot ? body.root : body.path;
-      if (given === undefined || given === null || given === '') throw new AppError('bad_request', "missing required parameter 'path'");
+      if (given === undefined || given === '') throw new AppError('bad_request', "missing required parameter 'path'");
       const root = resolveWirePath(given, ctx.workdir, useRoot ? 'root' : 'path');
       const info = await registry.create(root, excludesOf(body));
       ctx.log.info({ watcher: info.id, root: info.root, dirs: info.dirs }, 'watcher created');

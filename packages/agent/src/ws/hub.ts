@@ -4,7 +4,7 @@ import { redactUrl, upgradeOriginAllowed, WS_CLOSE, WS_MAX_PAYLOAD } from '@cove
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { TokenStore } from '../auth/token-store.js';
-import { rejectUpgrade, selectProtocol, upgradeToken } from './upgrade-auth.js';
+import { rejectUpgrade, selectProtocol, upgradeRequestId, upgradeToken } from './upgrade-auth.js';
 
 export { rejectUpgrade, upgradeToken };
 
@@ -88,6 +88,8 @@ export class WsHub {
       perMessageDeflate: false,
       handleProtocols: (protocols) => selectProtocol(protocols, this.#opts.tokens),
     });
+    // The 101 carries the request's id like every other answer.
+    this.#wss.on('headers', (headers, request) => headers.push(`x-request-id: ${upgradeRequestId(request)}`));
   }
 
   /** Connected clients. */
@@ -130,17 +132,18 @@ export class WsHub {
   /** Handles an HTTP upgrade for `/ws`: origin check, authentication, then the WebSocket. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = redactUrl(request.url);
+    const reqId = upgradeRequestId(request);
     if (!upgradeOriginAllowed(request.headers.origin, request.headers.host, this.#opts.allowedOrigins)) {
-      this.#opts.log.debug({ url, origin: request.headers.origin }, 'websocket upgrade refused: foreign origin');
-      rejectUpgrade(socket, 403, 'forbidden', 'cross-site WebSocket upgrade refused');
+      this.#opts.log.debug({ url, reqId, origin: request.headers.origin }, 'websocket upgrade refused: foreign origin');
+      rejectUpgrade(socket, 403, 'forbidden', 'cross-site WebSocket upgrade refused', reqId);
       return;
     }
     if (!this.#opts.tokens.verify(upgradeToken(request))) {
-      this.#opts.log.debug({ url }, 'websocket upgrade refused: bad token');
-      rejectUpgrade(socket, 401, 'unauthorized', 'missing or invalid token');
+      this.#opts.log.debug({ url, reqId }, 'websocket upgrade refused: bad token');
+      rejectUpgrade(socket, 401, 'unauthorized', 'missing or invalid token', reqId);
       return;
     }
-    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, url));
+    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, url, reqId));
   }
 
   /** Closes every client (server shutdown, access disabled). */
@@ -158,7 +161,7 @@ export class WsHub {
     this.#wss.close();
   }
 
-  #accept(ws: WebSocket, url: string): void {
+  #accept(ws: WebSocket, url: string, reqId: string): void {
     const id = this.#nextId++;
     const peer: Peer = {
       socket: ws,
@@ -170,7 +173,7 @@ export class WsHub {
       stallTimer: undefined,
     };
     this.#peers.set(ws, peer);
-    this.#opts.log.debug({ client: id, url }, 'websocket connected');
+    this.#opts.log.debug({ client: id, url, reqId }, 'websocket connected');
     ws.on('close', (code) => {
       this.#opts.log.debug({ client: id, code }, 'websocket closed');
       this.#remove(peer);

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { bearerToken, offeredProtocols, subprotocolToken } from '@cove/protocol';
+import { bearerToken, offeredProtocols, REQUEST_ID_HEADER, requestIdFrom, subprotocolToken } from '@cove/protocol';
 import type { TokenStore } from '../auth/token-store.js';
 
 /**
@@ -33,10 +33,21 @@ export function selectProtocol(protocols: Set<string>, tokens: TokenStore): stri
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' };
 
-/** Refuses an upgrade with a plain HTTP answer carrying the usual error body. */
-export function rejectUpgrade(socket: Duplex, status: number, code: string, message: string): void {
+/** The upgrade request's id (see `requestIdFrom`), made once per request. */
+const upgradeIds = new WeakMap<IncomingMessage, string>();
+export function upgradeRequestId(request: IncomingMessage): string {
+  let id = upgradeIds.get(request);
+  if (id === undefined) {
+    id = requestIdFrom(request.headers[REQUEST_ID_HEADER]);
+    upgradeIds.set(request, id);
+  }
+  return id;
+}
+
+/** Refuses an upgrade with a plain HTTP answer carrying the usual error body and the request's id. */
+export function rejectUpgrade(socket: Duplex, status: number, code: string, message: string, requestId: string): void {
   const body = JSON.stringify({ success: false, error: message, code });
   socket.end(
-    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

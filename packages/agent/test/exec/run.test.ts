@@ -130,7 +130,7 @@ describe('POST /exec (synchronous)', () => {
       const { body } = await run({
         // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
         cmd: ['sh', '-c', 'echo "$A|$B|${COVE_EXEC_TEST_INHERITED-unset}|${PATH:+path}"'],
-        env: { A: 'one', B: 2, COVE_EXEC_TEST_INHERITED: null },
+        env: { A: 'one', B: '2', COVE_EXEC_TEST_INHERITED: null },
       });
       expect(body.stdout).toBe('one|2|unset|path\n');
       const inherited = await run({ cmd: ['sh', '-c', 'echo $COVE_EXEC_TEST_INHERITED'] });

@@ -126,7 +126,7 @@ describe('POST|PUT /files/write', () => {
       ],
       [{ path: file, content: 'x', create_dirs: 'yes' }, "invalid parameter 'create_dirs': must be boolean"],
       [{ path: file, content: '%%%', encoding: 'base64' }, "invalid parameter 'content': is not valid base64"],
-      [[1, 2], 'invalid request body: must be object'],
+      [[1, 2], 'request body must be a JSON object'],
     ];
     for (const [body, error] of cases) {
       const res = await t.json('POST', '/files/write', { body });

@@ -94,8 +94,10 @@ describe('POST /terminals', () => {
     [{ rows: -1 }, "invalid parameter 'rows'"],
     [{ rows: 1.5 }, "invalid parameter 'rows'"],
     [{ cols: 'wide' }, "invalid parameter 'cols'"],
-    [{ cmd: [{}] }, "invalid parameter 'cmd.0'"],
-    [{ cmd: 'x'.repeat(70000) }, "invalid parameter 'cmd.0'"],
+    [{ cmd: [{}] }, "invalid parameter 'cmd[0]'"],
+    // A JSON body is not coerced: a string is not an argv list.
+    [{ cmd: 'x'.repeat(70000) }, "invalid parameter 'cmd': must be array"],
+    [{ cmd: ['x'.repeat(70000)] }, "invalid parameter 'cmd[0]'"],
     [{ cmd: [''] }, "invalid parameter 'cmd[0]'"],
     [{ cmd: ['sh\u0000x'] }, "invalid parameter 'cmd[0]'"],
     [{ command: { a: 1 } }, "invalid parameter 'command'"],

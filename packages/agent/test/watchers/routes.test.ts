@@ -78,6 +78,11 @@ describe('POST /watchers', () => {
       [{ path: t.workdir, excludes: [{ a: 1 }] }, "invalid parameter 'excludes"],
       [{ path: t.workdir, excludes: Array.from({ length: 300 }, (_, i) => `p${i}`) }, "invalid parameter 'excludes'"],
       [{ path: t.workdir, exclude: ['x'.repeat(2000)] }, "invalid parameter 'exclude"],
+      // JSON bodies are never coerced: a number is not a path, a string is not a list.
+      [{ path: 42 }, "invalid parameter 'path': must be string"],
+      [{ path: true }, "invalid parameter 'path': must be string"],
+      [{ path: t.workdir, excludes: '*.log' }, "invalid parameter 'excludes': must be array"],
+      [{ path: t.workdir, exclude: 7 }, "invalid parameter 'exclude': must be array"],
     ];
     for (const [body, message] of cases) {
       const res = await t.json<{ error: string }>('POST', '/watchers', { body });
@@ -99,7 +104,7 @@ describe('POST /watchers', () => {
     expect(res.body).toEqual({ success: false, error: "missing required parameter 'path'", code: 'bad_request' });
   });
 
-  it('answers 400 for a file and 404 for a missing path', async () => {
+  it('answers 400 for a file and for a missing path (the reference: 400 for a missing or invalid path)', async () => {
     const file = path.join(t.workdir, 'plain.txt');
     writeFileSync(file, 'x');
     const onFile = await t.json('POST', '/watchers', { body: { path: file } });
@@ -107,8 +112,8 @@ describe('POST /watchers', () => {
     expect(onFile.body).toEqual({ success: false, error: `invalid parameter 'path': not a directory: ${file}`, code: 'bad_request' });
     const missing = path.join(t.workdir, 'nope');
     const gone = await t.json('POST', '/watchers', { body: { path: missing } });
-    expect(gone.status).toBe(404);
-    expect(gone.body).toEqual({ success: false, error: `not found: ${missing}`, code: 'not_found' });
+    expect(gone.status).toBe(400);
+    expect(gone.body).toEqual({ success: false, error: `invalid parameter 'path': directory not found: ${missing}`, code: 'bad_request' });
     const under = await t.json('POST', '/watchers', { body: { path: `${file}/x` } });
     expect(under.status).toBe(400);
     expect((await t.json('GET', '/watchers')).body).toEqual({ success: true, watchers: [] });

@@ -146,7 +146,7 @@ export class DownstreamConnection implements ExchangeOwner {
   #startUpgrade(request: RequestHead, rest: Buffer): void {
     if (this.#queue.length > 0) {
       // Upgrades do not wait behind pipelined requests: such a client is refused.
-      this.#refuse(new AppError('bad_request', 'an upgrade may not follow a request still being answered'));
+      this.#refuse(new AppError('bad_request', 'an upgrade may not follow a request still being answered'), request.requestId);
       return;
     }
     this.#closing = true;
@@ -202,13 +202,13 @@ export class DownstreamConnection implements ExchangeOwner {
   }
 
   /** Answers a request the connection itself refuses, then closes; cuts it if a response is under way. */
-  #refuse(error: AppError): void {
+  #refuse(error: AppError, requestId?: string): void {
     this.#closing = true;
     if (this.#queue.length > 0) {
       this.socket.destroy();
       return;
     }
-    answerAndClose(this.socket, error);
+    answerAndClose(this.socket, error, requestId);
   }
 
   #close(): void {

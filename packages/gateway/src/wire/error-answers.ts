@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AppError } from '@cove/protocol';
@@ -22,13 +23,18 @@ export function answerError(exchange: Exchange, error: AppError): void {
   );
 }
 
-/** Writes a whole error answer on a bare socket (a refused upgrade, an unparsable request), then closes it. */
-export function answerAndClose(socket: Duplex, error: AppError): void {
+/**
+ * Writes a whole error answer on a bare socket (a refused upgrade, an
+ * unparsable request), then closes it. `requestId` is the request's id, or a
+ * new one when no request head could be read.
+ */
+export function answerAndClose(socket: Duplex, error: AppError, requestId: string = randomUUID()): void {
   if (socket.destroyed || socket.writableEnded) return;
   const body = errorJson(error);
   socket.end(
     `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\n' +
+      `x-request-id: ${requestId}\r\n` +
       'Cache-Control: no-store\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Connection: close\r\n\r\n' +

@@ -67,6 +67,8 @@ export class Exchange {
     this.#socket = owner.socket;
     this.#out = new WriteCoalescer(owner.socket);
     this.keepAlive = keepAlive;
+    // Every answer of this exchange, local or relayed, carries the request's id (the agent's own copy is dropped).
+    this.#extraHeaders = `x-request-id: ${request.requestId}${CRLF}`;
   }
 
   get headSent(): boolean {

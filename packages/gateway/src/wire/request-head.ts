@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { isValidRequestId } from '@cove/protocol';
 import type { MessageHead } from './llhttp.js';
 
 /** How a request body is framed: a Content-Length, chunked, or no body at all (neither header). */
@@ -16,6 +18,11 @@ export class RequestHead {
   readonly bodyFraming: BodyFraming;
   /** `Expect: 100-continue`: the caller waits for a go-ahead before sending its body. */
   readonly expectContinue: boolean;
+  /**
+   * The caller's `x-request-id` when valid (1–128 visible ASCII, sent once),
+   * else a new UUID: answered on every response and forwarded to the agent.
+   */
+  readonly requestId: string;
   #headers: Record<string, string> | undefined;
 
   constructor(head: MessageHead, remoteAddress: string) {
@@ -26,6 +33,8 @@ export class RequestHead {
     this.remoteAddress = remoteAddress;
     let framing: BodyFraming;
     let expectContinue = false;
+    let requestId: string | undefined;
+    let requestIds = 0;
     const raw = head.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i] as string;
@@ -37,10 +46,18 @@ export class RequestHead {
         framing = 'chunked';
       } else if (name.length === 6 && name.toLowerCase() === 'expect') {
         expectContinue = (raw[i + 1] as string).toLowerCase() === '100-continue';
+      } else if (
+        name.length === 12 &&
+        (name.charCodeAt(0) | 0x20) === 0x78 /* x: not Content-Type */ &&
+        name.toLowerCase() === 'x-request-id'
+      ) {
+        requestId = raw[i + 1] as string;
+        requestIds++;
       }
     }
     this.bodyFraming = framing;
     this.expectContinue = expectContinue;
+    this.requestId = requestIds === 1 && isValidRequestId(requestId as string) ? (requestId as string) : randomUUID();
   }
 
   /** Whether body bytes follow the head. */

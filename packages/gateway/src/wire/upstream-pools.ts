@@ -28,7 +28,7 @@ export interface UpstreamPoolsOptions extends UpstreamTimeouts {
   /** What the caller is told when a request could not reach its agent (502, 504). */
   upstreamError(err: Error): AppError;
   /** Told of each request that failed before any answer. */
-  onFailure?(error: AppError, cause: Error): void;
+  onFailure?(error: AppError, cause: Error, requestId: string): void;
 }
 
 /** Idle connections per agent kept for reuse; more are closed when released. */
@@ -103,7 +103,7 @@ class OriginPool implements ConnectionPool {
       return;
     }
     const answer = this.#options.upstreamError(error);
-    this.#options.onFailure?.(answer, error);
+    this.#options.onFailure?.(answer, error, exchange.request.requestId);
     answerError(exchange, answer);
   }
 

@@ -4,6 +4,17 @@
  * `TimeoutError` or `AbortError`. Nothing is returned as a result that is
  * really an error.
  */
+import type { ErrorCode } from '@cove/protocol';
+
+/**
+ * An error answer's code: one of the Cove registry's (`not_found`,
+ * `too_many_tasks`, …), or another server's own (a proxy in between, a
+ * newer server), kept as sent.
+ *
+ * @example
+ * const code: APIErrorCode = 'not_found';
+ */
+export type APIErrorCode = ErrorCode | (string & {});
 
 /**
  * Base class of every error the SDK throws.
@@ -29,13 +40,13 @@ export class APIError extends CoveError {
   /** HTTP status. */
   readonly status: number;
   /** Machine-readable code from the body (`not_found`, `too_many_tasks`, …). */
-  readonly code: string;
-  /** The server's request id, when it sent one. */
+  readonly code: APIErrorCode;
+  /** The request's id (the `x-request-id` every Cove server answers with), to find it in the servers' logs. */
   readonly requestId: string | undefined;
   /** The parsed body, as the server sent it. */
   readonly body: unknown;
 
-  constructor(status: number, code: string, message: string, body: unknown, requestId?: string) {
+  constructor(status: number, code: APIErrorCode, message: string, body: unknown, requestId?: string) {
     super(message);
     this.status = status;
     this.code = code;
@@ -87,13 +98,6 @@ export class ConflictError extends APIError {}
  */
 export class PayloadTooLargeError extends APIError {}
 /**
- * 422: well-formed but impossible.
- *
- * @example
- * await client.workspaces.create({ cpus: 0 }).catch((e) => e instanceof UnprocessableEntityError && console.log(e.message));
- */
-export class UnprocessableEntityError extends APIError {}
-/**
  * 429: too many tasks, terminals or requests.
  *
  * @example
@@ -138,19 +142,22 @@ const BY_STATUS: Record<number, typeof APIError> = {
   404: NotFoundError,
   409: ConflictError,
   413: PayloadTooLargeError,
-  422: UnprocessableEntityError,
   429: RateLimitError,
 };
 
 /**
- * Builds the right `APIError` subclass for an error answer.
+ * Builds the right `APIError` subclass for an error answer. `headerRequestId`
+ * is the answer's `x-request-id`; a body's `requestId` or `request_id` (other
+ * servers) stands in when there is none.
  *
  * @example
- * const err = apiErrorFrom(404, { success: false, error: 'not found: /x', code: 'not_found' }); // NotFoundError
+ * const err = apiErrorFrom(404, { success: false, error: 'not found: /x', code: 'not_found' }, 'req-1'); // NotFoundError
  */
-export function apiErrorFrom(status: number, body: unknown, requestId?: string): APIError {
+export function apiErrorFrom(status: number, body: unknown, headerRequestId?: string): APIError {
   const record = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-  const code = typeof record.code === 'string' ? record.code : defaultCode(status);
+  const code: APIErrorCode = typeof record.code === 'string' ? record.code : defaultCode(status);
+  const fromBody = record.requestId ?? record.request_id;
+  const requestId = headerRequestId ?? (typeof fromBody === 'string' ? fromBody : undefined);
   const message =
     typeof record.error === 'string'
       ? record.error
@@ -161,7 +168,7 @@ export function apiErrorFrom(status: number, body: unknown, requestId?: string):
   return new Kind(status, code, message, body, requestId);
 }
 
-function defaultCode(status: number): string {
+function defaultCode(status: number): ErrorCode {
   if (status === 401) return 'unauthorized';
   if (status === 404) return 'not_found';
   if (status >= 500) return 'internal_error';

@@ -68,7 +68,7 @@ export class Transport {
         body = JSON.parse(text);
       } catch {
         if (!res.ok) throw apiErrorFrom(res.status, { error: text.slice(0, 500) }, requestId(res));
-        throw new APIError(res.status, 'invalid_response', `expected JSON, got: ${text.slice(0, 100)}`, text);
+        throw new APIError(res.status, 'invalid_response', `expected JSON, got: ${text.slice(0, 100)}`, text, requestId(res));
       }
     }
     return body as T;

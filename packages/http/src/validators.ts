@@ -1,0 +1,26 @@
+import { AjvCompiler } from '@fastify/ajv-compiler';
+import type { FastifySchemaCompiler } from 'fastify';
+
+const SHARED = { useDefaults: true, removeAdditional: false, allErrors: false } as const;
+
+type Compile = FastifySchemaCompiler<unknown>;
+
+/**
+ * The validator factory of every Cove server (Fastify's
+ * `schemaController.compilersFactory.buildValidator`): one Ajv per HTTP part.
+ *
+ * JSON bodies carry their own types, so they are validated strictly: a
+ * `"content": 12345` or a `"path": 42` is a 400, never a silent
+ * `String(x)`. Query strings and path parameters carry only text, so there
+ * the validator coerces (`?max_depth=3`, `?nested=true`; a single value
+ * becomes a one-element array); `1`/`0`/`yes`/`no` booleans are mapped
+ * before validation by `installQueryBooleans`.
+ */
+export function buildPartValidators(externalSchemas: Record<string, unknown>): Compile {
+  const pool = AjvCompiler();
+  // The compiler is typed as taking a bare schema; Fastify hands it the route definition, as it expects.
+  const external = externalSchemas as Parameters<typeof pool>[0];
+  const strict = pool(external, { customOptions: { ...SHARED, coerceTypes: false } }) as unknown as Compile;
+  const coercing = pool(external, { customOptions: { ...SHARED, coerceTypes: 'array' } }) as unknown as Compile;
+  return (route) => (route.httpPart === 'body' ? strict(route) : coercing(route));
+}
