@@ -26,6 +26,8 @@ export async function openDriver({ tmp, slot, warmPool }) {
     cgroupParent: `cove-bench${slot}`,
     stopTimeoutMs: 2000,
     log: pino({ level: 'silent' }),
+    // A test run's claim on its subnet ends with it: a crashed run cannot refuse the next one.
+    ephemeralNetwork: true,
     ...(warmPool ? { warmPool } : {}),
   });
 }

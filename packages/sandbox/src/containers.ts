@@ -4,8 +4,7 @@
 import { open, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { WorkspaceSpec } from '@cove/api';
-import { AppError } from '@cove/protocol';
+import { AppError, type WorkspaceSpec } from '@cove/protocol';
 import type { AddressPlan } from './addresses.js';
 import { type AgentFiles, agentArgs, agentBinds } from './agent-files.js';
 import { mountRoot } from './disk.js';

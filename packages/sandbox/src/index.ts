@@ -1,8 +1,17 @@
 export { AddressPlan, netnsName, vethName } from './addresses.js';
 export { type AgentFiles, defaultAgentFiles } from './agent-files.js';
+export { type CgroupLimits, type CgroupMode, cgroupDirs, cgroupMode, isFrozen, readLimits } from './cgroups.js';
 export { defaultEgressLookup, type EgressLookup } from './egress.js';
 export { type FirewallEntry, renderRuleset } from './firewall.js';
 export { buildDebianImage, buildHostImage, IMAGE_ALIASES, type ImageInfo, ImageStore } from './images.js';
+export {
+  type InstanceClaim,
+  type InstanceNetwork,
+  instanceClaims,
+  instanceId,
+  LEGACY_NETWORK,
+  releaseNetwork,
+} from './instance-network.js';
 export { type ContainerState, OciRuntime } from './runc.js';
 export { SandboxDriver, type SandboxDriverOptions } from './sandbox-driver.js';
 export { type SandboxSupport, sandboxSupport } from './support.js';

@@ -1,16 +1,18 @@
 // The sandbox driver: the workspaces' lifecycle (open and recover, create, start, pause, resume, stop, delete) and their
 // firewall, delegating to the slots on disk, their containers, the agents inside and the warm pool.
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, rmdir } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { AgentEndpoint, ResolvedNetwork, WorkspaceDriver, WorkspaceSpec } from '@cove/api';
+import { type AgentEndpoint, type ResolvedNetwork, SERVER_DEFAULTS, type WorkspaceDriver, type WorkspaceSpec } from '@cove/protocol';
 import { AddressPlan } from './addresses.js';
 import { AGENT_INIT, type AgentFiles, defaultAgentFiles, missingAgentFiles } from './agent-files.js';
 import { Agents } from './agents.js';
+import { cgroupDirs } from './cgroups.js';
 import { Containers } from './containers.js';
 import { unmountRoot } from './disk.js';
 import { defaultEgressLookup } from './egress.js';
+import { removeTable } from './firewall.js';
 import { ImageStore } from './images.js';
+import { claimNetwork, type InstanceNetwork, instanceId, releaseNetwork } from './instance-network.js';
 import { enableForwarding } from './netns.js';
 import { processArgs } from './process-alive.js';
 import { OciRuntime } from './runc.js';
@@ -52,24 +54,23 @@ export class SandboxDriver implements WorkspaceDriver {
   readonly #agents: Agents;
   readonly #pool: WarmPool;
 
-  private constructor(options: SandboxDriverOptions) {
+  private constructor(options: SandboxDriverOptions, network: InstanceNetwork) {
     const { log } = options;
-    const runtimeRoot =
-      options.runtimeRoot ?? `/run/cove/${createHash('sha256').update(path.resolve(options.dataDir)).digest('hex').slice(0, 12)}`;
+    const runtimeRoot = options.runtimeRoot ?? `/run/cove/${instanceId(options.dataDir)}`;
     const runtime = new OciRuntime(options.runtime ?? 'runc', runtimeRoot);
     const images = new ImageStore({
-      dir: options.imagesDir ?? path.join(options.dataDir, 'images'),
+      dir: options.imagesDir ?? SERVER_DEFAULTS.imagesDir,
       debianMirror: options.debianMirror ?? 'http://deb.debian.org/debian',
       log,
     });
-    const plan = new AddressPlan(options.subnet ?? '10.88.0.0/16');
+    const plan = new AddressPlan(network.subnet);
     const agentFiles = options.agentFiles ?? defaultAgentFiles();
-    const agentPort = options.agentPort ?? 9990;
+    const agentPort = options.agentPort ?? SERVER_DEFAULTS.agentPort;
     // Address allocation and firewall changes are global.
     const global = new KeyedSerial();
     const slots = new Slots({ dir: path.join(options.dataDir, 'workspaces'), images, plan, global });
     const firewall = new WorkspaceFirewall({
-      table: options.nftTable ?? 'cove',
+      table: network.table,
       plan,
       agentPort,
       slots,
@@ -94,12 +95,16 @@ export class SandboxDriver implements WorkspaceDriver {
   }
 
   /**
-   * Opens the driver: checks the host, then recovers the state of the
-   * workspaces it already has (their containers, links and firewall rules)
-   * so that a restarted control plane finds running workspaces running.
+   * Opens the driver: checks the host, claims the instance's subnet and table (see `claimNetwork`), then
+   * recovers the state of the workspaces it already has (their containers, links and firewall rules) so that
+   * a restarted control plane finds running workspaces running.
    */
   static async open(options: SandboxDriverOptions): Promise<SandboxDriver> {
-    const driver = new SandboxDriver(options);
+    if (process.platform !== 'linux' || process.getuid?.() !== 0) throw new Error('the sandbox driver needs root on Linux');
+    const network = await claimNetwork(options.dataDir, { subnet: options.subnet, table: options.nftTable }, options.ephemeralNetwork);
+    const driver = new SandboxDriver(options, network);
+    // A table given up for another (an explicit one replacing the recorded one) goes: nothing else may hold it.
+    if (network.previousTable !== undefined) await removeTable(network.previousTable);
     await driver.#init();
     return driver;
   }
@@ -121,7 +126,6 @@ export class SandboxDriver implements WorkspaceDriver {
   }
 
   async #init(): Promise<void> {
-    if (process.platform !== 'linux' || process.getuid?.() !== 0) throw new Error('the sandbox driver needs root on Linux');
     const missing = missingAgentFiles(this.#agentFiles);
     if (missing.length > 0) throw new Error(`the agent's files are missing (build first: npx tsc -b packages/cli): ${missing.join(', ')}`);
     await mkdir(this.#slots.dir, { recursive: true, mode: 0o700 });
@@ -145,7 +149,7 @@ export class SandboxDriver implements WorkspaceDriver {
     // Pool slots of a previous run are not adopted (their state is not worth trusting); they are remade.
     for (const slot of stalePool) await this.#containers.removeSlot(slot).catch(() => {});
     this.#opts.log.info(
-      { workspaces: this.#slots.states.size, agents: this.#agents.count, subnet: this.#plan.cidr },
+      { workspaces: this.#slots.states.size, agents: this.#agents.count, subnet: this.#plan.cidr, table: this.#firewall.table },
       'sandbox driver ready',
     );
     this.#pool.fill();
@@ -255,18 +259,16 @@ export class SandboxDriver implements WorkspaceDriver {
     await Promise.all([...this.#slots.states.keys()].map((id) => this.stop(id)));
   }
 
-  /** Deletes every workspace and the firewall table (tests, uninstall). */
+  /** Deletes every workspace and the firewall table, and gives up the subnet and table (tests, uninstall). */
   async destroyAll(): Promise<void> {
     this.#firewall.stopRefresh();
     await this.#pool.drain();
     for (const id of [...this.#slots.states.keys()]) await this.destroy(id);
     await this.#firewall.remove();
+    await releaseNetwork(this.#opts.dataDir);
     await rmdir(this.#runtime.root).catch(() => {});
     // The cgroup parent runc made, in every hierarchy (rmdir refuses while another instance still uses it).
-    const parent = this.#opts.cgroupParent ?? 'cove';
-    for (const hierarchy of await readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
-      await rmdir(path.join('/sys/fs/cgroup', hierarchy, parent)).catch(() => {});
-    }
+    for (const dir of cgroupDirs(this.#opts.cgroupParent ?? 'cove')) await rmdir(dir).catch(() => {});
   }
 
   /** The workspace's address (for tests and tools). */

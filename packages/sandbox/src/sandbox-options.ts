@@ -4,19 +4,31 @@ import type { AgentFiles } from './agent-files.js';
 import type { EgressLookup } from './egress.js';
 
 export interface SandboxDriverOptions {
-  /** Holds `workspaces/<id>/` (disk image, bundle, token) and, by default, `images/`. */
+  /** Holds `workspaces/<id>/` (disk image, bundle, token). */
   dataDir: string;
   log: Logger;
-  /** Image cache (default `<dataDir>/images`); share it between data dirs to build images once. */
+  /** Image cache (default `/var/cache/cove/images`, `SERVER_DEFAULTS.imagesDir`): shared between data dirs to build images once. */
   imagesDir?: string;
   /** The OCI runtime binary (default `runc`; crun where the host's cgroup layout allows). */
   runtime?: string;
   /** The runtime's state directory (default `/run/cove/<hash of dataDir>`). */
   runtimeRoot?: string;
-  /** The workspaces' private subnet (default 10.88.0.0/16); the first address is the host side. */
+  /**
+   * The workspaces' private subnet; the first address is the host side. Default: the one this data directory
+   * recorded, else 10.88.0.0/16 for a data directory with workspaces of an earlier version, else a free /16 of
+   * 10.64.0.0/10 derived from the data directory. Refused when another Cove instance or a host route has it.
+   */
   subnet?: string;
-  /** The nftables table (family inet) this driver owns (default `cove`). */
+  /**
+   * The nftables table (family inet) this driver owns. Default: the recorded one, else `cove` for a data
+   * directory of an earlier version, else `cove_<hash of the data directory>`. Refused when another instance has it.
+   */
   nftTable?: string;
+  /**
+   * The claim on the subnet and table lasts only while this process runs (tests, benchmarks: a crashed run's
+   * claim then blocks no later run). Default false: a claim outlives its process, a stopped instance keeps its network.
+   */
+  ephemeralNetwork?: boolean;
   /** cgroup parent of the workspaces (default `cove`). */
   cgroupParent?: string;
   /** Process-count limit per workspace (default 4096). */

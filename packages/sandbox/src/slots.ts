@@ -2,8 +2,7 @@
 // disk, network namespace and overlay root made once for it and kept while it exists.
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ResolvedNetwork } from '@cove/api';
-import { AppError } from '@cove/protocol';
+import { AppError, type ResolvedNetwork } from '@cove/protocol';
 import type { AddressPlan } from './addresses.js';
 import { createDisk, type DiskLayout, diskLayout, mountRoot, removeDisk } from './disk.js';
 import type { ImageStore } from './images.js';

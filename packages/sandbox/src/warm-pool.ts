@@ -2,7 +2,7 @@
 // throw-away token) that matching creates adopt, refilled in the background one slot at a time.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { WorkspaceSpec } from '@cove/api';
+import type { WorkspaceSpec } from '@cove/protocol';
 import type { Logger } from 'pino';
 import type { Agents } from './agents.js';
 import type { Containers } from './containers.js';

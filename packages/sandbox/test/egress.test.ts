@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,17 +11,24 @@ const skip = skipReason();
 
 // An "outside" network of the test's own: a namespace behind a veth pair whose host side is routed like any
 // other host link (its name does not start with "cv", so workspaces' traffic is masqueraded onto it). All
-// traffic here stays between namespaces this test made and the host side of their links.
-const NS = 'covetest-egress9';
-const HOST_DEV = 'ctegress9h';
-const NS_DEV = 'ctegress9n';
-const HOST_SIDE = '10.250.99.1';
-const OUTSIDE = '10.250.99.2';
+// traffic here stays between namespaces this test made and the host side of their links. Its names are this
+// run's (prefix `cte`, "cove test egress"), and so is its /24, so that runs side by side never touch each other's.
+const RUN = randomBytes(3).toString('hex');
+const NS = `cte-${RUN}`;
+const HOST_DEV = `cte${RUN}h`;
+const NS_DEV = `cte${RUN}n`;
+const OCTET = randomInt(0, 255);
+const NET = `10.250.${OCTET}`;
+/** A /24 next to it that holds none of its addresses. */
+const OTHER_NET = `10.250.${OCTET + 1}.0/24`;
+const HOST_SIDE = `${NET}.1`;
+const OUTSIDE = `${NET}.2`;
 /** Reachable by nothing: only ever a destination the firewall is told to allow instead. */
-const ELSEWHERE = '10.250.99.6';
+const ELSEWHERE = `${NET}.6`;
 const PORT = 8080;
 const NAME = 'outside.egress.test';
 
+/** Removes this run's outside network (and nothing of another run's). */
 async function removeOutside(): Promise<void> {
   await run(['ip', 'link', 'del', HOST_DEV], { allowFailure: true });
   await run(['ip', 'netns', 'del', NS], { allowFailure: true });
@@ -38,8 +46,6 @@ describe.skipIf(skip)(`sandbox egress allow-lists${skip ? ` (skipped: ${skip})` 
   };
 
   beforeAll(async () => {
-    // Leftovers of a crashed run go first.
-    await removeOutside();
     await run(['ip', 'netns', 'add', NS]);
     await run(['ip', 'link', 'add', HOST_DEV, 'type', 'veth', 'peer', 'name', NS_DEV, 'netns', NS]);
     await run(['ip', 'addr', 'add', `${HOST_SIDE}/30`, 'dev', HOST_DEV]);
@@ -77,14 +83,14 @@ describe.skipIf(skip)(`sandbox egress allow-lists${skip ? ` (skipped: ${skip})` 
     await t.driver.applyNetwork(w.id, network({ egress: [ELSEWHERE] }));
     expect(await reach()).toBe(124);
     // Invalid entries are ignored: they open nothing (and the list still restricts).
-    await t.driver.applyNetwork(w.id, network({ egress: ['not an address', '10.250.99.2/40', `${OUTSIDE}:8080`] }));
+    await t.driver.applyNetwork(w.id, network({ egress: ['not an address', `${OUTSIDE}/40`, `${OUTSIDE}:8080`] }));
     expect(await reach()).toBe(124);
   }, 60_000);
 
   it('CIDR ranges allow the addresses they contain', async () => {
-    await t.driver.applyNetwork(w.id, network({ egress: [ELSEWHERE, '10.250.99.0/30'] }));
+    await t.driver.applyNetwork(w.id, network({ egress: [ELSEWHERE, `${NET}.0/30`] }));
     expect(await reach()).toBe(0);
-    await t.driver.applyNetwork(w.id, network({ egress: ['10.250.98.0/24', '10.250.99.4/30'] }));
+    await t.driver.applyNetwork(w.id, network({ egress: [OTHER_NET, `${NET}.4/30`] }));
     expect(await reach()).toBe(124);
     await t.driver.applyNetwork(w.id, network({ egress: ['10.250.0.0/16'] }));
     expect(await reach()).toBe(0);
@@ -97,8 +103,8 @@ describe.skipIf(skip)(`sandbox egress allow-lists${skip ? ` (skipped: ${skip})` 
     answer = [ELSEWHERE];
     // The periodic re-resolution (every 200 ms here) replaces the set's elements.
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && (await nftRules(`cove_test${SLOT}`)).includes(OUTSIDE)) await delay(100);
-    expect(await nftRules(`cove_test${SLOT}`)).toContain(ELSEWHERE);
+    while (Date.now() < deadline && (await nftRules(t.driver.table)).includes(OUTSIDE)) await delay(100);
+    expect(await nftRules(t.driver.table)).toContain(ELSEWHERE);
     expect(await reach()).toBe(124);
     // A name that does not resolve allows nothing, and does not fail the apply.
     answer = [OUTSIDE];
@@ -113,7 +119,7 @@ describe.skipIf(skip)(`sandbox egress allow-lists${skip ? ` (skipped: ${skip})` 
     const resolvConf = await readFile(`${t.dataDir}/workspaces/${t.driver.slotOf(w.id)}/resolv.conf`, 'utf8');
     const resolvers = [...resolvConf.matchAll(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)/gm)].map((m) => m[1] as string);
     expect(resolvers.length).toBeGreaterThan(0);
-    const rules = await nftRules(`cove_test${SLOT}`);
+    const rules = await nftRules(t.driver.table);
     for (const ip of resolvers)
       expect(rules).toMatch(new RegExp(`ip daddr [{ ]*[^}\\n]*${ip.replace(/\./g, '\\.')}[^\\n]*th dport 53 accept`));
     // Without a list, port 53 anywhere is as open as the rest.

@@ -1,16 +1,36 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, rmdir } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { ResolvedNetwork, WorkspaceSpec } from '@cove/api';
+import type { ResolvedNetwork, WorkspaceSpec } from '@cove/protocol';
 import pino from 'pino';
 import { afterAll, beforeAll } from 'vitest';
+import { cgroupDirs, cgroupMode } from '../src/cgroups.js';
 import { defaultAgentFiles, netnsName, SandboxDriver, type SandboxDriverOptions, sandboxSupport, vethName } from '../src/index.js';
 import { run } from '../src/run-command.js';
 
-/** Why these tests cannot run here (undefined when they can): they need root, runc, nft and a built agent. */
+/** CI is on when `CI` is set to anything but an empty string, `0` or `false` (as vitest.config.ts reads it). */
+export const IN_CI = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
+
+/**
+ * Outside CI, the reason given back (the caller skips, naming it); in CI, where a test that cannot run must
+ * fail rather than vanish, an error with the reason.
+ */
+export function skipOutsideCi(reason: string | undefined): string | undefined {
+  if (reason !== undefined && IN_CI) throw new Error(`CI=true, and this cannot run here: ${reason}`);
+  return reason;
+}
+
+/**
+ * Why these tests cannot run here (undefined when they can): they need root, runc, nft and a built agent.
+ * Under CI=true a missing need throws instead, failing the test file with the reason.
+ */
 export function skipReason(): string | undefined {
+  return skipOutsideCi(unmetNeed());
+}
+
+function unmetNeed(): string | undefined {
   const support = sandboxSupport();
   if (!support.ok) return support.reasons.join('; ');
   const files = defaultAgentFiles();
@@ -19,6 +39,12 @@ export function skipReason(): string | undefined {
   if (!existsSync(files.tini)) return 'tini-static missing (bash scripts/system-deps.sh)';
   return undefined;
 }
+
+/** The cgroup layout the tests ran on, for their titles. */
+export const CGROUPS = `cgroup ${cgroupMode()}`;
+
+/** Every workspace id `spec()` makes in this test file starts with it (the file's process id): its own resources. */
+export const ID_PREFIX = `ws_t${process.pid.toString(36)}`;
 
 /** Images are built once per machine and shared by every test file (and CI run). */
 export const IMAGES_DIR = process.env.COVE_SANDBOX_IMAGES ?? '/var/cache/cove/images';
@@ -33,15 +59,21 @@ export interface TestDriver {
 /**
  * A driver with its own data directory, subnet and nftables table, so test
  * files running in parallel never see each other's workspaces or rules.
+ * `derived`: the subnet and table are left to the driver (derived from the data directory), as `cove up` does.
  */
-export async function openTestDriver(slot: number, extra: Partial<SandboxDriverOptions> = {}): Promise<TestDriver> {
+export async function openTestDriver(
+  slot: number,
+  extra: Partial<SandboxDriverOptions> = {},
+  network: 'per-file' | 'derived' = 'per-file',
+): Promise<TestDriver> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `cove-sandbox-${slot}-`));
   const options = {
     dataDir,
     imagesDir: IMAGES_DIR,
-    subnet: `10.87.${slot}.0/24`,
-    nftTable: `cove_test${slot}`,
+    ...(network === 'per-file' ? { subnet: `10.87.${slot}.0/24`, nftTable: `cove_test${slot}` } : {}),
     cgroupParent: `cove-test${slot}`,
+    // A crashed run's claim on the file's subnet and table must not block the next run.
+    ephemeralNetwork: true,
     stopTimeoutMs: 2000,
     log: pino({ level: process.env.COVE_TEST_LOG ?? 'silent' }),
     ...extra,
@@ -54,9 +86,7 @@ export async function openTestDriver(slot: number, extra: Partial<SandboxDriverO
       await driver.destroyAll().catch(() => {});
       await rm(dataDir, { recursive: true, force: true }).catch(() => {});
       // The per-driver cgroup parents runc made (empty once the workspaces are deleted).
-      for (const controller of readdirSync('/sys/fs/cgroup')) {
-        await rmdir(path.join('/sys/fs/cgroup', controller, `cove-test${slot}`)).catch(() => {});
-      }
+      for (const dir of cgroupDirs(`cove-test${slot}`)) await rmdir(dir).catch(() => {});
     },
   };
 }
@@ -96,6 +126,7 @@ export function reopen(t: TestDriver, slot: number): Promise<SandboxDriver> {
     subnet: `10.87.${slot}.0/24`,
     nftTable: `cove_test${slot}`,
     cgroupParent: `cove-test${slot}`,
+    ephemeralNetwork: true,
     stopTimeoutMs: 2000,
     log: pino({ level: 'silent' }),
   });
@@ -104,7 +135,7 @@ export function reopen(t: TestDriver, slot: number): Promise<SandboxDriver> {
 let counter = 0;
 export function spec(overrides: Partial<WorkspaceSpec> = {}): WorkspaceSpec {
   counter++;
-  const id = `ws_t${process.pid.toString(36)}${counter.toString(36)}`.slice(0, 15).padEnd(15, '0');
+  const id = `${ID_PREFIX}${counter.toString(36)}`.slice(0, 15).padEnd(15, '0');
   return { id, name: id, image: 'host', cpus: 1, memoryMb: 256, diskMb: 64, ...overrides };
 }
 
@@ -153,9 +184,7 @@ export function leftovers(driver: SandboxDriver, dataDir: string, id: string, cg
   if (mounts.includes(id)) found.push('mount');
   if (existsSync(`/run/netns/${netnsName(id)}`)) found.push('netns');
   if (existsSync(`/sys/class/net/${vethName(id)}`)) found.push('veth');
-  for (const controller of readdirSync('/sys/fs/cgroup')) {
-    if (existsSync(path.join('/sys/fs/cgroup', controller, cgroupParent, id))) found.push(`cgroup ${controller}`);
-  }
+  for (const dir of cgroupDirs(`${cgroupParent}/${id}`)) if (existsSync(dir)) found.push(`cgroup ${dir}`);
   if (existsSync(path.join(dataDir, 'workspaces', id))) found.push('files');
   if (existsSync(path.join(driver.runtime.root, id))) found.push('runc state');
   return found;

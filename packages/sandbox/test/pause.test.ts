@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { WorkspaceSpec } from '@cove/api';
+import type { WorkspaceSpec } from '@cove/protocol';
 import { describe, expect, it } from 'vitest';
-import type { SandboxDriver } from '../src/index.js';
-import { execIn, leftovers, loopsUnder, network, reopen, skipReason, spec, useTestDriver } from './helpers.js';
+import { isFrozen, type SandboxDriver } from '../src/index.js';
+import { CGROUPS, execIn, leftovers, loopsUnder, network, reopen, skipReason, spec, useTestDriver } from './helpers.js';
 
 const SLOT = 8;
 const skip = skipReason();
@@ -23,7 +23,7 @@ async function ask(ip: string, token: string, timeoutMs = 2000): Promise<number 
   }
 }
 
-describe.skipIf(skip)(`sandbox pause and resume${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe.skipIf(skip)(`sandbox pause and resume (${CGROUPS} freezer)${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const t = useTestDriver(SLOT);
 
   /** A workspace with its agent running and reachable from the host. */
@@ -37,6 +37,12 @@ describe.skipIf(skip)(`sandbox pause and resume${skip ? ` (skipped: ${skip})` : 
   }
 
   const status = async (driver: SandboxDriver, id: string) => (await driver.runtime.state(driver.slotOf(id) ?? id))?.status;
+
+  /** Whether the workspace's cgroup is frozen, read from the host (v1: freezer.state; v2: cgroup.events). */
+  const frozen = (id: string) => isFrozen(`cove-test${SLOT}/${t.driver.slotOf(id) ?? id}`);
+
+  /** The token file the agent reads, from the host. */
+  const tokenFile = (id: string) => readFileSync(path.join(t.dataDir, 'workspaces', t.driver.slotOf(id) ?? id, 'token/token'), 'utf8');
 
   /**
    * Starts a shell loop inside that appends "<its pid> <its counter>" to /root/counter every 20 ms. The
@@ -76,24 +82,27 @@ describe.skipIf(skip)(`sandbox pause and resume${skip ? ` (skipped: ${skip})` : 
     await startCounter(s.id);
     expect(await ask(ip, token)).toBe(200);
 
+    expect(await frozen(s.id)).toBe(false);
     await t.driver.pause(s.id);
     expect(await status(t.driver, s.id)).toBe('paused');
-    const frozen = counted(s.id).length;
+    expect(await frozen(s.id)).toBe(true);
+    const stopped = counted(s.id).length;
     await delay(300);
-    expect(counted(s.id).length).toBe(frozen);
+    expect(counted(s.id).length).toBe(stopped);
     expect(await ask(ip, token, 500)).toBe('no answer');
-    expect(counted(s.id).length).toBe(frozen);
+    expect(counted(s.id).length).toBe(stopped);
 
     await t.driver.resume(s.id);
     expect(await status(t.driver, s.id)).toBe('running');
-    await until(() => counted(s.id).length >= frozen + 5);
+    expect(await frozen(s.id)).toBe(false);
+    await until(() => counted(s.id).length >= stopped + 5);
     // The same process counting on from where it stopped: nothing restarted.
     expectOneLoop(counted(s.id));
     expect(await ask(ip, token)).toBe(200);
     await t.driver.destroy(s.id);
   }, 120_000);
 
-  it('pause and resume are idempotent; a paused agent refuses tokens and starts at once; only a running workspace pauses', async () => {
+  it('pause and resume are idempotent; a paused agent is refused a token before it is written or signalled; only a running workspace pauses', async () => {
     const token = 'q'.repeat(64);
     const { s, ip } = await running(token);
     await t.driver.pause(s.id);
@@ -101,11 +110,14 @@ describe.skipIf(skip)(`sandbox pause and resume${skip ? ` (skipped: ${skip})` : 
     expect(await status(t.driver, s.id)).toBe('paused');
     // Frozen but alive with its token and sessions: it answers again on resume.
     expect(t.driver.agentRunning(s.id)).toBe(true);
-    // A frozen agent cannot act on a new token: the calls fail at once instead of waiting for its log.
-    const began = Date.now();
-    await expect(t.driver.setAgentToken(s.id, 'r'.repeat(64))).rejects.toThrow(/paused; resume it first/);
+    // A frozen agent cannot act on a new token: the calls are refused before the token file is written or the
+    // agent signalled, so they never wait for a log line it cannot print.
+    await expect(t.driver.setAgentToken(s.id, 'r'.repeat(64))).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringMatching(/paused; resume it first/),
+    });
     await expect(t.driver.startAgent(s.id, 'r'.repeat(64))).rejects.toThrow(/paused; resume it first/);
-    expect(Date.now() - began).toBeLessThan(1000);
+    expect(tokenFile(s.id)).toBe(`${token}\n`);
     // start is idempotent on a paused workspace and leaves it paused.
     expect(await t.driver.start(s)).toEqual({ ip });
     expect(await status(t.driver, s.id)).toBe('paused');
@@ -176,15 +188,16 @@ describe.skipIf(skip)(`sandbox pause and resume${skip ? ` (skipped: ${skip})` : 
     await t.driver.start(bare);
     await t.driver.pause(s.id);
     await t.driver.pause(bare.id);
-    const frozen = counted(s.id).length;
+    const stopped = counted(s.id).length;
 
     const again = await reopen(t, SLOT);
     expect(await status(again, s.id)).toBe('paused');
     expect(await status(again, bare.id)).toBe('paused');
+    expect([await frozen(s.id), await frozen(bare.id)]).toEqual([true, true]);
     expect(again.agentRunning(s.id)).toBe(true);
     expect(again.agentRunning(bare.id)).toBe(false);
     await delay(300);
-    expect(counted(s.id).length).toBe(frozen);
+    expect(counted(s.id).length).toBe(stopped);
     expect(await ask(ip, token, 500)).toBe('no answer');
     // Known paused after the restart: a token cannot be given, and start leaves it paused.
     await expect(again.setAgentToken(s.id, 'x'.repeat(64))).rejects.toThrow(/paused/);
@@ -194,7 +207,7 @@ describe.skipIf(skip)(`sandbox pause and resume${skip ? ` (skipped: ${skip})` : 
 
     await again.resume(s.id);
     await again.resume(bare.id);
-    await until(() => counted(s.id).length >= frozen + 5);
+    await until(() => counted(s.id).length >= stopped + 5);
     expectOneLoop(counted(s.id));
     expect(await ask(ip, token)).toBe(200);
     // What the control plane calls after a resume: the running agent keeps running with its token.
