@@ -3,7 +3,9 @@
 //  - the cgroup's memory usage (what its memory limit counts: RSS + page cache charged to it);
 //  - the cgroup's RSS (anonymous memory: the agent's heap and stacks);
 //  - PSS of its processes (shared pages, e.g. the node binary, split between the workspaces).
-import { readdir, readFile } from 'node:fs/promises';
+// The cgroup figures come from cgroup v1's memory controller or v2's unified hierarchy, whichever the host has.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { openDriver, sandboxSkipReason } from '../lib/sandbox.mjs';
@@ -12,9 +14,14 @@ import { ratio } from '../lib/stats.mjs';
 const MiB = 1024 * 1024;
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/** cgroup v2 (one unified hierarchy, stock Debian 12) when its root lists its controllers; v1 or hybrid otherwise. */
+const CGROUP_V2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+
 async function cgroupFigures(parent, slot) {
-  const dir = path.join('/sys/fs/cgroup/memory', parent, slot);
-  const usage = Number((await readFile(path.join(dir, 'memory.usage_in_bytes'), 'utf8')).trim());
+  // v2: <root>/<parent>/<slot> with memory.current and memory.stat's `anon`;
+  // v1: the memory hierarchy's directory with memory.usage_in_bytes and memory.stat's `total_rss`.
+  const dir = CGROUP_V2 ? path.join('/sys/fs/cgroup', parent, slot) : path.join('/sys/fs/cgroup/memory', parent, slot);
+  const usage = Number((await readFile(path.join(dir, CGROUP_V2 ? 'memory.current' : 'memory.usage_in_bytes'), 'utf8')).trim());
   const stat = Object.fromEntries(
     (await readFile(path.join(dir, 'memory.stat'), 'utf8'))
       .trim()
@@ -29,7 +36,9 @@ async function cgroupFigures(parent, slot) {
     const m = /^Pss:\s+(\d+) kB/m.exec(text);
     if (m) pss += Number(m[1]) * 1024;
   }
-  return { usage, rss: stat.total_rss ?? stat.rss ?? 0, pss, processes: pids.length };
+  const rss = CGROUP_V2 ? stat.anon : (stat.total_rss ?? stat.rss);
+  if (!Number.isFinite(usage) || !Number.isFinite(rss)) throw new Error(`no memory figures in ${dir}`);
+  return { usage, rss, pss, processes: pids.length };
 }
 
 export default {
@@ -38,8 +47,8 @@ export default {
   async run({ smoke, tmp, log }) {
     const skip = await sandboxSkipReason();
     if (skip) return { figures: { skipped: skip }, ratios: {}, notes: `skipped: ${skip}` };
-    if (!(await readdir('/sys/fs/cgroup/memory').catch(() => null)))
-      return { figures: { skipped: 'no cgroup v1 memory controller' }, ratios: {}, notes: 'skipped: no cgroup v1 memory controller' };
+    if (!CGROUP_V2 && !existsSync('/sys/fs/cgroup/memory'))
+      return { figures: { skipped: 'no cgroup memory controller' }, ratios: {}, notes: 'skipped: no cgroup memory controller' };
     const count = smoke ? 2 : 50;
     const driver = await openDriver({ tmp, slot: 2 });
     const ids = [];

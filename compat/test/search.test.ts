@@ -1,108 +1,123 @@
-// The official SDK as a black-box client of the search endpoints (content search, ripgrep status and install).
+// The official SDK as a black-box client of the search endpoints (content search, ripgrep status and install),
+// on each driver (see openOfficialWorkspace); the host writes the files to search.
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Runtime } from 'oblien/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSearchDomain } from '../../packages/agent/src/search/index.js';
-import { startTestAgent, type TestAgent } from '../../packages/agent/test/helpers/agent.js';
+import { startTestAgent } from '../../packages/agent/test/helpers/agent.js';
+import { driverVariants } from '../../packages/api/test/helpers/driver-stack.js';
+import { type OfficialWorkspace, openOfficialWorkspace } from './helpers/official-runtime.js';
 
-let t: TestAgent;
-let rt: Runtime;
-let app: string;
+const SLOT = 28;
 
-beforeAll(async () => {
-  t = await startTestAgent();
-  rt = new Runtime({ token: t.token, baseUrl: t.url });
-  app = path.join(t.workdir, 'app');
-  await mkdir(path.join(app, 'src'), { recursive: true });
-  await mkdir(path.join(app, 'vendor'), { recursive: true });
-  await writeFile(path.join(app, 'src', 'server.go'), 'package main\n\nfunc handleRequest() {\n\thandleRequest()\n}\n');
-  await writeFile(path.join(app, 'src', 'util.js'), '// handleRequest in js\n');
-  await writeFile(path.join(app, 'vendor', 'lib.go'), 'handleRequest vendored\n');
-  await writeFile(path.join(app, '.env'), 'handleRequest=hidden\n');
-});
-afterAll(async () => t.close());
+for (const variant of driverVariants()) {
+  describe.skipIf(variant.skip)(`official SDK: search (${variant.title})`, () => {
+    let w: OfficialWorkspace;
+    let rt: Runtime;
+    let app: string;
+    beforeAll(async () => {
+      w = await openOfficialWorkspace(variant, SLOT);
+      rt = w.rt;
+      app = path.join(w.workdir, 'app');
+      const put = async (file: string, content: string) => {
+        await mkdir(path.dirname(w.hostPath(path.join(app, file))), { recursive: true });
+        await writeFile(w.hostPath(path.join(app, file)), content);
+      };
+      await put('src/server.go', 'package main\n\nfunc handleRequest() {\n\thandleRequest()\n}\n');
+      await put('src/util.js', '// handleRequest in js\n');
+      await put('vendor/lib.go', 'handleRequest vendored\n');
+      await put('.env', 'handleRequest=hidden\n');
+    }, 120_000);
+    afterAll(async () => {
+      await w?.close();
+    }, 120_000);
 
-describe('official SDK: search', () => {
-  it('rt.search.content returns the reference shape', async () => {
-    const res = await rt.search.content({ query: 'handleRequest', path: path.join(app, 'src'), contextLines: 1, maxResults: 100 });
-    expect(res).toEqual({
-      success: true,
-      query: 'handleRequest',
-      path: path.join(app, 'src'),
-      results: {
-        'server.go': [
-          { line: 3, column: 6, text: 'func handleRequest() {', context_before: [''], context_after: ['\thandleRequest()'] },
-          { line: 4, column: 2, text: '\thandleRequest()', context_before: ['func handleRequest() {'], context_after: ['}'] },
+    it('rt.search.content returns the reference shape', async () => {
+      const res = await rt.search.content({ query: 'handleRequest', path: path.join(app, 'src'), contextLines: 1, maxResults: 100 });
+      expect(res).toEqual({
+        success: true,
+        query: 'handleRequest',
+        path: path.join(app, 'src'),
+        results: {
+          'server.go': [
+            { line: 3, column: 6, text: 'func handleRequest() {', context_before: [''], context_after: ['\thandleRequest()'] },
+            { line: 4, column: 2, text: '\thandleRequest()', context_before: ['func handleRequest() {'], context_after: ['}'] },
+          ],
+          'util.js': [{ line: 1, column: 4, text: '// handleRequest in js', context_before: [], context_after: [] }],
+        },
+        total_matches: 3,
+        total_files: 2,
+        capped: false,
+      });
+    });
+
+    it('rt.search.content passes every option the SDK knows', async () => {
+      const res = await rt.search.content({
+        query: 'handlerequest',
+        path: app,
+        caseSensitive: false,
+        regex: false,
+        wholeWord: true,
+        maxResults: 2,
+        timeout: 5,
+        contextLines: 0,
+        fileTypes: 'go',
+        includeHidden: true,
+        noGitignore: true,
+        ignorePatterns: 'vendor',
+      });
+      expect(res.results).toEqual({
+        'src/server.go': [
+          { line: 3, column: 6, text: 'func handleRequest() {' },
+          { line: 4, column: 2, text: '\thandleRequest()' },
         ],
-        'util.js': [{ line: 1, column: 4, text: '// handleRequest in js', context_before: [], context_after: [] }],
-      },
-      total_matches: 3,
-      total_files: 2,
-      capped: false,
+      });
+      expect(res.total_matches).toBe(2);
+      expect(res.capped).toBe(false);
+
+      const hidden = await rt.search.content({ query: 'handleRequest', path: app, includeHidden: true, fileTypes: 'env' });
+      expect(Object.keys(hidden.results)).toEqual(['.env']);
+      const capped = await rt.search.content({ query: 'handleRequest', path: app, maxResults: 1 });
+      expect(capped.total_matches).toBe(1);
+      expect(capped.capped).toBe(true);
+    });
+
+    it('rt.search.content surfaces errors as SDK errors with code and status', async () => {
+      await expect(rt.search.content({ query: 'handle(', path: app, regex: true })).rejects.toMatchObject({
+        status: 400,
+        code: 'bad_request',
+      });
+      await expect(rt.search.content({ query: 'x', path: path.join(app, 'missing') })).rejects.toMatchObject({
+        status: 404,
+        code: 'not_found',
+      });
+      await expect(rt.search.content({ query: 'x', path: app, timeout: 61 })).rejects.toMatchObject({ status: 400 });
+      await expect(rt.search.content({ query: 'x', path: app, contextLines: 11 })).rejects.toMatchObject({ status: 400 });
+      const fifo = path.join(w.workdir, 'slow.fifo');
+      execFileSync('mkfifo', [w.hostPath(fifo)]);
+      await expect(rt.search.content({ query: 'x', path: fifo, timeout: 1 })).rejects.toMatchObject({
+        status: 504,
+        code: 'search_timeout',
+      });
+    });
+
+    it('rt.search.status and rt.search.init report the installed ripgrep', async () => {
+      const status = await rt.search.status();
+      expect(status).toMatchObject({ success: true, installed: true });
+      expect(status.path).toMatch(/\/rg$/);
+      expect(status.version).toMatch(/^ripgrep \d+/);
+      const init = await rt.search.init();
+      expect(init).toMatchObject({ success: true, path: status.path, version: status.version });
     });
   });
+}
 
-  it('rt.search.content passes every option the SDK knows', async () => {
-    const res = await rt.search.content({
-      query: 'handlerequest',
-      path: app,
-      caseSensitive: false,
-      regex: false,
-      wholeWord: true,
-      maxResults: 2,
-      timeout: 5,
-      contextLines: 0,
-      fileTypes: 'go',
-      includeHidden: true,
-      noGitignore: true,
-      ignorePatterns: 'vendor',
-    });
-    expect(res.results).toEqual({
-      'src/server.go': [
-        { line: 3, column: 6, text: 'func handleRequest() {' },
-        { line: 4, column: 2, text: '\thandleRequest()' },
-      ],
-    });
-    expect(res.total_matches).toBe(2);
-    expect(res.capped).toBe(false);
-
-    const hidden = await rt.search.content({ query: 'handleRequest', path: app, includeHidden: true, fileTypes: 'env' });
-    expect(Object.keys(hidden.results)).toEqual(['.env']);
-    const capped = await rt.search.content({ query: 'handleRequest', path: app, maxResults: 1 });
-    expect(capped.total_matches).toBe(1);
-    expect(capped.capped).toBe(true);
-  });
-
-  it('rt.search.content surfaces errors as SDK errors with code and status', async () => {
-    await expect(rt.search.content({ query: 'handle(', path: app, regex: true })).rejects.toMatchObject({
-      status: 400,
-      code: 'bad_request',
-    });
-    await expect(rt.search.content({ query: 'x', path: path.join(app, 'missing') })).rejects.toMatchObject({
-      status: 404,
-      code: 'not_found',
-    });
-    await expect(rt.search.content({ query: 'x', path: app, timeout: 61 })).rejects.toMatchObject({ status: 400 });
-    await expect(rt.search.content({ query: 'x', path: app, contextLines: 11 })).rejects.toMatchObject({ status: 400 });
-    const fifo = path.join(t.workdir, 'slow.fifo');
-    execFileSync('mkfifo', [fifo]);
-    await expect(rt.search.content({ query: 'x', path: fifo, timeout: 1 })).rejects.toMatchObject({ status: 504, code: 'search_timeout' });
-  });
-
-  it('rt.search.status and rt.search.init report the installed ripgrep', async () => {
-    const status = await rt.search.status();
-    expect(status).toMatchObject({ success: true, installed: true });
-    expect(status.path).toMatch(/\/rg$/);
-    expect(status.version).toMatch(/^ripgrep \d+/);
-    const init = await rt.search.init();
-    expect(init).toMatchObject({ success: true, path: status.path, version: status.version });
-  });
-
+describe('official SDK: search without ripgrep', () => {
   it('without ripgrep: status says so, content search is 503, init reports its failure', async () => {
     const bare = await startTestAgent({
-      domains: [createSearchDomain({ rgCandidates: () => [path.join(app, 'no-rg')], installSteps: [] })],
+      domains: [createSearchDomain({ rgCandidates: () => ['/nonexistent/no-rg'], installSteps: [] })],
     });
     try {
       const brt = new Runtime({ token: bare.token, baseUrl: bare.url });
@@ -111,7 +126,10 @@ describe('official SDK: search', () => {
         installed: false,
         message: 'ripgrep is not installed - use POST /files/search/init to install',
       });
-      await expect(brt.search.content({ query: 'x', path: app })).rejects.toMatchObject({ status: 503, code: 'ripgrep_not_installed' });
+      await expect(brt.search.content({ query: 'x', path: bare.workdir })).rejects.toMatchObject({
+        status: 503,
+        code: 'ripgrep_not_installed',
+      });
       await expect(brt.search.init()).rejects.toMatchObject({ status: 503, code: 'install_failed' });
     } finally {
       await bare.close();

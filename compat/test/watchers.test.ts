@@ -1,21 +1,15 @@
-// Black-box: the official `oblien` SDK (2.4.0) drives Cove's watchers and receives their events over /ws.
+// Black-box: the official `oblien` SDK (2.4.0) drives Cove's watchers and receives their events over /ws, on
+// each driver (see openOfficialWorkspace); the host changes the workspace's files behind the API's back.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Runtime } from 'oblien/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestAgent } from '../../packages/agent/test/helpers/agent.js';
-import { startOfficialRuntime } from './helpers/official-runtime.js';
+import { driverVariants } from '../../packages/api/test/helpers/driver-stack.js';
+import { type OfficialWorkspace, openOfficialWorkspace } from './helpers/official-runtime.js';
 
 type WatcherEvent = { channel: string; type: string; watcher_id: string; [k: string]: unknown };
 
-let t: TestAgent;
-let rt: Runtime;
-beforeAll(async () => {
-  ({ t, rt } = await startOfficialRuntime());
-});
-afterAll(async () => {
-  await t.close();
-});
+const SLOT = 25;
 
 /** Resolves with the first recorded event matching `check`, checking again as events arrive. */
 function waitFor(events: WatcherEvent[], check: (e: WatcherEvent) => boolean, what: string): Promise<WatcherEvent> {
@@ -31,68 +25,82 @@ function waitFor(events: WatcherEvent[], check: (e: WatcherEvent) => boolean, wh
   });
 }
 
-describe('official SDK: rt.watcher', () => {
-  it('create() returns the watcher with dir_count; list(), get() and delete() work', async () => {
-    const root = path.join(t.workdir, 'crud');
-    mkdirSync(path.join(root, 'src/lib'), { recursive: true });
-    mkdirSync(path.join(root, 'node_modules/x'), { recursive: true });
+for (const variant of driverVariants()) {
+  describe.skipIf(variant.skip)(`official SDK against ${variant.title}`, () => {
+    let w: OfficialWorkspace;
+    let rt: Runtime;
+    beforeAll(async () => {
+      w = await openOfficialWorkspace(variant, SLOT);
+      rt = w.rt;
+    }, 120_000);
+    afterAll(async () => {
+      await w?.close();
+    }, 120_000);
 
-    const created = await rt.watcher.create({ path: root, excludes: ['*.log'] });
-    expect(created).toMatchObject({ root, dir_count: 3, active: true });
-    expect(created.id).toMatch(/^\d+$/);
-    expect(created.excludes).toContain('node_modules');
-    expect(created.excludes).toContain('*.log');
+    describe('rt.watcher', () => {
+      it('create() returns the watcher with dir_count; list(), get() and delete() work', async () => {
+        const root = path.join(w.workdir, 'crud');
+        mkdirSync(w.hostPath(path.join(root, 'src/lib')), { recursive: true });
+        mkdirSync(w.hostPath(path.join(root, 'node_modules/x')), { recursive: true });
 
-    const listed = await rt.watcher.list();
-    expect(listed).toEqual([expect.objectContaining({ id: created.id, root, dir_count: 3 })]);
-    expect(await rt.watcher.get(created.id)).toMatchObject({ id: created.id, root, dir_count: 3, active: true });
+        const created = await rt.watcher.create({ path: root, excludes: ['*.log'] });
+        expect(created).toMatchObject({ root, dir_count: 3, active: true });
+        expect(created.id).toMatch(/^\d+$/);
+        expect(created.excludes).toContain('node_modules');
+        expect(created.excludes).toContain('*.log');
 
-    expect(await rt.watcher.delete(created.id)).toEqual({ success: true, watcher_id: created.id });
-    expect(await rt.watcher.list()).toEqual([]);
-  });
+        const listed = await rt.watcher.list();
+        expect(listed).toEqual([expect.objectContaining({ id: created.id, root, dir_count: 3 })]);
+        expect(await rt.watcher.get(created.id)).toMatchObject({ id: created.id, root, dir_count: 3, active: true });
 
-  it('create() with the aliases `root` and `exclude` the SDK documents', async () => {
-    const root = path.join(t.workdir, 'aliases');
-    mkdirSync(path.join(root, 'skip'), { recursive: true });
-    const created = await rt.watcher.create({ path: '', root, exclude: ['skip'] });
-    expect(created).toMatchObject({ root, dir_count: 1 });
-    await rt.watcher.delete(created.id);
-  });
-
-  it('surfaces errors as thrown errors (success: false bodies)', async () => {
-    await expect(rt.watcher.create({ path: path.join(t.workdir, 'missing') })).rejects.toThrow(/not found/);
-    await expect(rt.watcher.get('4242')).rejects.toThrow(/watcher not found/);
-    await expect(rt.watcher.delete('4242')).rejects.toThrow(/watcher not found/);
-  });
-});
-
-describe('official SDK: rt.ws().onWatcherEvent', () => {
-  it('receives ready (replayed on connect) and change events', async () => {
-    const root = path.join(t.workdir, 'events');
-    mkdirSync(root);
-    const created = await rt.watcher.create({ path: root });
-
-    const events: WatcherEvent[] = [];
-    const ws = rt.ws({ reconnect: false });
-    ws.onWatcherEvent((e) => events.push(e as unknown as WatcherEvent));
-    ws.connect();
-    try {
-      // Connected after the create: the ready event is replayed to it.
-      const ready = await waitFor(events, (e) => e.type === 'ready' && e.watcher_id === created.id, 'ready');
-      expect(ready).toEqual({ channel: 'watcher', type: 'ready', watcher_id: created.id, root, dirs: 1 });
-
-      writeFileSync(path.join(root, 'hello.txt'), '');
-      const change = await waitFor(events, (e) => e.type === 'change', 'change');
-      expect(change).toEqual({
-        channel: 'watcher',
-        type: 'change',
-        watcher_id: created.id,
-        path: path.join(root, 'hello.txt'),
-        op: 'create',
+        expect(await rt.watcher.delete(created.id)).toEqual({ success: true, watcher_id: created.id });
+        expect(await rt.watcher.list()).toEqual([]);
       });
-    } finally {
-      ws.close();
-      await rt.watcher.delete(created.id);
-    }
+
+      it('create() with the aliases `root` and `exclude` the SDK documents', async () => {
+        const root = path.join(w.workdir, 'aliases');
+        mkdirSync(w.hostPath(path.join(root, 'skip')), { recursive: true });
+        const created = await rt.watcher.create({ path: '', root, exclude: ['skip'] });
+        expect(created).toMatchObject({ root, dir_count: 1 });
+        await rt.watcher.delete(created.id);
+      });
+
+      it('surfaces errors as thrown errors (success: false bodies)', async () => {
+        await expect(rt.watcher.create({ path: path.join(w.workdir, 'missing') })).rejects.toThrow(/not found/);
+        await expect(rt.watcher.get('4242')).rejects.toThrow(/watcher not found/);
+        await expect(rt.watcher.delete('4242')).rejects.toThrow(/watcher not found/);
+      });
+    });
+
+    describe('rt.ws().onWatcherEvent', () => {
+      it('receives ready (replayed on connect) and change events', async () => {
+        const root = path.join(w.workdir, 'events');
+        mkdirSync(w.hostPath(root));
+        const created = await rt.watcher.create({ path: root });
+
+        const events: WatcherEvent[] = [];
+        const ws = rt.ws({ reconnect: false });
+        ws.onWatcherEvent((e) => events.push(e as unknown as WatcherEvent));
+        ws.connect();
+        try {
+          // Connected after the create: the ready event is replayed to it.
+          const ready = await waitFor(events, (e) => e.type === 'ready' && e.watcher_id === created.id, 'ready');
+          expect(ready).toEqual({ channel: 'watcher', type: 'ready', watcher_id: created.id, root, dirs: 1 });
+
+          writeFileSync(w.hostPath(path.join(root, 'hello.txt')), '');
+          const change = await waitFor(events, (e) => e.type === 'change', 'change');
+          expect(change).toEqual({
+            channel: 'watcher',
+            type: 'change',
+            watcher_id: created.id,
+            path: path.join(root, 'hello.txt'),
+            op: 'create',
+          });
+        } finally {
+          ws.close();
+          await rt.watcher.delete(created.id);
+        }
+      });
+    });
   });
-});
+}

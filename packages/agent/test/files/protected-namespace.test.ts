@@ -27,7 +27,13 @@ ln -s /etc "$SCRATCH/work/tree/etclink"
 exec "$NODE" "$COVE" agent --listen 127.0.0.1:0 --workdir "$SCRATCH/work"
 `;
 
-const canUnshare = spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']).status === 0;
+/** Why this file cannot run here (undefined when it can): it needs a private mount namespace (root, or CAP_SYS_ADMIN). */
+const unshareRefused = (() => {
+  const probe = spawnSync('unshare', ['--mount', '--propagation', 'private', 'true'], { encoding: 'utf8' });
+  if (probe.status === 0) return undefined;
+  return `unshare --mount failed: ${probe.error?.message ?? (probe.stderr.trim() || `exit ${probe.status}`)}`;
+})();
+const canUnshare = unshareRefused === undefined;
 
 let agent: SpawnedAgent;
 let scratch: string;
@@ -48,7 +54,8 @@ afterAll(async () => {
 
 const q = encodeURIComponent;
 
-describe.skipIf(!canUnshare)('protected paths over HTTP (agent in a read-only mount namespace)', () => {
+const title = `protected paths over HTTP (agent in a read-only mount namespace)${unshareRefused ? ` (skipped: ${unshareRefused})` : ''}`;
+describe.skipIf(!canUnshare)(title, () => {
   it('runs where nothing outside its scratch tmpfs is writable (and really deletes inside it)', async () => {
     const res = await agent.request('DELETE', '/files/delete?path=deletable');
     expect(res.status).toBe(200);

@@ -74,6 +74,8 @@ describe('GET /files', () => {
 
   it('light omits size and modified', async () => {
     const { body } = await list('nested=true&flatten=true&light=true');
+    expect(body.count).toBe(12);
+    expect(body.entries).toHaveLength(12);
     for (const e of body.entries) expect(Object.keys(e).sort()).toEqual(['name', 'path', 'type']);
   });
 
@@ -112,6 +114,7 @@ describe('GET /files', () => {
     expect(body.entries.find((e) => e.name === 'README.md')?.content).toBe('# hi\n');
     expect(body.entries.find((e) => e.name === 'main.go')).not.toHaveProperty('content');
     const none = await list('include_content=true&max_content_budget=0');
+    expect(relPaths(none.body.entries, root)).toEqual(['README.md', 'empty', 'logo.png', 'main.go', 'src', 'src-old']);
     for (const e of none.body.entries) expect(e).not.toHaveProperty('content');
   });
 

@@ -102,27 +102,54 @@ describe('/ws flow control', () => {
   });
 
   it('pauses a flooding terminal while the only client is backed up (output waits in the kernel)', async () => {
+    // Numbered lines, so two samples of the scrollback are equal only if nothing was read in between.
     const created = await fetch(`${url}/terminals`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ cmd: ['sh', '-c', 'yes'] }),
+      body: JSON.stringify({ cmd: ['seq', '1', '999999999'] }),
     });
     const { id } = (await created.json()) as { id: string };
-    const stalled = await stalledClient();
-    while (!agent.hub.congested) await sleep(10);
-    // While congested, nothing is read from the PTY: the ring buffer does not move.
     const sample = async () => {
       const res = await fetch(`${url}/terminals/${id}/scrollback?bytes=4096`, { headers: { authorization: `Bearer ${token}` } });
       return ((await res.json()) as { scrollback: string }).scrollback;
     };
-    const a = await sample();
-    await sleep(100);
-    const stillCongested = agent.hub.congested;
-    const b = await sample();
-    if (stillCongested) expect(b).toBe(a);
-    // Then the stall timeout cuts the client and reading resumes.
+    /** The numbers on the sample's whole lines (its first and last line may be cut); the scrollback is base64. */
+    const numbers = (scrollback: string) => Buffer.from(scrollback, 'base64').toString('latin1').split('\r\n').slice(1, -1).map(Number);
+    let drains = 0;
+    agent.hub.onDrain(() => {
+      drains++;
+    });
+    const stalled = await stalledClient();
+    await expect.poll(() => agent.hub.size).toBe(1);
+    // While the kernel's buffers still take frames the client may drain and congest again; a window
+    // counts when it lies inside one congestion: congested at both ends, no drain in between.
+    const windows: Array<{ a: string; b: string }> = [];
+    while (agent.hub.size > 0 && windows.length < 3) {
+      if (!agent.hub.congested) {
+        await sleep(10);
+        continue;
+      }
+      const drainsBefore = drains;
+      const a = await sample();
+      await sleep(100);
+      const b = await sample();
+      if (agent.hub.congested && drains === drainsBefore) windows.push({ a, b });
+    }
+    expect(windows.length).toBeGreaterThan(0);
+    for (const { a, b } of windows) {
+      // Nothing was read from the PTY while congested: the scrollback did not move.
+      expect(b).toBe(a);
+      const held = numbers(a);
+      expect(held.length).toBeGreaterThan(100);
+      expect(held).toEqual(held.map((_, i) => held[0]! + i)); // in order, none lost
+    }
+    // Then the stall timeout cuts the client and reading resumes where it stopped.
     while (agent.hub.size > 0) await sleep(20);
     expect(agent.hub.congested).toBe(false);
+    const last = numbers(windows.at(-1)!.a).at(-1)!;
+    await expect.poll(async () => numbers(await sample())[0], { timeout: 10_000 }).toBeGreaterThan(last);
+    const resumed = numbers(await sample());
+    expect(resumed).toEqual(resumed.map((_, i) => resumed[0]! + i));
     stalled.destroy();
     await fetch(`${url}/terminals/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
   });

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AGENT_BIN } from '@cove/agent/main';
 import {
   type ControlPlane,
   type ControlPlaneOptions,
@@ -9,14 +10,15 @@ import {
   createControlPlane,
   createCredential,
   openStore,
-  ProcessDriver,
   type Store,
   type StoreConfig,
 } from '@cove/api';
+import { ProcessDriver } from '@cove/process-driver';
 
-/** The `cove` command; the process driver runs `cove agent` from it. */
+/** The `cove` command (for the tests of `cove api`). */
 export const COVE_BIN = fileURLToPath(new URL('../../../cli/bin/cove.js', import.meta.url));
-export const AGENT_COMMAND = [process.execPath, COVE_BIN, 'agent'] as const;
+/** The agent's own entry, which the process driver runs (the built one: the test script builds first). */
+export const AGENT_COMMAND = [process.execPath, AGENT_BIN] as const;
 
 export interface Client {
   clientId: string;
@@ -50,12 +52,19 @@ export interface TestControlPlane {
 }
 
 export async function startTestControlPlane(
-  options: { store?: StoreConfig; dataDir?: string; keepDataDir?: boolean; limits?: ControlPlaneOptions['limits'] } = {},
+  options: {
+    store?: StoreConfig;
+    dataDir?: string;
+    keepDataDir?: boolean;
+    limits?: ControlPlaneOptions['limits'];
+    /** The driver to run workspaces with (default: a process driver in the data directory); `close` shuts it down. */
+    driver?: ControlPlaneOptions['driver'];
+  } = {},
 ): Promise<TestControlPlane> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'cove-api-')));
   const store = await openStore(options.store ?? { kind: 'sqlite', file: path.join(dataDir, 'cove.db') });
   const log = createApiLogger(process.env.COVE_TEST_LOG ?? 'silent');
-  const driver = new ProcessDriver({ root: path.join(dataDir, 'workspaces'), agentCommand: AGENT_COMMAND, log });
+  const driver = options.driver ?? new ProcessDriver({ root: path.join(dataDir, 'workspaces'), agentCommand: AGENT_COMMAND, log });
   const cp = await createControlPlane({ store, driver, logger: log, ...(options.limits ? { limits: options.limits } : {}) });
   const url = await cp.listen('127.0.0.1', 0);
   const issued = await createCredential(store, 'alice', 'test');
