@@ -10,8 +10,6 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install.sh runtime
 
-exec node packages/cli/bin/cove.js up \
-  --data-dir "${COVE_DATA_DIR:-${HOME}/.cove}" \
-  --api-listen "${COVE_API_LISTEN:-127.0.0.1:9070}" \
-  --gateway-listen "${COVE_GATEWAY_LISTEN:-127.0.0.1:9080}" \
-  --driver "${COVE_DRIVER:-auto}"
+# `cove up` reads COVE_DATA_DIR, COVE_API_LISTEN, COVE_GATEWAY_LISTEN, COVE_DRIVER and the
+# rest itself (flag > environment > <data dir>/config.json > default): nothing to pass here.
+exec node packages/cli/bin/cove.js up "$@"

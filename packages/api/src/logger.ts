@@ -1,8 +1,8 @@
 import pino, { type Logger } from 'pino';
 
 /**
- * The control plane's structured logger, on stderr (stdout carries only the
- * ready line). Credentials and tokens never reach it: request headers are
+ * The control plane's structured logger, on stderr (stdout is left to the
+ * command that runs it, e.g. `cove up`'s quick start). Credentials and tokens never reach it: request headers are
  * not logged and the redaction list covers the fields that could hold one.
  */
 export function createApiLogger(level: string = process.env.COVE_LOG_LEVEL ?? 'info'): Logger {

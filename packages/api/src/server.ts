@@ -1,8 +1,7 @@
 import { createJsonApp, listenUrl, serveOpenApi } from '@cove/http';
-import { HealthResponse, SESSION_TOKEN_TTL_SECONDS } from '@cove/protocol';
+import { HealthResponse, SERVER_DEFAULTS, SESSION_TOKEN_TTL_SECONDS, type WorkspaceDriver } from '@cove/protocol';
 import type { Logger } from 'pino';
 import { loadGatewaySecret } from './auth/gateway-jwt.js';
-import type { WorkspaceDriver } from './drivers/driver.js';
 import type { ApiApp } from './http/app-types.js';
 import { installAuth } from './http/auth-hook.js';
 import { createApiLogger } from './logger.js';
@@ -45,7 +44,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     jwtSecret: await loadGatewaySecret(options.store),
     log,
     limits: {
-      maxWorkspaces: options.limits?.maxWorkspaces ?? 100,
+      maxWorkspaces: options.limits?.maxWorkspaces ?? SERVER_DEFAULTS.maxWorkspaces,
       sessionTokenTtlSeconds: options.limits?.sessionTokenTtlSeconds ?? SESSION_TOKEN_TTL_SECONDS,
     },
   });

@@ -18,7 +18,7 @@ afterAll(async () => {
 const body = async (res: Promise<Response>): Promise<any> => (await res).json();
 
 function startApi(): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [COVE_BIN, 'api', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+  const child = spawn(process.execPath, [COVE_BIN, 'api', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--driver', 'process'], {
     env: { PATH: process.env.PATH ?? '', HOME: dataDir, COVE_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -64,7 +64,7 @@ describe('workspaces', () => {
       [{ config: { disk_size_mb: -1 } }, "invalid parameter 'config.disk_size_mb': must be >= 256"],
       [{ name: 'x'.repeat(10_000) }, "invalid parameter 'name': must NOT have more than 128 characters"],
       [{ name: { nested: true } }, "invalid parameter 'name': must be string"],
-      [[1, 2], 'invalid request body: must be object'],
+      [[1, 2], 'request body must be a JSON object'],
     ];
     for (const [body, error] of cases) {
       const res = await t.json('POST', '/workspace', { body });

@@ -1,9 +1,10 @@
-import { WORKSPACE_ID_PATTERN } from '@cove/protocol';
+import { WORKSPACE_ID_PATTERN } from '@cove/protocol/ids';
 import { Oblien, type Runtime } from '@cove/sdk';
 import type { Command } from 'commander';
 import { CliError } from './cli-error.js';
 import { type Connection, type ConnectionFlags, resolveConnection } from './config.js';
 import { EXIT } from './exit-codes.js';
+import { httpFetch } from './http-fetch.js';
 
 const ID = new RegExp(WORKSPACE_ID_PATTERN);
 
@@ -24,7 +25,9 @@ export function session(command: Command): Session {
     baseURL: connection.apiUrl,
     clientId: connection.clientId,
     clientSecret: connection.clientSecret,
-    ...(connection.gatewayUrl ? { gatewayURL: connection.gatewayUrl } : {}),
+    gatewayURL: connection.gatewayUrl,
+    // Node's own fetch costs more to load than the rest of a run (see http-fetch.ts).
+    fetch: httpFetch,
   });
   return { client, connection, flags, json: flags.json === true };
 }
@@ -48,12 +51,6 @@ export async function resolveWorkspace(s: Session, ref: string): Promise<string>
 
 /** The workspace's runtime through the gateway (access is enabled on first use). */
 export async function runtimeFor(s: Session, ref: string): Promise<{ id: string; rt: Runtime }> {
-  if (!s.connection.gatewayUrl) {
-    throw new CliError(
-      'no gateway URL (start a server with `cove up`, or set --gateway-url / COVE_GATEWAY_URL): workspace commands go through the gateway',
-      EXIT.usage,
-    );
-  }
   const id = await resolveWorkspace(s, ref);
   return { id, rt: await s.client.workspaces.runtime(id) };
 }

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { CliError } from './cli-error.js';
-import { EXIT, toCliError } from './exit-codes.js';
+import { EXIT } from './exit-codes.js';
+import { toCliError } from './to-cli-error.js';
 
 /** Writes to a local stream, waiting for `drain` when it is full (a slow pipe slows the download, never fills memory). */
 export async function writeTo(stream: NodeJS.WritableStream, data: Uint8Array | string): Promise<void> {

@@ -1,12 +1,13 @@
 import { Command, CommanderError } from 'commander';
-import { EXIT, toCliError } from './exit-codes.js';
-import { userCommands } from './user-commands.js';
+import { COMMANDS, selectedCommand } from './command-registry.js';
+import { EXIT } from './exit-codes.js';
+import { cliVersion } from './version.js';
 
 const ROOT_HELP = `
-Configuration (first found wins): flags --api-url, --gateway-url, --client-id,
---client-secret; then COVE_API_URL, COVE_GATEWAY_URL, COVE_CLIENT_ID,
-COVE_CLIENT_SECRET; then the credentials file \`cove up\` writes
-($COVE_DATA_DIR/credentials.json, default ~/.cove/credentials.json).
+Configuration: every setting is resolved on its own, first found wins: its
+flag, its environment variable (each flag's help names it), the file
+($COVE_DATA_DIR, default ~/.cove: config.json for the servers, credentials.json
+written by \`cove up\` for the other commands), the default.
 
 Exit status: 0 ok; 1 error (the server refused or failed, or a local file
 operation failed); 2 bad arguments or missing configuration; 3 server
@@ -25,28 +26,25 @@ function configure(command: Command): void {
   for (const sub of command.commands) configure(sub);
 }
 
-/** The server commands. They load the servers' code, so they are imported only when needed. */
-async function serverCommands(): Promise<Command[]> {
-  const [{ agentCommand }, { apiCommand }, { gatewayCommand }, { upCommand }] = await Promise.all([
-    import('./commands/agent.js'),
-    import('./commands/api.js'),
-    import('./commands/gateway.js'),
-    import('./commands/up.js'),
-  ]);
-  return [upCommand(), agentCommand(), apiCommand(), gatewayCommand()];
+/** A command as the root help lists it, without loading it. */
+function stub(entry: (typeof COMMANDS)[number]): Command {
+  const command = new Command(entry.name).description(entry.summary);
+  for (const alias of entry.aliases ?? []) command.alias(alias);
+  if (entry.args) command.arguments(entry.args);
+  return command;
 }
 
 /**
- * Builds the `cove` program for `argv`. A user command (`cove ws …`) does
- * not load the servers' code: it starts in a fraction of the time.
+ * Builds the `cove` program for `argv`: the command it runs is loaded, the
+ * others are only named (see command-registry.ts).
  */
 export async function program(argv: readonly string[] = process.argv): Promise<Command> {
-  const cove = new Command('cove').description('Cove: self-hostable workspace runtime').addHelpText('after', ROOT_HELP);
-  const users = userCommands();
-  const first = argv.slice(2).find((a) => !a.startsWith('-'));
-  const isUserCommand = users.some((c) => c.name() === first || c.aliases().includes(first ?? ''));
-  if (!isUserCommand) for (const command of await serverCommands()) cove.addCommand(command);
-  for (const command of users) cove.addCommand(command);
+  const cove = new Command('cove')
+    .description('Cove: self-hostable workspace runtime')
+    .version(cliVersion(), '-V, --version', 'print the version')
+    .addHelpText('after', ROOT_HELP);
+  const selected = selectedCommand(argv);
+  for (const entry of COMMANDS) cove.addCommand(entry === selected ? await entry.load() : stub(entry));
   configure(cove);
   return cove;
 }
@@ -61,6 +59,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
+    // The SDK's error classes are loaded only when something failed.
+    const { toCliError } = await import('./to-cli-error.js');
     const cli = toCliError(err);
     process.stderr.write(`cove: ${cli.message}\n`);
     process.exitCode = cli.exitCode;

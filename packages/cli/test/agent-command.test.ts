@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseAgentEvents } from '@cove/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../bin/cove.js', import.meta.url));
@@ -35,8 +36,8 @@ function run(args: string[], env: Record<string, string> = {}) {
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const ready = new Promise<string>((resolve, reject) => {
     child.stdout.on('data', () => {
-      const match = /ready on (http:\/\/\S+)/.exec(stdout);
-      if (match?.[1]) resolve(match[1]);
+      const ready = parseAgentEvents(stdout).events.find((e) => e.type === 'ready');
+      if (ready?.type === 'ready') resolve(ready.url);
     });
     child.on('exit', () => reject(new Error(`agent exited: ${stderr}`)));
   });
@@ -86,6 +87,16 @@ describe('cove agent', () => {
     expect(await get('first-token')).toBe(401);
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
+  });
+
+  it('is the agent entry: its help names the environment variable of every flag', async () => {
+    const p = run(['agent', '--help']);
+    expect(await p.exited).toBe(0);
+    const help = p.output().stdout;
+    expect(help).toContain('Usage: cove agent [options]');
+    for (const env of ['COVE_AGENT_LISTEN', 'COVE_AGENT_WORKDIR', 'COVE_AGENT_TOKEN_FILE', 'COVE_AGENT_ALLOW_ORIGIN', 'COVE_AGENT_TOKEN']) {
+      expect(help).toContain(env);
+    }
   });
 
   it('rejects a workdir that is not a directory', async () => {

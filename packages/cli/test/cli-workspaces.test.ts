@@ -129,7 +129,7 @@ describe('cove access and cove network', () => {
 });
 
 describe('configuration', () => {
-  it('resolves each setting flag > environment > credentials file', async () => {
+  it('resolves each setting flag > environment > credentials file > default', async () => {
     const dir = await stack.tempDir();
     await writeFile(
       path.join(dir, 'credentials.json'),
@@ -143,7 +143,8 @@ describe('configuration', () => {
       clientSecret: 'file-secret',
     });
     expect(resolveConnection({}, { COVE_DATA_DIR: dir })).toMatchObject({ apiUrl: 'http://file', clientId: 'file-id' });
-    expect(() => resolveConnection({}, { COVE_DATA_DIR: path.join(dir, 'none') })).toThrow(/no control plane URL/);
+    // Without a file the URLs are `cove up`'s defaults; the credentials have none.
+    expect(() => resolveConnection({}, { COVE_DATA_DIR: path.join(dir, 'none') })).toThrow(/no client credentials/);
   });
 
   it('works from the credentials file alone, and a flag beats the environment', { timeout: 60_000 }, async () => {
@@ -195,7 +196,7 @@ describe('configuration', () => {
     });
     expect(res.code).toBe(2);
     expect(res.stderr).toBe(
-      `cove: no control plane URL (start a server with \`cove up\`, which writes ${path.join(dir, 'credentials.json')}, or set --api-url / COVE_API_URL)\n`,
+      `cove: no client credentials (start a server with \`cove up\`, which writes ${path.join(dir, 'credentials.json')}, or set --client-id and --client-secret / COVE_CLIENT_ID and COVE_CLIENT_SECRET)\n`,
     );
   });
 });

@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { WORKSPACE_ID_PATTERN } from './ids.js';
 
 /**
  * The control plane's wire contract (`cove api`): workspaces, Internal API
@@ -10,8 +11,8 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 
 const Opt = <T extends TSchema>(schema: T) => Type.Optional(schema);
 
-/** Workspace ids: `ws_` and 8 or more lowercase letters and digits. */
-export const WORKSPACE_ID_PATTERN = '^ws_[a-z0-9]{8,64}$';
+// The id grammar lives in ids.ts, which clients load without the schemas.
+export { WORKSPACE_ID_PATTERN };
 
 /** Resource limits a workspace may ask for. */
 export const LIMITS = {

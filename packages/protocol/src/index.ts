@@ -1,5 +1,8 @@
+export * from './agent-lifecycle.js';
 export * from './common.js';
 export * from './control.js';
+export * from './defaults.js';
+export * from './driver.js';
 export * from './egress.js';
 export * from './errors.js';
 export * from './exec.js';
@@ -7,6 +10,8 @@ export * from './files.js';
 export * from './gateway-token.js';
 export * from './http-credentials.js';
 export * from './listing.js';
+export * from './request-id.js';
+export * from './route.js';
 export * from './runtime.js';
 export * from './search.js';
 export * from './terminals.js';

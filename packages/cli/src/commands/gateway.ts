@@ -1,83 +1,76 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadGatewaySecret, openStore, type Store, sqliteFile } from '@cove/api';
-import { createGateway, createGatewayLogger, type RouteSource, StaticRouteSource } from '@cove/gateway';
+import { loadGatewaySecret, type Store } from '@cove/api';
+import { createGateway, createGatewayLogger, StaticRouteSource } from '@cove/gateway';
+import type { RouteSource } from '@cove/protocol';
 import { Command, Option } from 'commander';
 import { CliError } from '../cli-error.js';
 import { parseListen } from '../listen-address.js';
-
-interface GatewayFlags {
-  listen: string;
-  dataDir: string;
-  store: 'sqlite' | 'postgres';
-  databaseUrl?: string;
-  routesFile?: string;
-  secretFile?: string;
-  allowOrigin: string[];
-  connectTimeout: string;
-  headersTimeout: string;
-}
+import { type Resolved, Settings, settingOption } from '../resolve-setting.js';
+import { SETTINGS } from '../settings.js';
+import { openControlPlaneStore, withStoreOptions } from '../store-options.js';
 
 /** `cove gateway`: the public entry that routes gateway JWTs to workspace agents. */
 export function gatewayCommand(): Command {
-  return new Command('gateway')
-    .description('Run the gateway (routes gateway JWTs to workspace agents)')
-    .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8081')
-    .option('--data-dir <dir>', "where the control plane's SQLite store lives", path.join(os.homedir(), '.cove'))
-    .addOption(new Option('--store <kind>', "the control plane's store").choices(['sqlite', 'postgres']).default('sqlite'))
-    .option('--database-url <url>', 'PostgreSQL URL (prefer COVE_DATABASE_URL: command lines are visible to every user)')
-    .option('--routes-file <path>', 'route from a JSON file instead of a store ({"workspaces":[…]}, re-read on SIGHUP)')
-    .option('--secret-file <path>', "file holding the JWT secret (base64url); default: the store's, shared with the control plane")
-    .option('--allow-origin <origin...>', 'browser origins allowed to call the gateway (CORS) and open WebSockets besides its host', [])
-    .option('--connect-timeout <ms>', 'time to connect to an agent before answering 504', '5000')
-    .option('--headers-timeout <ms>', "time to wait for an agent's response headers before answering 504", '300000')
+  return withStoreOptions(
+    new Command('gateway')
+      .description('Run the gateway (routes gateway JWTs to workspace agents)')
+      .addOption(settingOption(SETTINGS.gatewayListen, '--listen <host:port>')),
+  )
+    .addOption(settingOption(SETTINGS.routesFile, '--routes-file <path>'))
+    .addOption(settingOption(SETTINGS.secretFile, '--secret-file <path>'))
+    .addOption(settingOption(SETTINGS.allowOrigin, '--allow-origin <origin...>'))
+    .addOption(settingOption(SETTINGS.connectTimeout, '--connect-timeout <ms>'))
+    .addOption(settingOption(SETTINGS.headersTimeout, '--headers-timeout <ms>'))
     .addOption(new Option('--secret <secret>').hideHelp())
     .addHelpText(
       'after',
       `
-The JWT secret comes from the control plane's store (the same --data-dir or
---database-url as \`cove api\`), or from COVE_GATEWAY_SECRET or --secret-file,
-never from the command line.
+Each setting: its flag, else its environment variable, else its key in
+<data-dir>/config.json, else the default; \`cove up\` reads the same ones. The JWT secret comes from the control plane's
+store (the same --data-dir or --database-url as \`cove api\`), or from
+COVE_GATEWAY_SECRET or --secret-file, never from the command line.
 
 Examples:
-  cove gateway --listen 0.0.0.0:8081 --data-dir ~/.cove
+  cove gateway --listen 0.0.0.0:9080 --data-dir ~/.cove
   COVE_DATABASE_URL=postgres://cove@db/cove cove gateway --store postgres
   COVE_GATEWAY_SECRET=... cove gateway --routes-file routes.json`,
     )
-    .action(async (flags: GatewayFlags & { secret?: string }) => {
+    .action(async (flags: { secret?: string }, command: Command) => {
       if (flags.secret !== undefined) {
         throw new CliError(
           '--secret is not accepted: command lines are visible to every user; use COVE_GATEWAY_SECRET or --secret-file',
           2,
         );
       }
-      await runGateway(flags);
+      await runGateway(new Settings(command));
     });
 }
 
-async function runGateway(flags: GatewayFlags): Promise<void> {
-  const { host, port } = parseListen(flags.listen);
+async function runGateway(settings: Settings): Promise<void> {
+  const listen = settings.get(SETTINGS.gatewayListen, 'listen');
+  const { host, port } = parseListen(listen.value, listen.origin);
   const upstreamTimeouts = {
-    connectMs: positive(flags.connectTimeout, '--connect-timeout'),
-    headersMs: positive(flags.headersTimeout, '--headers-timeout'),
+    connectMs: positive(settings.get(SETTINGS.connectTimeout, 'connectTimeout')),
+    headersMs: positive(settings.get(SETTINGS.headersTimeout, 'headersTimeout')),
   };
-  const explicitSecret = await secretFromEnvOrFile(flags.secretFile);
+  const routesFile = settings.value(SETTINGS.routesFile, 'routesFile');
+  const explicitSecret = await secretFromEnvOrFile(settings.value(SETTINGS.secretFile, 'secretFile'));
   delete process.env.COVE_GATEWAY_SECRET;
 
   let routes: RouteSource;
   let store: Store | undefined;
   let staticRoutes: StaticRouteSource | undefined;
-  if (flags.routesFile) {
+  if (routesFile) {
     if (!explicitSecret) throw new CliError('--routes-file needs the JWT secret in COVE_GATEWAY_SECRET or --secret-file', 2);
     try {
-      staticRoutes = new StaticRouteSource(path.resolve(flags.routesFile));
+      staticRoutes = new StaticRouteSource(path.resolve(routesFile));
     } catch (err) {
       throw new CliError(`cannot read --routes-file: ${(err as Error).message}`, 2);
     }
     routes = staticRoutes;
   } else {
-    store = await openControlPlaneStore(flags);
+    store = await openControlPlaneStore(settings);
     routes = store;
   }
   const secret = explicitSecret ?? (store ? await loadGatewaySecret(store) : undefined);
@@ -86,16 +79,24 @@ async function runGateway(flags: GatewayFlags): Promise<void> {
   const log = createGatewayLogger();
   let gateway: ReturnType<typeof createGateway>;
   try {
-    gateway = createGateway({ routes, secret, logger: log, allowedOrigins: flags.allowOrigin, upstreamTimeouts });
+    gateway = createGateway({
+      routes,
+      secret,
+      logger: log,
+      allowedOrigins: settings.value(SETTINGS.allowOrigin, 'allowOrigin'),
+      upstreamTimeouts,
+    });
   } catch (err) {
     await store?.close();
     throw new CliError((err as Error).message, 2);
   }
   const url = await gateway.listen(host, port).catch(async (err: NodeJS.ErrnoException) => {
     await store?.close();
-    throw new CliError(`cannot listen on ${flags.listen}: ${err.code ?? err.message}`, 1);
+    throw new CliError(`cannot listen on ${listen.value}: ${err.code ?? err.message}`, 1);
   });
-  process.stdout.write(`cove gateway ready on ${url} (routes from ${flags.routesFile ? 'a routes file' : `the ${flags.store} store`})\n`);
+  process.stdout.write(
+    `cove gateway ready on ${url} (routes from ${routesFile ? 'a routes file' : `the ${settings.value(SETTINGS.store, 'store')} store`})\n`,
+  );
 
   process.on('SIGHUP', () => {
     if (!staticRoutes) return;
@@ -119,9 +120,11 @@ async function runGateway(flags: GatewayFlags): Promise<void> {
   });
 }
 
-function positive(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new CliError(`invalid ${flag} '${value}': expected a positive number of milliseconds`, 2);
+function positive(setting: Resolved<string>): number {
+  const n = Number(setting.value);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new CliError(`invalid ${setting.origin} '${setting.value}': expected a positive number of milliseconds`, 2);
+  }
   return n;
 }
 
@@ -142,21 +145,4 @@ async function secretFromEnvOrFile(file: string | undefined): Promise<Uint8Array
   const bytes = new Uint8Array(Buffer.from(text, 'base64url'));
   if (bytes.byteLength < 32) throw new CliError('the JWT secret must decode to at least 32 bytes', 2);
   return bytes;
-}
-
-/** The same store `cove api` uses (same flags and defaults). */
-async function openControlPlaneStore(flags: GatewayFlags): Promise<Store> {
-  try {
-    if (flags.store === 'postgres') {
-      const url = flags.databaseUrl ?? process.env.COVE_DATABASE_URL;
-      if (!url) throw new CliError('--store postgres needs --database-url or COVE_DATABASE_URL', 2);
-      return await openStore({ kind: 'postgres', url });
-    }
-    const dataDir = path.resolve(flags.dataDir);
-    await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    return await openStore({ kind: 'sqlite', file: sqliteFile(dataDir) });
-  } catch (err) {
-    if (err instanceof CliError) throw err;
-    throw new CliError(`cannot open the ${flags.store} store: ${(err as Error).message}`, 1);
-  }
 }

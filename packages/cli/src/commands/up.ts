@@ -1,40 +1,14 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  createApiLogger,
-  createControlPlane,
-  createCredential,
-  loadGatewaySecret,
-  openStore,
-  ProcessDriver,
-  type Store,
-  sqliteFile,
-  type WorkspaceDriver,
-} from '@cove/api';
+import { createApiLogger, createControlPlane, createCredential, loadGatewaySecret, openStore, type Store, sqliteFile } from '@cove/api';
 import { createGateway, createGatewayLogger } from '@cove/gateway';
-import { Command, Option } from 'commander';
-import type { Logger } from 'pino';
+import { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { parseListen } from '../listen-address.js';
-
-interface UpFlags {
-  dataDir: string;
-  apiListen: string;
-  gatewayListen: string;
-  driver: 'auto' | 'sandbox' | 'process';
-  runtime: string;
-  subnet: string;
-  imagesDir?: string;
-  warmPool: string;
-  maxWorkspaces: string;
-  allowOrigin: string[];
-}
-
-/** The `cove` program's own entry: the process driver runs `cove agent` from it. */
-const COVE_BIN = fileURLToPath(new URL('../../bin/cove.js', import.meta.url));
+import { Settings, settingOption } from '../resolve-setting.js';
+import { SETTINGS } from '../settings.js';
+import { openDriver, withDriverOptions } from '../workspace-driver.js';
 
 /** What `credentials.json` holds (snake_case, as the API spells it; read by the CLI's user commands). */
 interface CredentialsFile {
@@ -46,48 +20,42 @@ interface CredentialsFile {
 
 /** `cove up`: the control plane, the gateway and a driver in one process on the embedded SQLite store. */
 export function upCommand(): Command {
-  return new Command('up')
+  const up = new Command('up')
     .description('Run everything on this machine: control plane, gateway and workspaces (SQLite store, no set-up)')
-    .option(
-      '--data-dir <dir>',
-      'where the store, credentials and workspaces live',
-      process.env.COVE_DATA_DIR || path.join(os.homedir(), '.cove'),
-    )
-    .option('--api-listen <host:port>', "the control plane's address", '127.0.0.1:9070')
-    .option('--gateway-listen <host:port>', "the gateway's address", '127.0.0.1:9080')
-    .addOption(
-      new Option('--driver <name>', 'how workspaces run: sandbox (isolated; root on Linux) or process (no isolation, development)')
-        .choices(['auto', 'sandbox', 'process'])
-        .default('auto'),
-    )
-    .option('--runtime <path>', 'the OCI runtime of the sandbox driver', 'runc')
-    .option('--subnet <cidr>', "the sandbox workspaces' private subnet", '10.88.0.0/16')
-    .option('--images-dir <dir>', 'image cache of the sandbox driver (default /var/cache/cove/images)')
-    .option('--warm-pool <n>', 'sandbox workspaces kept ready for fast creates (default image and disk size)', '2')
-    .option('--max-workspaces <n>', 'workspaces each account may have', '100')
-    .option('--allow-origin <origin...>', 'browser origins allowed to call the gateway (CORS and WebSockets)', [])
+    .addOption(settingOption(SETTINGS.dataDir, '--data-dir <dir>'))
+    .addOption(settingOption(SETTINGS.apiListen, '--api-listen <host:port>'))
+    .addOption(settingOption(SETTINGS.gatewayListen, '--gateway-listen <host:port>'));
+  return withDriverOptions(up)
+    .addOption(settingOption(SETTINGS.maxWorkspaces, '--max-workspaces <n>'))
+    .addOption(settingOption(SETTINGS.allowOrigin, '--allow-origin <origin...>'))
     .addHelpText(
       'after',
       `
-The first run creates a client credential and writes it, with both URLs, to
-<data-dir>/credentials.json (mode 600); the \`cove\` user commands and the
-quick start printed at startup read it from there.
+Each setting: its flag, else its environment variable, else its key in
+<data-dir>/config.json ({"api_listen": "0.0.0.0:9070"}), else the default. The first run creates a client credential and writes it,
+with both URLs, to <data-dir>/credentials.json (mode 600); the \`cove\` user
+commands and the quick start printed at startup read it from there.
 
 Examples:
   sudo cove up                                   # sandbox driver (runc), ~/.cove
-  cove up --driver process --data-dir /tmp/cove  # no isolation, any OS`,
+  cove up --driver process --data-dir /tmp/cove  # no isolation, any OS
+  COVE_API_LISTEN=0.0.0.0:9070 cove up           # the same through the environment`,
     )
-    .action(async (flags: UpFlags) => {
-      await up(flags);
+    .action(async (_flags: unknown, command: Command) => {
+      await runUp(new Settings(command));
     });
 }
 
-async function up(flags: UpFlags): Promise<void> {
-  const api = parseListen(flags.apiListen);
-  const gw = parseListen(flags.gatewayListen);
-  const maxWorkspaces = Number(flags.maxWorkspaces);
-  if (!Number.isInteger(maxWorkspaces) || maxWorkspaces < 1) throw new CliError(`invalid --max-workspaces '${flags.maxWorkspaces}'`, 2);
-  const dataDir = path.resolve(flags.dataDir);
+async function runUp(settings: Settings): Promise<void> {
+  const apiListen = settings.get(SETTINGS.apiListen, 'apiListen');
+  const gatewayListen = settings.get(SETTINGS.gatewayListen, 'gatewayListen');
+  const api = parseListen(apiListen.value, apiListen.origin);
+  const gw = parseListen(gatewayListen.value, gatewayListen.origin);
+  const max = settings.get(SETTINGS.maxWorkspaces, 'maxWorkspaces');
+  const maxWorkspaces = Number(max.value);
+  if (!Number.isInteger(maxWorkspaces) || maxWorkspaces < 1) throw new CliError(`invalid ${max.origin} '${max.value}'`, 2);
+  const allowedOrigins = settings.value(SETTINGS.allowOrigin, 'allowOrigin');
+  const dataDir = settings.files.dataDir;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const log = createApiLogger();
 
@@ -104,22 +72,22 @@ async function up(flags: UpFlags): Promise<void> {
   };
 
   try {
-    const driver = await openDriver(flags, dataDir, log);
+    const driver = await openDriver(settings, dataDir, log);
     const cp = await createControlPlane({ store, driver, logger: log, limits: { maxWorkspaces } });
     // Closing the control plane stops its workspaces (they are restored on the next start).
     closers.push(() => cp.close());
     const apiUrl = await cp.listen(api.host, api.port).catch((err: NodeJS.ErrnoException) => {
-      throw new CliError(`cannot listen on ${flags.apiListen}: ${err.code ?? err.message}`, 1);
+      throw new CliError(`cannot listen on ${apiListen.value}: ${err.code ?? err.message}`, 1);
     });
     const gateway = createGateway({
       routes: store,
       secret: await loadGatewaySecret(store),
       logger: createGatewayLogger(),
-      allowedOrigins: flags.allowOrigin,
+      allowedOrigins,
     });
     closers.push(() => gateway.close());
     const gatewayUrl = await gateway.listen(gw.host, gw.port).catch((err: NodeJS.ErrnoException) => {
-      throw new CliError(`cannot listen on ${flags.gatewayListen}: ${err.code ?? err.message}`, 1);
+      throw new CliError(`cannot listen on ${gatewayListen.value}: ${err.code ?? err.message}`, 1);
     });
     const creds = await ensureCredentials(store, dataDir, apiUrl, gatewayUrl);
     process.stdout.write(quickStart(creds, dataDir, driver.name));
@@ -138,50 +106,6 @@ async function up(flags: UpFlags): Promise<void> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-}
-
-/** The sandbox driver where it can run, else the process driver with a warning nobody can miss. */
-async function openDriver(flags: UpFlags, dataDir: string, log: Logger): Promise<WorkspaceDriver> {
-  let kind = flags.driver;
-  let why = '';
-  if (kind !== 'process') {
-    const { sandboxSupport } = await import('@cove/sandbox');
-    const support = sandboxSupport(flags.runtime);
-    if (!support.ok) {
-      if (kind === 'sandbox') throw new CliError(`the sandbox driver cannot run here: ${support.reasons.join('; ')}`, 2);
-      why = support.reasons.join('; ');
-      kind = 'process';
-    } else kind = 'sandbox';
-  }
-  if (kind === 'sandbox') {
-    const { SandboxDriver } = await import('@cove/sandbox');
-    const warm = Number(flags.warmPool);
-    if (!Number.isInteger(warm) || warm < 0 || warm > 64) throw new CliError(`invalid --warm-pool '${flags.warmPool}': 0…64`, 2);
-    const driver = await SandboxDriver.open({
-      dataDir: path.join(dataDir, 'sandbox'),
-      imagesDir: flags.imagesDir ? path.resolve(flags.imagesDir) : '/var/cache/cove/images',
-      runtime: flags.runtime,
-      subnet: flags.subnet,
-      log,
-      // Matches the control plane's defaults (debian:12, 4096 MiB): a create without options adopts a ready workspace.
-      ...(warm > 0 ? { warmPool: { size: warm, image: 'debian:12', diskMb: 4096 } } : {}),
-    });
-    // The default image (debian:12) is built once, in the background, so that the first create rarely waits for it.
-    if (!driver.images.isReady('debian-12')) {
-      driver.images.ensure('debian-12').catch((err: Error) => log.error({ err: err.message }, 'building the debian:12 image failed'));
-    }
-    return driver;
-  }
-  const banner = [
-    '',
-    '!!! WARNING: the process driver runs workspaces WITHOUT ANY ISOLATION.',
-    '!!! Their commands run as this user, on this host, with its files and network.',
-    `!!! Use it for development only.${why ? ` (sandbox driver unavailable: ${why})` : ''}`,
-    '',
-  ].join('\n');
-  process.stderr.write(`${banner}\n`);
-  log.warn({ reason: why || 'chosen with --driver process' }, 'process driver: workspaces are not isolated');
-  return new ProcessDriver({ root: path.join(dataDir, 'workspaces'), agentCommand: [process.execPath, COVE_BIN, 'agent'], log });
 }
 
 /** Reuses the credential in credentials.json while it is valid in the store; otherwise creates one. */
@@ -233,16 +157,4 @@ Quick start
 
 Stop with Ctrl-C (SIGTERM): workspaces stop and are restarted by the next \`cove up\`.
 `;
-}
-
-/** The sandbox driver with `cove up`'s defaults (also `cove api --driver sandbox`); a usage error where it cannot run. */
-export async function openSandboxDriver(dataDir: string, log: Logger, runtime = 'runc'): Promise<WorkspaceDriver> {
-  const { SandboxDriver, sandboxSupport } = await import('@cove/sandbox');
-  const support = sandboxSupport(runtime);
-  if (!support.ok) throw new CliError(`the sandbox driver cannot run here: ${support.reasons.join('; ')}`, 2);
-  try {
-    return await SandboxDriver.open({ dataDir: path.join(dataDir, 'sandbox'), imagesDir: '/var/cache/cove/images', runtime, log });
-  } catch (err) {
-    throw new CliError(`cannot open the sandbox driver: ${(err as Error).message}`, 1);
-  }
 }

@@ -4,10 +4,12 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ControlPlane, createApiLogger, createControlPlane, createCredential, openStore, ProcessDriver, type Store } from '@cove/api';
+import { AGENT_BIN } from '@cove/agent/main';
+import { type ControlPlane, createApiLogger, createControlPlane, createCredential, openStore, type Store } from '@cove/api';
 import { createGateway, createGatewayLogger, type Gateway } from '@cove/gateway';
+import { ProcessDriver } from '@cove/process-driver';
 
-/** The real `cove` program, as users run it (its dist is built by `npx tsc -b packages/cli`). */
+/** The real `cove` program, as users run it (built by `npm run build`: tsc, then the bundle). */
 export const COVE_BIN = fileURLToPath(new URL('../../bin/cove.js', import.meta.url));
 
 export interface RunResult {
@@ -58,12 +60,12 @@ export function cleanEnv(): Record<string, string | undefined> {
 
 export async function startStack(): Promise<Stack> {
   if (!existsSync(fileURLToPath(new URL('../../dist/main.js', import.meta.url)))) {
-    throw new Error('packages/cli/dist is missing: run `npx tsc -b packages/cli` first');
+    throw new Error('packages/cli/dist is missing: run `npm run build` first');
   }
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'cove-cli-stack-'));
   const store = await openStore({ kind: 'sqlite', file: path.join(dataDir, 'cove.db') });
   const log = createApiLogger(process.env.COVE_TEST_LOG ?? 'silent');
-  const driver = new ProcessDriver({ root: path.join(dataDir, 'workspaces'), agentCommand: [process.execPath, COVE_BIN, 'agent'], log });
+  const driver = new ProcessDriver({ root: path.join(dataDir, 'workspaces'), agentCommand: [process.execPath, AGENT_BIN], log });
   const cp = await createControlPlane({ store, driver, logger: log });
   const apiUrl = await cp.listen('127.0.0.1', 0);
   const gateway: Gateway = createGateway({

@@ -1,0 +1,80 @@
+import path from 'node:path';
+import { AGENT_BIN } from '@cove/agent/main';
+import { ProcessDriver } from '@cove/process-driver';
+import type { WorkspaceDriver } from '@cove/protocol';
+import { WORKSPACE_DEFAULTS } from '@cove/protocol/defaults';
+import type { Command } from 'commander';
+import type { Logger } from 'pino';
+import { CliError } from './cli-error.js';
+import { type Settings, settingOption } from './resolve-setting.js';
+import { SETTINGS } from './settings.js';
+
+/** The driver flags `cove up` and `cove api` share. */
+export function withDriverOptions(command: Command): Command {
+  return command
+    .addOption(settingOption(SETTINGS.driver, '--driver <name>'))
+    .addOption(settingOption(SETTINGS.runtime, '--runtime <path>'))
+    .addOption(settingOption(SETTINGS.subnet, '--subnet <cidr>'))
+    .addOption(settingOption(SETTINGS.nftTable, '--nft-table <name>'))
+    .addOption(settingOption(SETTINGS.imagesDir, '--images-dir <dir>'))
+    .addOption(settingOption(SETTINGS.warmPool, '--warm-pool <n>'));
+}
+
+/** The sandbox driver where it can run (or was asked for), else the process driver with a warning nobody can miss. */
+export async function openDriver(settings: Settings, dataDir: string, log: Logger): Promise<WorkspaceDriver> {
+  const driver = settings.get(SETTINGS.driver, 'driver');
+  let kind = driver.value;
+  const runtime = settings.value(SETTINGS.runtime, 'runtime');
+  let why = '';
+  if (kind !== 'process') {
+    const { sandboxSupport } = await import('@cove/sandbox');
+    const support = sandboxSupport(runtime);
+    if (!support.ok) {
+      if (kind === 'sandbox') throw new CliError(`the sandbox driver cannot run here: ${support.reasons.join('; ')}`, 2);
+      why = support.reasons.join('; ');
+      kind = 'process';
+    } else kind = 'sandbox';
+  }
+  if (kind === 'sandbox') return openSandbox(settings, dataDir, runtime, log);
+  const banner = [
+    '',
+    '!!! WARNING: the process driver runs workspaces WITHOUT ANY ISOLATION.',
+    '!!! Their commands run as this user, on this host, with its files and network.',
+    `!!! Use it for development only.${why ? ` (sandbox driver unavailable: ${why})` : ''}`,
+    '',
+  ].join('\n');
+  process.stderr.write(`${banner}\n`);
+  log.warn({ reason: why || `chosen by ${driver.origin}` }, 'process driver: workspaces are not isolated');
+  return new ProcessDriver({ root: path.join(dataDir, 'workspaces'), agentCommand: [process.execPath, AGENT_BIN], log });
+}
+
+async function openSandbox(settings: Settings, dataDir: string, runtime: string, log: Logger): Promise<WorkspaceDriver> {
+  const { SandboxDriver } = await import('@cove/sandbox');
+  const warmPool = settings.get(SETTINGS.warmPool, 'warmPool');
+  const warm = Number(warmPool.value);
+  if (!Number.isInteger(warm) || warm < 0 || warm > 64) throw new CliError(`invalid ${warmPool.origin} '${warmPool.value}': 0…64`, 2);
+  const subnet = settings.value(SETTINGS.subnet, 'subnet');
+  const nftTable = settings.value(SETTINGS.nftTable, 'nftTable');
+  const { image, diskMb } = WORKSPACE_DEFAULTS;
+  let driver: Awaited<ReturnType<typeof SandboxDriver.open>>;
+  try {
+    driver = await SandboxDriver.open({
+      dataDir: path.join(dataDir, 'sandbox'),
+      imagesDir: path.resolve(settings.value(SETTINGS.imagesDir, 'imagesDir')),
+      runtime,
+      ...(subnet ? { subnet } : {}),
+      ...(nftTable ? { nftTable } : {}),
+      log,
+      // The control plane's defaults: a create without options adopts a ready workspace.
+      ...(warm > 0 ? { warmPool: { size: warm, image, diskMb } } : {}),
+    });
+  } catch (err) {
+    throw new CliError(`cannot open the sandbox driver: ${(err as Error).message}`, 1);
+  }
+  // The default image is built once, in the background, so that the first create rarely waits for it.
+  const name = driver.images.resolve(image);
+  if (name && !driver.images.isReady(name)) {
+    driver.images.ensure(name).catch((err: Error) => log.error({ err: err.message }, `building the ${image} image failed`));
+  }
+  return driver;
+}
