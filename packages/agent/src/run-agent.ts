@@ -50,17 +50,20 @@ export async function runAgent(config: AgentConfig): Promise<void> {
       emit({ type: 'token-reload-failed', error: (err as Error).message });
     }
   });
-  // In the same tick as the SIGHUP handler: whoever reads this may rotate the token at once.
-  const address = agent.app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  emit({ type: 'ready', url, listen: `${host}:${port}`, port, workdir: config.workdir, pid: process.pid, version: AGENT_VERSION });
-
-  await new Promise<void>((resolve) => {
+  // SIGTERM/SIGINT are handled before the ready message too: whoever reads it may stop the agent at once, and
+  // a signal that came before its handler would kill the agent mid-way.
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       agent.close().then(resolve, resolve);
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  // In the same tick as the signal handlers: whoever reads this may rotate the token at once.
+  const address = agent.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  emit({ type: 'ready', url, listen: `${host}:${port}`, port, workdir: config.workdir, pid: process.pid, version: AGENT_VERSION });
+
+  await stopped;
 }

@@ -4,6 +4,7 @@ import { CliError } from '../cli-error.js';
 import { parseListen } from '../listen-address.js';
 import { Settings, settingOption } from '../resolve-setting.js';
 import { SETTINGS } from '../settings.js';
+import { untilStopped } from '../stop-signals.js';
 import { openControlPlaneStore, withStoreOptions } from '../store-options.js';
 import { openDriver, withDriverOptions } from '../workspace-driver.js';
 
@@ -126,19 +127,13 @@ async function serve(settings: Settings): Promise<void> {
     throw new CliError(`cannot listen on ${listen.value}: ${err.code ?? err.message}`, 1);
   });
   const where = kind === 'sqlite' ? sqliteFile(dataDir) : 'postgres';
-  process.stdout.write(`cove api ready on ${url} (store ${kind} ${where}, driver ${driver.name}, data ${dataDir})\n`);
-
   // Shutdown stops the agents this process started; the next start restores workspaces that were running.
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      cp.close()
-        .then(() => store.close())
-        .then(resolve, (err: Error) => {
-          log.error({ err: err.message }, 'shutdown failed');
-          resolve();
-        });
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  const stopped = untilStopped(() =>
+    cp
+      .close()
+      .then(() => store.close())
+      .catch((err: Error) => log.error({ err: err.message }, 'shutdown failed')),
+  );
+  process.stdout.write(`cove api ready on ${url} (store ${kind} ${where}, driver ${driver.name}, data ${dataDir})\n`);
+  await stopped;
 }

@@ -8,6 +8,7 @@ import { CliError } from '../cli-error.js';
 import { parseListen } from '../listen-address.js';
 import { type Resolved, Settings, settingOption } from '../resolve-setting.js';
 import { SETTINGS } from '../settings.js';
+import { untilStopped } from '../stop-signals.js';
 import { openControlPlaneStore, withStoreOptions } from '../store-options.js';
 
 /** `cove gateway`: the public entry that routes gateway JWTs to workspace agents. */
@@ -94,10 +95,6 @@ async function runGateway(settings: Settings): Promise<void> {
     await store?.close();
     throw new CliError(`cannot listen on ${listen.value}: ${err.code ?? err.message}`, 1);
   });
-  process.stdout.write(
-    `cove gateway ready on ${url} (routes from ${routesFile ? 'a routes file' : `the ${settings.value(SETTINGS.store, 'store')} store`})\n`,
-  );
-
   process.on('SIGHUP', () => {
     if (!staticRoutes) return;
     try {
@@ -108,16 +105,16 @@ async function runGateway(settings: Settings): Promise<void> {
     }
   });
 
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      gateway
-        .close()
-        .then(() => store?.close())
-        .then(resolve, resolve);
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  const stopped = untilStopped(() =>
+    gateway
+      .close()
+      .then(() => store?.close())
+      .catch(() => undefined),
+  );
+  process.stdout.write(
+    `cove gateway ready on ${url} (routes from ${routesFile ? 'a routes file' : `the ${settings.value(SETTINGS.store, 'store')} store`})\n`,
+  );
+  await stopped;
 }
 
 function positive(setting: Resolved<string>): number {

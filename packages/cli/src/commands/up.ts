@@ -8,6 +8,7 @@ import { CliError } from '../cli-error.js';
 import { parseListen } from '../listen-address.js';
 import { Settings, settingOption } from '../resolve-setting.js';
 import { SETTINGS } from '../settings.js';
+import { untilStopped } from '../stop-signals.js';
 import { openDriver, withDriverOptions } from '../workspace-driver.js';
 
 /** What `credentials.json` holds (snake_case, as the API spells it; read by the CLI's user commands). */
@@ -71,6 +72,7 @@ async function runUp(settings: Settings): Promise<void> {
     closers.length = 0;
   };
 
+  let stopped: Promise<void> | undefined;
   try {
     const driver = await openDriver(settings, dataDir, log);
     const cp = await createControlPlane({ store, driver, logger: log, limits: { maxWorkspaces } });
@@ -90,6 +92,11 @@ async function runUp(settings: Settings): Promise<void> {
       throw new CliError(`cannot listen on ${gatewayListen.value}: ${err.code ?? err.message}`, 1);
     });
     const creds = await ensureCredentials(store, dataDir, apiUrl, gatewayUrl);
+    // SIGTERM / SIGINT: stop serving, stop the workspaces (restored on the next start), close the store.
+    stopped = untilStopped(() => {
+      log.info('shutting down');
+      return closeAll();
+    });
     process.stdout.write(quickStart(creds, dataDir, driver.name));
   } catch (err) {
     await closeAll();
@@ -97,15 +104,7 @@ async function runUp(settings: Settings): Promise<void> {
     throw new CliError(`cannot start: ${(err as Error).message}`, 1);
   }
 
-  // SIGTERM / SIGINT: stop serving, stop the workspaces (restored on the next start), close the store.
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      log.info('shutting down');
-      closeAll().then(resolve, resolve);
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  await stopped;
 }
 
 /** Reuses the credential in credentials.json while it is valid in the store; otherwise creates one. */
