@@ -97,8 +97,11 @@ describe('agent memory stays flat under large output', () => {
       bytes = await streamBytes(`head -c ${100 * MiB} /dev/urandom`);
     });
     expect(bytes).toBe(100 * MiB);
-    // The base64 frames alone would be 133 MiB if they were kept.
-    expect(growth).toBeLessThan(48 * MiB);
+    // The base64 frames alone would be 133 MiB if they were kept. The bound leaves room for garbage V8 has
+    // not collected yet: on a loaded machine (CI's other test files run beside this one) its collections
+    // lag and growth reached 57 MiB once, against ~30 MiB on a quiet one; half of what keeping would cost
+    // still tells the two apart.
+    expect(growth).toBeLessThan(64 * MiB);
   });
 
   it('a synchronous run of 400 MiB keeps only its capped tail', { timeout: 120_000 }, async () => {
