@@ -64,7 +64,8 @@ export const SETTINGS = {
     env: 'COVE_RUNTIME',
     file: 'config',
     default: SERVER_DEFAULTS.runtime,
-    description: 'the OCI runtime of the sandbox driver',
+    description:
+      "the sandbox driver's OCI runtime: runc, crun or runsc, a name on PATH or a path, then any global flags ('runsc --platform=systrap'); checked at start",
   },
   subnet: {
     key: 'subnet',

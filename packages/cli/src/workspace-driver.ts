@@ -13,29 +13,47 @@ import { SETTINGS } from './settings.js';
 export function withDriverOptions(command: Command): Command {
   return command
     .addOption(settingOption(SETTINGS.driver, '--driver <name>'))
-    .addOption(settingOption(SETTINGS.runtime, '--runtime <path>'))
+    .addOption(settingOption(SETTINGS.runtime, '--runtime <command>'))
     .addOption(settingOption(SETTINGS.subnet, '--subnet <cidr>'))
     .addOption(settingOption(SETTINGS.nftTable, '--nft-table <name>'))
     .addOption(settingOption(SETTINGS.imagesDir, '--images-dir <dir>'))
     .addOption(settingOption(SETTINGS.warmPool, '--warm-pool <n>'));
 }
 
-/** The sandbox driver where it can run (or was asked for), else the process driver with a warning nobody can miss. */
-export async function openDriver(settings: Settings, dataDir: string, log: Logger): Promise<WorkspaceDriver> {
+/** Which driver `cove up` / `cove api` will open, decided before anything starts (see `chooseDriver`). */
+export interface DriverChoice {
+  kind: 'sandbox' | 'process';
+  /** The OCI runtime setting (the sandbox driver's). */
+  runtime: string;
+  /** Why the sandbox driver was passed over (`auto` only). */
+  why: string;
+}
+
+/**
+ * Decides the driver before the store opens or anything listens, so that a bad runtime stops `cove up` at once:
+ * `--driver sandbox` that cannot run here, or a runtime named by flag, environment or file that is missing or
+ * unusable (see @cove/sandbox's runtimes.ts), is a usage error (exit 2) naming what is missing. With `auto` and the
+ * default runtime, a host without the sandbox's needs falls back to the process driver, as it always did.
+ */
+export async function chooseDriver(settings: Settings): Promise<DriverChoice> {
   const driver = settings.get(SETTINGS.driver, 'driver');
-  let kind = driver.value;
-  const runtime = settings.value(SETTINGS.runtime, 'runtime');
-  let why = '';
-  if (kind !== 'process') {
-    const { sandboxSupport } = await import('@cove/sandbox');
-    const support = sandboxSupport(runtime);
-    if (!support.ok) {
-      if (kind === 'sandbox') throw new CliError(`the sandbox driver cannot run here: ${support.reasons.join('; ')}`, 2);
-      why = support.reasons.join('; ');
-      kind = 'process';
-    } else kind = 'sandbox';
+  const runtime = settings.get(SETTINGS.runtime, 'runtime');
+  const value = runtime.value;
+  if (driver.value === 'process') return { kind: 'process', runtime: value, why: '' };
+  const { sandboxSupport } = await import('@cove/sandbox');
+  const support = sandboxSupport(value);
+  if (support.runtimeReasons.length > 0 && (driver.value === 'sandbox' || runtime.source !== 'default')) {
+    throw new CliError(`the OCI runtime '${value}' (${runtime.origin}) cannot be used: ${support.runtimeReasons.join('; ')}`, 2);
   }
-  if (kind === 'sandbox') return openSandbox(settings, dataDir, runtime, log);
+  if (support.ok) return { kind: 'sandbox', runtime: value, why: '' };
+  if (driver.value === 'sandbox') throw new CliError(`the sandbox driver cannot run here: ${support.reasons.join('; ')}`, 2);
+  return { kind: 'process', runtime: value, why: support.reasons.join('; ') };
+}
+
+/** The driver `choice` names: the sandbox driver, or the process driver with a warning nobody can miss. */
+export async function openDriver(choice: DriverChoice, settings: Settings, dataDir: string, log: Logger): Promise<WorkspaceDriver> {
+  if (choice.kind === 'sandbox') return openSandbox(settings, dataDir, choice.runtime, log);
+  const { why } = choice;
   const banner = [
     '',
     '!!! WARNING: the process driver runs workspaces WITHOUT ANY ISOLATION.',
@@ -44,7 +62,7 @@ export async function openDriver(settings: Settings, dataDir: string, log: Logge
     '',
   ].join('\n');
   process.stderr.write(`${banner}\n`);
-  log.warn({ reason: why || `chosen by ${driver.origin}` }, 'process driver: workspaces are not isolated');
+  log.warn({ reason: why || `chosen by ${settings.get(SETTINGS.driver, 'driver').origin}` }, 'process driver: workspaces are not isolated');
   return new ProcessDriver({ root: path.join(dataDir, 'workspaces'), agentCommand: [process.execPath, AGENT_BIN], log });
 }
 
@@ -71,6 +89,10 @@ async function openSandbox(settings: Settings, dataDir: string, runtime: string,
   } catch (err) {
     throw new CliError(`cannot open the sandbox driver: ${(err as Error).message}`, 1);
   }
+  // What the runtime does less than runc (gVisor's pause, signals and seccomp): said once, at start.
+  const degraded = driver.runtime.profile?.degraded ?? [];
+  if (degraded.length > 0)
+    log.warn({ runtime, degraded }, `the ${driver.runtime.profile?.name} runtime degrades some features (docs/decisions.md, Runtimes)`);
   // The default image is built once, in the background, so that the first create rarely waits for it.
   const name = driver.images.resolve(image);
   if (name && !driver.images.isReady(name)) {

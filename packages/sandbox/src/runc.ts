@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { AppError } from '@cove/protocol';
 import { run } from './run-command.js';
+import { type KnownRuntime, locateBinary, parseRuntime, RUNTIMES, type RuntimeProfile } from './runtimes.js';
 
 export interface ContainerState {
   id: string;
@@ -9,16 +10,34 @@ export interface ContainerState {
   pid: number;
 }
 
-/** The OCI runtime's command line (runc by default; any runtime with runc's CLI works). */
+/**
+ * The OCI runtime's command line (runc by default; any runtime with runc's CLI works: crun, runsc). Only long
+ * flags are used, and each before the positional arguments: runsc parses with Go's flag package, which has
+ * none of runc's short forms (`-r`) and stops at the first argument.
+ */
 export class OciRuntime {
+  /** The binary (name on PATH or path). */
+  readonly binary: string;
+  /** Global flags from the runtime setting, before every command (`runsc --platform=kvm`). */
+  readonly globalArgs: readonly string[];
+  /** What the runtime supports, when it is one the driver knows by name (see runtimes.ts). */
+  readonly profile: RuntimeProfile | undefined;
+
   constructor(
-    readonly binary: string,
+    /** The runtime setting: a binary, optionally followed by global flags. */
+    command: string,
     /** The runtime's state directory (`--root`): Cove's containers only. */
     readonly root: string,
-  ) {}
+  ) {
+    const { binary, args } = parseRuntime(command);
+    // Resolved once, where the start-up check found it: the create call runs with a fixed PATH of its own.
+    this.binary = locateBinary(binary) ?? binary;
+    this.globalArgs = args;
+    this.profile = RUNTIMES[binary.split('/').pop() as KnownRuntime];
+  }
 
   #argv(...args: string[]): string[] {
-    return [this.binary, '--root', this.root, ...args];
+    return [this.binary, ...this.globalArgs, '--root', this.root, ...args];
   }
 
   /**
@@ -33,7 +52,7 @@ export class OciRuntime {
       const runtimeLog = `${bundle}/runtime.log`;
       const child = spawn(
         this.binary,
-        ['--root', this.root, '--log', runtimeLog, '--log-format', 'json', 'create', '--bundle', bundle, id],
+        [...this.globalArgs, '--root', this.root, '--log', runtimeLog, '--log-format', 'json', 'create', '--bundle', bundle, id],
         {
           stdio: ['ignore', logFd, logFd],
           env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
@@ -89,7 +108,7 @@ export class OciRuntime {
   }
 
   async update(id: string, resources: object): Promise<void> {
-    await run(this.#argv('update', '-r', '-', id), { input: JSON.stringify(resources) });
+    await run(this.#argv('update', '--resources', '-', id), { input: JSON.stringify(resources) });
   }
 
   async state(id: string): Promise<ContainerState | undefined> {

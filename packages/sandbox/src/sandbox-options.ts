@@ -9,7 +9,7 @@ export interface SandboxDriverOptions {
   log: Logger;
   /** Image cache (default `/var/cache/cove/images`, `SERVER_DEFAULTS.imagesDir`): shared between data dirs to build images once. */
   imagesDir?: string;
-  /** The OCI runtime binary (default `runc`; crun where the host's cgroup layout allows). */
+  /** The OCI runtime: a binary, then any global flags (default `runc`; see runtimes.ts for crun and runsc). */
   runtime?: string;
   /** The runtime's state directory (default `/run/cove/<hash of dataDir>`). */
   runtimeRoot?: string;

@@ -6,7 +6,7 @@ import { Settings, settingOption } from '../resolve-setting.js';
 import { SETTINGS } from '../settings.js';
 import { untilStopped } from '../stop-signals.js';
 import { openControlPlaneStore, withStoreOptions } from '../store-options.js';
-import { openDriver, withDriverOptions } from '../workspace-driver.js';
+import { chooseDriver, openDriver, withDriverOptions } from '../workspace-driver.js';
 
 /** `cove api`: the control plane, and `cove api credentials …` to manage client credentials. */
 export function apiCommand(): Command {
@@ -107,9 +107,11 @@ async function serve(settings: Settings): Promise<void> {
   if (!Number.isInteger(maxWorkspaces) || maxWorkspaces < 1) throw new CliError(`invalid ${max.origin} '${max.value}'`, 2);
   const dataDir = settings.files.dataDir;
   const kind = settings.value(SETTINGS.store, 'store');
+  // Before the store opens or anything listens: a runtime that cannot run stops here (exit 2).
+  const choice = await chooseDriver(settings);
   const store = await openControlPlaneStore(settings);
   const log = createApiLogger();
-  const driver = await openDriver(settings, dataDir, log).catch(async (err: unknown) => {
+  const driver = await openDriver(choice, settings, dataDir, log).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });

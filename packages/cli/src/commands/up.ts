@@ -9,7 +9,7 @@ import { parseListen } from '../listen-address.js';
 import { Settings, settingOption } from '../resolve-setting.js';
 import { SETTINGS } from '../settings.js';
 import { untilStopped } from '../stop-signals.js';
-import { openDriver, withDriverOptions } from '../workspace-driver.js';
+import { chooseDriver, openDriver, withDriverOptions } from '../workspace-driver.js';
 
 /** What `credentials.json` holds (snake_case, as the API spells it; read by the CLI's user commands). */
 interface CredentialsFile {
@@ -56,6 +56,8 @@ async function runUp(settings: Settings): Promise<void> {
   const maxWorkspaces = Number(max.value);
   if (!Number.isInteger(maxWorkspaces) || maxWorkspaces < 1) throw new CliError(`invalid ${max.origin} '${max.value}'`, 2);
   const allowedOrigins = settings.value(SETTINGS.allowOrigin, 'allowOrigin');
+  // Before anything is created or listens: a runtime that cannot run stops here (exit 2).
+  const choice = await chooseDriver(settings);
   const dataDir = settings.files.dataDir;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const log = createApiLogger();
@@ -74,7 +76,7 @@ async function runUp(settings: Settings): Promise<void> {
 
   let stopped: Promise<void> | undefined;
   try {
-    const driver = await openDriver(settings, dataDir, log);
+    const driver = await openDriver(choice, settings, dataDir, log);
     const cp = await createControlPlane({ store, driver, logger: log, limits: { maxWorkspaces } });
     // Closing the control plane stops its workspaces (they are restored on the next start).
     closers.push(() => cp.close());

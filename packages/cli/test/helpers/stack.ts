@@ -24,6 +24,8 @@ export interface RunOptions {
   /** Bytes for stdin, then end of input; without it stdin is /dev/null. */
   input?: string | Buffer;
   cwd?: string;
+  /** Kills it (SIGTERM) after this long: for a command that should end at once but might serve on. */
+  timeoutMs?: number;
 }
 
 /**
@@ -58,6 +60,36 @@ export function cleanEnv(): Record<string, string | undefined> {
   return env;
 }
 
+/** Starts the real `cove ARGS…` in a clean environment (plus `options.env`), without a stack. */
+export function startCove(args: readonly string[], options: RunOptions = {}): ChildProcess {
+  const child = spawn(process.execPath, [COVE_BIN, ...args], {
+    env: { ...cleanEnv(), ...options.env } as NodeJS.ProcessEnv,
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
+  });
+  if (options.input !== undefined) child.stdin?.end(options.input);
+  return child;
+}
+
+/** Runs the real `cove ARGS…` to its end, without a stack. */
+export function runCove(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return collect(startCove(args, options));
+}
+
+function collect(child: ChildProcess): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr }));
+  });
+}
+
 export async function startStack(): Promise<Stack> {
   if (!existsSync(fileURLToPath(new URL('../../dist/main.js', import.meta.url)))) {
     throw new Error('packages/cli/dist is missing: run `npm run build` first');
@@ -89,29 +121,13 @@ export async function startStack(): Promise<Stack> {
   const temps: string[] = [];
 
   const start: Stack['start'] = (args, options = {}) => {
-    const child = spawn(process.execPath, [COVE_BIN, ...args], {
-      env: { ...cleanEnv(), ...env, ...options.env } as NodeJS.ProcessEnv,
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      ...(options.cwd ? { cwd: options.cwd } : {}),
-    });
+    const child = startCove(args, { ...options, env: { ...env, ...options.env } });
     children.add(child);
     child.on('exit', () => children.delete(child));
-    if (options.input !== undefined) child.stdin?.end(options.input);
     return child;
   };
 
-  const run: Stack['run'] = (args, options) =>
-    new Promise((resolve, reject) => {
-      const child = start(args, options);
-      const out: Buffer[] = [];
-      let stderr = '';
-      child.stdout?.on('data', (d: Buffer) => out.push(d));
-      child.stderr?.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr }));
-    });
+  const run: Stack['run'] = (args, options) => collect(start(args, options));
 
   return {
     apiUrl,
