@@ -4,32 +4,22 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Runtime } from 'oblien/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { driverVariants } from '../../packages/api/test/helpers/driver-stack.js';
-import { type OfficialWorkspace, openOfficialWorkspace } from './helpers/official-runtime.js';
+import { describe, expect, it } from 'vitest';
+import { describeOnEachDriver } from './helpers/official-runtime.js';
 
 const SLOT = 23;
 
-for (const variant of driverVariants()) {
-  describe.skipIf(variant.skip)(`official SDK against ${variant.title}`, () => {
-    let w: OfficialWorkspace;
-    let rt: Runtime;
-    beforeAll(async () => {
-      w = await openOfficialWorkspace(variant, SLOT);
-      rt = w.rt;
-    }, 120_000);
-    afterAll(async () => {
-      await w?.close();
-    }, 120_000);
-
+describeOnEachDriver(
+  SLOT,
+  (variant) => `official SDK against ${variant.title}`,
+  (w) => {
     describe('rt.files', () => {
       it('writes, reads (whole and ranged), stats and deletes a file', async () => {
         const file = path.join(w.workdir, 'app', 'src', 'hello.go');
-        const written = await rt.files.write({ fullPath: file, content: 'package main\n\nfunc main() {}\n', createDirs: true });
+        const written = await w.rt.files.write({ fullPath: file, content: 'package main\n\nfunc main() {}\n', createDirs: true });
         expect(written).toEqual({ success: true, path: file, size: 29 });
 
-        const whole = await rt.files.read({ filePath: file });
+        const whole = await w.rt.files.read({ filePath: file });
         expect(whole).toEqual({
           success: true,
           path: file,
@@ -39,13 +29,13 @@ for (const variant of driverVariants()) {
           extension: '.go',
         });
 
-        const ranged = await rt.files.read({ filePath: file, startLine: 3, endLine: 3, withLineNumbers: true });
+        const ranged = await w.rt.files.read({ filePath: file, startLine: 3, endLine: 3, withLineNumbers: true });
         expect(ranged).toMatchObject({ content: '3\tfunc main() {}\n', lines: 1, start_line: 3, end_line: 3 });
 
-        await rt.files.write({ fullPath: file, content: '// more\n', append: true });
+        await w.rt.files.write({ fullPath: file, content: '// more\n', append: true });
         expect(await readFile(w.hostPath(file), 'utf8')).toBe('package main\n\nfunc main() {}\n// more\n');
 
-        const info = await rt.files.stat({ path: file });
+        const info = await w.rt.files.stat({ path: file });
         expect(info).toMatchObject({
           success: true,
           path: file,
@@ -58,22 +48,22 @@ for (const variant of driverVariants()) {
         });
         expect(info.modified).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
 
-        expect(await rt.files.delete({ path: file })).toEqual({ success: true, path: file });
+        expect(await w.rt.files.delete({ path: file })).toEqual({ success: true, path: file });
         await expect(stat(w.hostPath(file))).rejects.toThrow();
       });
 
       it('creates directories with a mode', async () => {
         const dir = path.join(w.workdir, 'made', 'deep');
-        expect(await rt.files.mkdir({ path: dir, mode: '0700' })).toEqual({ success: true, path: dir });
+        expect(await w.rt.files.mkdir({ path: dir, mode: '0700' })).toEqual({ success: true, path: dir });
         expect((await stat(w.hostPath(dir))).mode & 0o777).toBe(0o700);
       });
 
       it('surfaces errors the way the SDK reports them (success:false bodies throw)', async () => {
-        await expect(rt.files.read({ filePath: path.join(w.workdir, 'missing.txt') })).rejects.toMatchObject({ status: 404 });
-        await expect(rt.files.write({ fullPath: path.join(w.workdir, 'no', 'parent.txt'), content: 'x' })).rejects.toMatchObject({
+        await expect(w.rt.files.read({ filePath: path.join(w.workdir, 'missing.txt') })).rejects.toMatchObject({ status: 404 });
+        await expect(w.rt.files.write({ fullPath: path.join(w.workdir, 'no', 'parent.txt'), content: 'x' })).rejects.toMatchObject({
           status: 404,
         });
-        await expect(rt.files.write({ fullPath: path.join(w.workdir, 'x.txt'), content: 'x', mode: 'abc' })).rejects.toMatchObject({
+        await expect(w.rt.files.write({ fullPath: path.join(w.workdir, 'x.txt'), content: 'x', mode: 'abc' })).rejects.toMatchObject({
           status: 400,
         });
       });
@@ -85,7 +75,7 @@ for (const variant of driverVariants()) {
         await mkdir(w.hostPath(path.join(src, 'node_modules')), { recursive: true });
         await writeFile(w.hostPath(path.join(src, 'main.ts')), 'export {};\n');
         await writeFile(w.hostPath(path.join(src, 'node_modules', 'x.js')), 'x');
-        const res = await rt.transfer.download({ paths: [src], excludePatterns: ['node_modules'] });
+        const res = await w.rt.transfer.download({ paths: [src], excludePatterns: ['node_modules'] });
         expect(res.status).toBe(200);
         const archive = Buffer.from(await res.arrayBuffer());
         const listing = execFileSync('tar', ['-tzf', '-'], { input: archive }).toString().split('\n').filter(Boolean).sort();
@@ -97,11 +87,11 @@ for (const variant of driverVariants()) {
         await writeFile(path.join(local, 'a.txt'), 'A');
         const archive = execFileSync('tar', ['-czf', '-', '-C', local, '.']);
         const dest = path.join(w.workdir, 'pushed');
-        const result = await rt.transfer.upload({ body: new Uint8Array(archive), dest });
+        const result = await w.rt.transfer.upload({ body: new Uint8Array(archive), dest });
         expect(result).toEqual({ success: true, dest, files_extracted: 2 });
         expect(await readFile(w.hostPath(path.join(dest, 'a.txt')), 'utf8')).toBe('A');
         await rm(local, { recursive: true, force: true });
       });
     });
-  });
-}
+  },
+);

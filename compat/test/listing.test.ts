@@ -1,21 +1,17 @@
 // The official SDK as a black-box client of the listing endpoints, on each driver (see openOfficialWorkspace).
 import path from 'node:path';
-import type { Runtime } from 'oblien/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { makeTree } from '../../packages/agent/test/listing/fixture.js';
-import { driverVariants } from '../../packages/api/test/helpers/driver-stack.js';
-import { type OfficialWorkspace, openOfficialWorkspace } from './helpers/official-runtime.js';
+import { describeOnEachDriver } from './helpers/official-runtime.js';
 
 const SLOT = 27;
 
-for (const variant of driverVariants()) {
-  describe.skipIf(variant.skip)(`official SDK: listing (${variant.title})`, () => {
-    let w: OfficialWorkspace;
-    let rt: Runtime;
+describeOnEachDriver(
+  SLOT,
+  (variant) => `official SDK: listing (${variant.title})`,
+  (w) => {
     let dir: string;
     beforeAll(async () => {
-      w = await openOfficialWorkspace(variant, SLOT);
-      rt = w.rt;
       dir = path.join(w.workdir, 'app');
       await makeTree(w.hostPath(dir), {
         src: { 'main.go': 'package main\n', 'auth.controller.ts': 'x' },
@@ -23,12 +19,9 @@ for (const variant of driverVariants()) {
         'img.png': '\0\0',
       });
     }, 120_000);
-    afterAll(async () => {
-      await w?.close();
-    }, 120_000);
 
     it('rt.files.list with every option the SDK sends', async () => {
-      const result = await rt.files.list({
+      const result = await w.rt.files.list({
         dirPath: dir,
         nested: true,
         flatten: true,
@@ -52,18 +45,18 @@ for (const variant of driverVariants()) {
     });
 
     it('rt.files.list of a missing directory comes back as an error body (the SDK does not throw on JSON)', async () => {
-      await expect(rt.files.list({ dirPath: `${dir}/nope` })).rejects.toMatchObject({ status: 404 });
+      await expect(w.rt.files.list({ dirPath: `${dir}/nope` })).rejects.toMatchObject({ status: 404 });
     });
 
     it('rt.files.stream yields entries only', async () => {
       const seen: string[] = [];
-      for await (const entry of rt.files.stream({ dirPath: dir, light: true })) seen.push(path.relative(dir, entry.path));
+      for await (const entry of w.rt.files.stream({ dirPath: dir, light: true })) seen.push(path.relative(dir, entry.path));
       expect(seen.sort()).toEqual(['README.md', 'img.png', 'src', 'src/auth.controller.ts', 'src/main.go']);
     });
 
     it('rt.files.stream without a path lists / (what the CLI sends), and can be broken off', async () => {
       let n = 0;
-      for await (const entry of rt.files.stream({ light: true, maxDepth: 1 })) {
+      for await (const entry of w.rt.files.stream({ light: true, maxDepth: 1 })) {
         expect(entry.path.startsWith('/')).toBe(true);
         if (++n === 3) break;
       }
@@ -71,8 +64,14 @@ for (const variant of driverVariants()) {
     });
 
     it('rt.search.files', async () => {
-      const result = await rt.search.files({ query: 'controller', path: dir, maxResults: 50, caseSensitive: false, includeHidden: false });
+      const result = await w.rt.search.files({
+        query: 'controller',
+        path: dir,
+        maxResults: 50,
+        caseSensitive: false,
+        includeHidden: false,
+      });
       expect(result).toMatchObject({ success: true, query: 'controller', path: dir, files: ['src/auth.controller.ts'], total_files: 1 });
     });
-  });
-}
+  },
+);

@@ -4,22 +4,19 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Runtime } from 'oblien/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createSearchDomain } from '../../packages/agent/src/search/index.js';
 import { startTestAgent } from '../../packages/agent/test/helpers/agent.js';
-import { driverVariants } from '../../packages/api/test/helpers/driver-stack.js';
-import { type OfficialWorkspace, openOfficialWorkspace } from './helpers/official-runtime.js';
+import { describeOnEachDriver } from './helpers/official-runtime.js';
 
 const SLOT = 28;
 
-for (const variant of driverVariants()) {
-  describe.skipIf(variant.skip)(`official SDK: search (${variant.title})`, () => {
-    let w: OfficialWorkspace;
-    let rt: Runtime;
+describeOnEachDriver(
+  SLOT,
+  (variant) => `official SDK: search (${variant.title})`,
+  (w) => {
     let app: string;
     beforeAll(async () => {
-      w = await openOfficialWorkspace(variant, SLOT);
-      rt = w.rt;
       app = path.join(w.workdir, 'app');
       const put = async (file: string, content: string) => {
         await mkdir(path.dirname(w.hostPath(path.join(app, file))), { recursive: true });
@@ -30,12 +27,9 @@ for (const variant of driverVariants()) {
       await put('vendor/lib.go', 'handleRequest vendored\n');
       await put('.env', 'handleRequest=hidden\n');
     }, 120_000);
-    afterAll(async () => {
-      await w?.close();
-    }, 120_000);
 
     it('rt.search.content returns the reference shape', async () => {
-      const res = await rt.search.content({ query: 'handleRequest', path: path.join(app, 'src'), contextLines: 1, maxResults: 100 });
+      const res = await w.rt.search.content({ query: 'handleRequest', path: path.join(app, 'src'), contextLines: 1, maxResults: 100 });
       expect(res).toEqual({
         success: true,
         query: 'handleRequest',
@@ -54,7 +48,7 @@ for (const variant of driverVariants()) {
     });
 
     it('rt.search.content passes every option the SDK knows', async () => {
-      const res = await rt.search.content({
+      const res = await w.rt.search.content({
         query: 'handlerequest',
         path: app,
         caseSensitive: false,
@@ -77,42 +71,42 @@ for (const variant of driverVariants()) {
       expect(res.total_matches).toBe(2);
       expect(res.capped).toBe(false);
 
-      const hidden = await rt.search.content({ query: 'handleRequest', path: app, includeHidden: true, fileTypes: 'env' });
+      const hidden = await w.rt.search.content({ query: 'handleRequest', path: app, includeHidden: true, fileTypes: 'env' });
       expect(Object.keys(hidden.results)).toEqual(['.env']);
-      const capped = await rt.search.content({ query: 'handleRequest', path: app, maxResults: 1 });
+      const capped = await w.rt.search.content({ query: 'handleRequest', path: app, maxResults: 1 });
       expect(capped.total_matches).toBe(1);
       expect(capped.capped).toBe(true);
     });
 
     it('rt.search.content surfaces errors as SDK errors with code and status', async () => {
-      await expect(rt.search.content({ query: 'handle(', path: app, regex: true })).rejects.toMatchObject({
+      await expect(w.rt.search.content({ query: 'handle(', path: app, regex: true })).rejects.toMatchObject({
         status: 400,
         code: 'bad_request',
       });
-      await expect(rt.search.content({ query: 'x', path: path.join(app, 'missing') })).rejects.toMatchObject({
+      await expect(w.rt.search.content({ query: 'x', path: path.join(app, 'missing') })).rejects.toMatchObject({
         status: 404,
         code: 'not_found',
       });
-      await expect(rt.search.content({ query: 'x', path: app, timeout: 61 })).rejects.toMatchObject({ status: 400 });
-      await expect(rt.search.content({ query: 'x', path: app, contextLines: 11 })).rejects.toMatchObject({ status: 400 });
+      await expect(w.rt.search.content({ query: 'x', path: app, timeout: 61 })).rejects.toMatchObject({ status: 400 });
+      await expect(w.rt.search.content({ query: 'x', path: app, contextLines: 11 })).rejects.toMatchObject({ status: 400 });
       const fifo = path.join(w.workdir, 'slow.fifo');
       execFileSync('mkfifo', [w.hostPath(fifo)]);
-      await expect(rt.search.content({ query: 'x', path: fifo, timeout: 1 })).rejects.toMatchObject({
+      await expect(w.rt.search.content({ query: 'x', path: fifo, timeout: 1 })).rejects.toMatchObject({
         status: 504,
         code: 'search_timeout',
       });
     });
 
     it('rt.search.status and rt.search.init report the installed ripgrep', async () => {
-      const status = await rt.search.status();
+      const status = await w.rt.search.status();
       expect(status).toMatchObject({ success: true, installed: true });
       expect(status.path).toMatch(/\/rg$/);
       expect(status.version).toMatch(/^ripgrep \d+/);
-      const init = await rt.search.init();
+      const init = await w.rt.search.init();
       expect(init).toMatchObject({ success: true, path: status.path, version: status.version });
     });
-  });
-}
+  },
+);
 
 describe('official SDK: search without ripgrep', () => {
   it('without ripgrep: status says so, content search is 503, init reports its failure', async () => {

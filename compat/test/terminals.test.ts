@@ -1,9 +1,8 @@
 // The official `oblien` SDK (2.4.0) as a black-box client of Cove's terminals and `/ws`, on each driver
 // (see openOfficialWorkspace: through the gateway on the sandbox).
 import type { Runtime } from 'oblien/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { driverVariants } from '../../packages/api/test/helpers/driver-stack.js';
-import { type OfficialWorkspace, openOfficialWorkspace } from './helpers/official-runtime.js';
+import { describe, expect, it } from 'vitest';
+import { describeOnEachDriver } from './helpers/official-runtime.js';
 import { until } from './helpers/until.js';
 
 const SLOT = 24;
@@ -25,21 +24,13 @@ function recordingSocket(rt: Runtime) {
   return { ws, output, exits, messages, opened };
 }
 
-for (const variant of driverVariants()) {
-  describe.skipIf(variant.skip)(`official SDK against ${variant.title}`, () => {
-    let w: OfficialWorkspace;
-    let rt: Runtime;
-    beforeAll(async () => {
-      w = await openOfficialWorkspace(variant, SLOT);
-      rt = w.rt;
-    }, 120_000);
-    afterAll(async () => {
-      await w?.close();
-    }, 120_000);
-
+describeOnEachDriver(
+  SLOT,
+  (variant) => `official SDK against ${variant.title}`,
+  (w) => {
     describe('rt.terminal', () => {
       it('creates, lists, reads the scrollback of and closes a session', async () => {
-        const term = await rt.terminal.create({ cmd: ['sh', '-c', 'printf ready; sleep 60'], cols: 120, rows: 40, scrollbackSize: 4096 });
+        const term = await w.rt.terminal.create({ cmd: ['sh', '-c', 'printf ready; sleep 60'], cols: 120, rows: 40, scrollbackSize: 4096 });
         expect(term).toMatchObject({
           success: true,
           command: ['sh', '-c', 'printf ready; sleep 60'],
@@ -50,40 +41,40 @@ for (const variant of driverVariants()) {
         });
         expect(term.id).toMatch(/^\d+$/);
 
-        const list = await rt.terminal.list();
+        const list = await w.rt.terminal.list();
         expect(list.find((s) => s.id === term.id)).toMatchObject({ alive: true, exit_code: 0, cols: 120, rows: 40 });
 
-        let r = await rt.terminal.scrollback(term.id);
+        let r = await w.rt.terminal.scrollback(term.id);
         while (r.size < 5) {
           await new Promise((resolve) => setTimeout(resolve, 10));
-          r = await rt.terminal.scrollback(term.id);
+          r = await w.rt.terminal.scrollback(term.id);
         }
         expect(r).toMatchObject({ success: true, size: 5, alive: true, exit_code: 0 });
         expect(Buffer.from(r.scrollback, 'base64').toString()).toBe('ready');
-        const last = await rt.terminal.scrollback(term.id, { bytes: 2 });
+        const last = await w.rt.terminal.scrollback(term.id, { bytes: 2 });
         expect(Buffer.from(last.scrollback, 'base64').toString()).toBe('dy');
 
-        expect(await rt.terminal.close(term.id)).toEqual({ success: true, terminal_id: term.id });
-        expect((await rt.terminal.list()).map((s) => s.id)).not.toContain(term.id);
+        expect(await w.rt.terminal.close(term.id)).toEqual({ success: true, terminal_id: term.id });
+        expect((await w.rt.terminal.list()).map((s) => s.id)).not.toContain(term.id);
       });
 
       it('accepts `shell` (sent as cmd) and rejects unknown sessions with NotFoundError', async () => {
-        const term = await rt.terminal.create({ shell: '/bin/sh' });
+        const term = await w.rt.terminal.create({ shell: '/bin/sh' });
         expect(term.command).toEqual(['/bin/sh']);
-        await rt.terminal.close(term.id);
-        await expect(rt.terminal.close('199')).rejects.toMatchObject({ status: 404, code: 'not_found' });
-        await expect(rt.terminal.scrollback('199')).rejects.toMatchObject({ status: 404 });
+        await w.rt.terminal.close(term.id);
+        await expect(w.rt.terminal.close('199')).rejects.toMatchObject({ status: 404, code: 'not_found' });
+        await expect(w.rt.terminal.scrollback('199')).rejects.toMatchObject({ status: 404 });
       });
 
       it('surfaces 400 for a bad size', async () => {
-        await expect(rt.terminal.create({ cols: 100000 })).rejects.toMatchObject({ status: 400, code: 'bad_request' });
+        await expect(w.rt.terminal.create({ cols: 100000 })).rejects.toMatchObject({ status: 400, code: 'bad_request' });
       });
     });
 
     describe('rt.ws()', () => {
       it('types into a shell, resizes it and sees it exit', async () => {
-        const term = await rt.terminal.create({ cmd: ['/bin/bash', '--norc', '--noprofile'] });
-        const s = recordingSocket(rt);
+        const term = await w.rt.terminal.create({ cmd: ['/bin/bash', '--norc', '--noprofile'] });
+        const s = recordingSocket(w.rt);
         await s.opened;
         expect(s.ws.connected).toBe(true);
         s.ws.writeTerminalInput(term.id, 'echo sdk-$((20+22))\r');
@@ -99,9 +90,9 @@ for (const variant of driverVariants()) {
       });
 
       it('delivers everything to two SDK connections at once, and replays on connect', async () => {
-        const term = await rt.terminal.create({ cmd: ['/bin/bash', '--norc', '--noprofile'] });
-        const one = recordingSocket(rt);
-        const two = recordingSocket(rt);
+        const term = await w.rt.terminal.create({ cmd: ['/bin/bash', '--norc', '--noprofile'] });
+        const one = recordingSocket(w.rt);
+        const two = recordingSocket(w.rt);
         await Promise.all([one.opened, two.opened]);
         one.ws.writeTerminalInput(term.id, 'echo both-$((3*3))\r');
         for (const s of [one, two]) await until(() => s.output.get(term.id)?.includes('both-9'), 'output on both');
@@ -111,13 +102,13 @@ for (const variant of driverVariants()) {
         two.ws.close();
 
         // A later connection restores the screen from the scrollback.
-        const three = recordingSocket(rt);
+        const three = recordingSocket(w.rt);
         await three.opened;
         await until(() => three.output.get(term.id)?.includes('second-16'), 'replay');
-        await rt.terminal.close(term.id);
+        await w.rt.terminal.close(term.id);
         expect(await until(() => three.exits.get(term.id), 'exit after close')).toBe(129);
         three.ws.close();
       });
     });
-  });
-}
+  },
+);

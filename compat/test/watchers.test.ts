@@ -2,10 +2,8 @@
 // each driver (see openOfficialWorkspace); the host changes the workspace's files behind the API's back.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Runtime } from 'oblien/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { driverVariants } from '../../packages/api/test/helpers/driver-stack.js';
-import { type OfficialWorkspace, openOfficialWorkspace } from './helpers/official-runtime.js';
+import { describe, expect, it } from 'vitest';
+import { describeOnEachDriver } from './helpers/official-runtime.js';
 
 type WatcherEvent = { channel: string; type: string; watcher_id: string; [k: string]: unknown };
 
@@ -25,50 +23,42 @@ function waitFor(events: WatcherEvent[], check: (e: WatcherEvent) => boolean, wh
   });
 }
 
-for (const variant of driverVariants()) {
-  describe.skipIf(variant.skip)(`official SDK against ${variant.title}`, () => {
-    let w: OfficialWorkspace;
-    let rt: Runtime;
-    beforeAll(async () => {
-      w = await openOfficialWorkspace(variant, SLOT);
-      rt = w.rt;
-    }, 120_000);
-    afterAll(async () => {
-      await w?.close();
-    }, 120_000);
-
+describeOnEachDriver(
+  SLOT,
+  (variant) => `official SDK against ${variant.title}`,
+  (w) => {
     describe('rt.watcher', () => {
       it('create() returns the watcher with dir_count; list(), get() and delete() work', async () => {
         const root = path.join(w.workdir, 'crud');
         mkdirSync(w.hostPath(path.join(root, 'src/lib')), { recursive: true });
         mkdirSync(w.hostPath(path.join(root, 'node_modules/x')), { recursive: true });
 
-        const created = await rt.watcher.create({ path: root, excludes: ['*.log'] });
+        const created = await w.rt.watcher.create({ path: root, excludes: ['*.log'] });
         expect(created).toMatchObject({ root, dir_count: 3, active: true });
         expect(created.id).toMatch(/^\d+$/);
         expect(created.excludes).toContain('node_modules');
         expect(created.excludes).toContain('*.log');
 
-        const listed = await rt.watcher.list();
+        const listed = await w.rt.watcher.list();
         expect(listed).toEqual([expect.objectContaining({ id: created.id, root, dir_count: 3 })]);
-        expect(await rt.watcher.get(created.id)).toMatchObject({ id: created.id, root, dir_count: 3, active: true });
+        expect(await w.rt.watcher.get(created.id)).toMatchObject({ id: created.id, root, dir_count: 3, active: true });
 
-        expect(await rt.watcher.delete(created.id)).toEqual({ success: true, watcher_id: created.id });
-        expect(await rt.watcher.list()).toEqual([]);
+        expect(await w.rt.watcher.delete(created.id)).toEqual({ success: true, watcher_id: created.id });
+        expect(await w.rt.watcher.list()).toEqual([]);
       });
 
       it('create() with the aliases `root` and `exclude` the SDK documents', async () => {
         const root = path.join(w.workdir, 'aliases');
         mkdirSync(w.hostPath(path.join(root, 'skip')), { recursive: true });
-        const created = await rt.watcher.create({ path: '', root, exclude: ['skip'] });
+        const created = await w.rt.watcher.create({ path: '', root, exclude: ['skip'] });
         expect(created).toMatchObject({ root, dir_count: 1 });
-        await rt.watcher.delete(created.id);
+        await w.rt.watcher.delete(created.id);
       });
 
       it('surfaces errors as thrown errors (success: false bodies)', async () => {
-        await expect(rt.watcher.create({ path: path.join(w.workdir, 'missing') })).rejects.toThrow(/not found/);
-        await expect(rt.watcher.get('4242')).rejects.toThrow(/watcher not found/);
-        await expect(rt.watcher.delete('4242')).rejects.toThrow(/watcher not found/);
+        await expect(w.rt.watcher.create({ path: path.join(w.workdir, 'missing') })).rejects.toThrow(/not found/);
+        await expect(w.rt.watcher.get('4242')).rejects.toThrow(/watcher not found/);
+        await expect(w.rt.watcher.delete('4242')).rejects.toThrow(/watcher not found/);
       });
     });
 
@@ -76,10 +66,10 @@ for (const variant of driverVariants()) {
       it('receives ready (replayed on connect) and change events', async () => {
         const root = path.join(w.workdir, 'events');
         mkdirSync(w.hostPath(root));
-        const created = await rt.watcher.create({ path: root });
+        const created = await w.rt.watcher.create({ path: root });
 
         const events: WatcherEvent[] = [];
-        const ws = rt.ws({ reconnect: false });
+        const ws = w.rt.ws({ reconnect: false });
         ws.onWatcherEvent((e) => events.push(e as unknown as WatcherEvent));
         ws.connect();
         try {
@@ -98,9 +88,9 @@ for (const variant of driverVariants()) {
           });
         } finally {
           ws.close();
-          await rt.watcher.delete(created.id);
+          await w.rt.watcher.delete(created.id);
         }
       });
     });
-  });
-}
+  },
+);

@@ -1,17 +1,9 @@
-import path from 'node:path';
 import { Oblien, Runtime } from '@cove/sdk';
-import { startTestAgent } from '../../../agent/test/helpers/agent.js';
-import { type DriverVariant, startTestStack } from '../../../api/test/helpers/driver-stack.js';
+import type { DriverVariant } from '../../../api/test/helpers/driver-stack.js';
+import { type DriverWorkspace, openDriverWorkspace } from '../../../api/test/helpers/driver-workspace.js';
 
 /** A workspace `@cove/sdk`'s `Runtime` drives, on one driver. */
-export interface SdkWorkspace {
-  rt: Runtime;
-  /** The agent's working directory (relative paths resolve against it). */
-  workdir: string;
-  /** Where the host sees a path of the workspace, to set up and check files behind the API's back. */
-  hostPath(file: string): string;
-  close(): Promise<void>;
-}
+export type SdkWorkspace = DriverWorkspace<Runtime>;
 
 /**
  * The process variant: an agent on port 0 and a `Runtime` straight at it (raw token). The sandbox
@@ -19,26 +11,15 @@ export interface SdkWorkspace {
  * its API and public access, and `client.workspaces.runtime()` goes through the gateway to the agent
  * inside. `slot` keeps each file's sandbox apart (see startTestStack).
  */
-export async function openSdkWorkspace(variant: DriverVariant, slot: number): Promise<SdkWorkspace> {
-  if (variant.kind === 'process') {
-    const t = await startTestAgent();
-    return { rt: new Runtime({ baseURL: t.url, token: t.token }), workdir: t.workdir, hostPath: (file) => file, close: () => t.close() };
-  }
-  const stack = await startTestStack(variant.kind, slot);
-  try {
-    const client = new Oblien({ ...stack.client, baseURL: stack.url, gatewayURL: stack.gatewayURL });
-    const ws = await client.workspaces.create({ name: 'sdk', ...(variant.image ? { image: variant.image } : {}) });
-    await client.workspaces.apiAccess.enable(ws.id);
-    await client.workspaces.network.update(ws.id, { public_access: true });
-    const workdir = '/root';
-    return {
-      rt: await client.workspaces.runtime(ws.id),
-      workdir,
-      hostPath: (file) => stack.hostPath(ws.id, path.resolve(workdir, file)),
-      close: () => stack.close(),
-    };
-  } catch (err) {
-    await stack.close();
-    throw err;
-  }
+export function openSdkWorkspace(variant: DriverVariant, slot: number): Promise<SdkWorkspace> {
+  return openDriverWorkspace(variant, slot, {
+    direct: (agent) => new Runtime({ baseURL: agent.url, token: agent.token }),
+    async throughGateway(stack) {
+      const client = new Oblien({ ...stack.client, baseURL: stack.url, gatewayURL: stack.gatewayURL });
+      const ws = await client.workspaces.create({ name: 'sdk', ...(variant.image ? { image: variant.image } : {}) });
+      await client.workspaces.apiAccess.enable(ws.id);
+      await client.workspaces.network.update(ws.id, { public_access: true });
+      return { id: ws.id, rt: await client.workspaces.runtime(ws.id) };
+    },
+  });
 }
