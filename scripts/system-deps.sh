@@ -14,6 +14,9 @@ declare -A NEEDED=(
   [mkfs.ext4]=e2fsprogs      # the workspaces' disk images (the disk quota)
   [debootstrap]=debootstrap  # the debian:12 image, built once
   [tini-static]=tini         # PID 1 in every workspace (bind-mounted read-only)
+  [cc]=gcc                   # native helpers built by npm ci (the agent's spawn helper, the sandbox's ns-helper)
+  [g++]=g++                  # node-pty's addon
+  [make]=make                # node-gyp
 )
 
 # What the tests and benchmarks drive Cove with, or compare it against.
@@ -25,6 +28,8 @@ if [ "${1:-all}" != runtime ]; then
     [sshd]=openssh-server
     [pg_ctlcluster]=postgresql  # throwaway clusters for the control-plane store tests
     [chromium]=chromium         # the SDK's browser test (driven by playwright-core)
+    [crun]=crun                 # the CLI test that `cove up --runtime crun` is refused on a hybrid cgroup host
+    [strace]=strace             # the seccomp test traces processes inside a workspace
   )
 fi
 

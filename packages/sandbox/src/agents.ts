@@ -1,6 +1,6 @@
 // The agent in each workspace (the container's first process, under tini): starting it and waiting until it
 // is ready, its token file, rotating the token by SIGHUP, stopping it while the workspace stays up (paused or not).
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { chown, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type AgentEndpoint, AppError } from '@cove/protocol';
 import type { Logger } from 'pino';
@@ -59,7 +59,7 @@ export class Agents {
   async start(state: WorkspaceState, token: string): Promise<AgentEndpoint> {
     const { id, slot } = state;
     this.#refusePaused(state);
-    await this.writeToken(slot, token);
+    await this.writeToken(state, token);
     const known = this.#deps.containers.livePid(slot);
     const current = known !== undefined ? { status: 'running', pid: known } : await this.#deps.runtime.state(slot);
     if (current?.status === 'running' && processAlive(current.pid)) {
@@ -117,7 +117,7 @@ export class Agents {
   /** Makes `token` the agent's only valid one: the file now, and the running agent by SIGHUP. */
   async setToken(state: WorkspaceState, token: string): Promise<void> {
     this.#refusePaused(state);
-    await this.writeToken(state.slot, token);
+    await this.writeToken(state, token);
     const pid = this.#agentPids.get(state.id);
     if (pid !== undefined && processAlive(pid)) await this.#signalToken(state.slot, pid);
   }
@@ -127,9 +127,15 @@ export class Agents {
     if (this.#deps.containers.isPaused(state.slot)) throw new AppError('conflict', `workspace '${state.id}' is paused; resume it first`);
   }
 
-  async writeToken(slot: string, token: string): Promise<void> {
-    const file = path.join(this.#deps.slots.tokenDir(slot), 'token');
-    await writeFile(`${file}.tmp`, `${token}\n`, { mode: 0o600 });
+  /**
+   * Writes the token file, readable by the workspace's root only (its range's base, mode 0400) in a directory
+   * of the host's root it may enter but not write (and read-only inside). Replaced by rename, so the agent
+   * reads either the old file or the new one whole.
+   */
+  async writeToken(state: WorkspaceState, token: string): Promise<void> {
+    const file = path.join(this.#deps.slots.tokenDir(state.slot), 'token');
+    await writeFile(`${file}.tmp`, `${token}\n`, { mode: 0o400 });
+    await chown(`${file}.tmp`, state.idRange.base, state.idRange.base);
     await rename(`${file}.tmp`, file);
   }
 

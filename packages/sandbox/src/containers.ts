@@ -7,15 +7,16 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { AppError, type WorkspaceSpec } from '@cove/protocol';
 import type { AddressPlan } from './addresses.js';
 import { type AgentFiles, agentArgs, agentBinds } from './agent-files.js';
-import { mountRoot } from './disk.js';
+import { idmappedBind, mountRoot } from './disk.js';
 import type { ImageStore } from './images.js';
-import { ensureNetwork, netnsPath } from './netns.js';
+import { ensureNetwork, netnsPath, removeNetwork } from './netns.js';
 import { ociConfig } from './oci-spec.js';
 import { processAlive } from './process-alive.js';
 import { workspaceResolvConf } from './resolv-conf.js';
 import type { OciRuntime } from './runc.js';
 import type { SandboxDriverOptions } from './sandbox-options.js';
-import type { Slots, WorkspaceState } from './slots.js';
+import type { LegacyState, Slots, WorkspaceState } from './slots.js';
+import { ensureUserns } from './userns.js';
 
 /** Where the token file's directory is mounted inside. */
 const TOKEN_DIR = '/run/cove';
@@ -99,24 +100,27 @@ export class Containers {
 
   /** Writes the bundle (config.json, resolv.conf) and creates the container: its first process waits for `runc start`. */
   async create(spec: Limits, state: WorkspaceState): Promise<void> {
-    const image = await this.#deps.images.ensure(state.image);
+    const image = await this.#prepare(state);
     const { slot } = state;
     const dir = this.#deps.slots.slotDir(slot);
-    await mountRoot(this.#deps.slots.layout(slot), image.rootfs);
-    await ensureNetwork(slot, state.ip, this.#deps.plan.hostAddress);
-    await writeFile(this.#deps.slots.resolvConfFile(slot), await workspaceResolvConf());
+    const layout = this.#deps.slots.layout(slot);
+    // World-readable: root inside is not the host's root.
+    await writeFile(this.#deps.slots.resolvConfFile(slot), await workspaceResolvConf(), { mode: 0o644 });
     const config = ociConfig({
       id: slot,
-      rootfs: this.#deps.slots.layout(slot).rootfs,
+      rootfs: layout.rootfs,
       hostname: (state.id || slot).replace(/_/g, '-'),
       args: agentArgs(this.#deps.agentPort, WORKDIR, `${TOKEN_DIR}/token`),
       env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOME=${WORKDIR}`, 'LANG=C.UTF-8', 'TERM=xterm-256color'],
       cwd: WORKDIR,
       netnsPath: netnsPath(slot),
+      userns: { path: this.#deps.slots.usernsFile(slot), ...state.idRange },
       cgroupsPath: `/${this.#deps.options.cgroupParent ?? 'cove'}/${slot}`,
       ...this.#resources(spec),
       binds: [
-        ...image.hostBinds.map((b) => ({ ...b, readonly: true })),
+        // The idmapped views of the host's directories (the `host` image's /usr): owned by root inside, so
+        // set-id programs work as on any image (as the workspace's root, which is no one on the host).
+        ...image.hostBinds.map((b, i) => ({ source: idmappedBind(layout, i), destination: b.destination, readonly: true, setuid: true })),
         ...agentBinds(this.#deps.agentFiles),
         // The directory, not the file: a rewritten (renamed-over) token file is visible inside.
         { source: this.#deps.slots.tokenDir(slot), destination: TOKEN_DIR, readonly: true },
@@ -141,10 +145,22 @@ export class Containers {
 
   /** Creates the container again from its bundle (config.json written by start). */
   async recreate(state: WorkspaceState): Promise<void> {
-    const image = await this.#deps.images.ensure(state.image);
-    await mountRoot(this.#deps.slots.layout(state.slot), image.rootfs);
-    await ensureNetwork(state.slot, state.ip, this.#deps.plan.hostAddress);
+    await this.#prepare(state);
     await this.#runtimeCreate(state.slot);
+  }
+
+  /**
+   * What the container needs on the host, made again where missing (after a host restart, a stop): the pinned
+   * user namespace, the network namespace it owns, the idmapped views and the overlay root.
+   */
+  async #prepare(state: WorkspaceState) {
+    const image = await this.#deps.images.ensure(state.image);
+    const userns = this.#deps.slots.usernsFile(state.slot);
+    // A new user namespace (its pin was lost) cannot join a network namespace of the previous one: made again.
+    if (await ensureUserns(userns, state.idRange)) await removeNetwork(state.slot);
+    await ensureNetwork(state.slot, state.ip, this.#deps.plan.hostAddress, userns);
+    await mountRoot(this.#deps.slots.layout(state.slot), image, state.idRange, userns);
+    return image;
   }
 
   /** Sets a running container's CPU, memory and process limits (`runc update`). */
@@ -183,8 +199,8 @@ export class Containers {
   }
 
   /** Removes everything of a slot: container, network, disk, directory. */
-  async removeSlot(state: WorkspaceState): Promise<void> {
+  async removeSlot(state: WorkspaceState | LegacyState): Promise<void> {
     await this.kill(state.slot);
-    await this.#deps.slots.remove(state.slot);
+    await this.#deps.slots.remove(state);
   }
 }

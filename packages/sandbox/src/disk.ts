@@ -1,34 +1,69 @@
 import { existsSync } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { IdRange } from './id-ranges.js';
+import type { ImageInfo } from './images.js';
 import { mountedPaths } from './mounts.js';
 import { run } from './run-command.js';
+import { idmapMounts } from './userns.js';
 
 /**
  * A workspace's writable layer lives on its own ext4 file system in a sparse
  * image file of the workspace's disk size, loop-mounted. That is the disk
  * quota: a full workspace gets ENOSPC from its own file system, and the host
  * loses at most the image's size.
+ *
+ * The image below is shared by every workspace and never shifted: each slot mounts an idmapped, read-only
+ * view of it (through its user namespace), so a file owned by k in the image shows as base + k on the host and
+ * as k inside. Copy-up keeps that owner, so the upper layer holds ids of the workspace's range only.
  */
 export interface DiskLayout {
   /** The sparse ext4 image. */
   image: string;
-  /** Where the image is mounted (holds `upper/` and `work/`). */
+  /** Where the image is mounted (holds `upper/` and `work/`; its root is owned by the range's root). */
   mountPoint: string;
+  /** The slot's idmapped views: `image` (the overlay's lower layer) and `bind<i>` (the image's host binds). */
+  idmapDir: string;
+  /**
+   * The directory holding the root's mount point: outside the data directory, because runc mounts the root
+   * as the workspace's root (the range's base), which must be able to reach it (see `prepareRootsDir`).
+   * Owned by root with the range's group, mode 0710: no other host user can enter it.
+   */
+  rootDir: string;
   /** Where the overlay (the workspace's root file system) is mounted. */
   rootfs: string;
 }
 
-export function diskLayout(workspaceDir: string): DiskLayout {
+export function diskLayout(workspaceDir: string, rootDir: string): DiskLayout {
   return {
     image: path.join(workspaceDir, 'disk.ext4'),
     mountPoint: path.join(workspaceDir, 'disk'),
-    rootfs: path.join(workspaceDir, 'rootfs'),
+    idmapDir: path.join(workspaceDir, 'idmap'),
+    rootDir,
+    rootfs: path.join(rootDir, 'rootfs'),
   };
 }
 
-/** Creates the image file and its file system (lazy inode tables: a few ms even for GiBs). */
-export async function createDisk(layout: DiskLayout, sizeMb: number): Promise<void> {
+/** The idmapped view of the image's i-th host bind (bound into the container in place of its source). */
+export function idmappedBind(layout: DiskLayout, i: number): string {
+  return path.join(layout.idmapDir, `bind${i}`);
+}
+
+/**
+ * Makes the directories above the slots' root directories traversable (0711: entered, never listed) by the
+ * workspaces' roots, which are host users without rights on root's directories.
+ */
+export async function prepareRootsDir(dir: string): Promise<void> {
+  const chain: string[] = [];
+  for (let d = dir; d !== path.dirname(d) && d !== '/run'; d = path.dirname(d)) chain.unshift(d);
+  for (const d of chain) {
+    await mkdir(d, { recursive: true, mode: 0o711 });
+    await chmod(d, 0o711);
+  }
+}
+
+/** Creates the image file and its file system (lazy inode tables: a few ms even for GiBs), its root owned by the range's root. */
+export async function createDisk(layout: DiskLayout, sizeMb: number, range: IdRange): Promise<void> {
   const file = await open(layout.image, 'wx', 0o600);
   try {
     await file.truncate(sizeMb * 1024 * 1024);
@@ -36,14 +71,17 @@ export async function createDisk(layout: DiskLayout, sizeMb: number): Promise<vo
     await file.close();
   }
   // -m 0: no blocks reserved for root (the workspace's user is root; the quota is the whole size).
-  await run(['mkfs.ext4', '-q', '-F', '-m', '0', '-E', 'lazy_itable_init=1,lazy_journal_init=1,nodiscard', layout.image]);
+  const owner = `root_owner=${range.base}:${range.base}`;
+  await run(['mkfs.ext4', '-q', '-F', '-m', '0', '-E', `lazy_itable_init=1,lazy_journal_init=1,nodiscard,${owner}`, layout.image]);
 }
 
-/** Mounts the disk and the overlay root (image below, the disk's upper layer on top). Idempotent. */
-export async function mountRoot(layout: DiskLayout, lowerDir: string): Promise<void> {
+/**
+ * Mounts the disk, the idmapped views of the image (through the slot's user namespace, `usernsFile`) and the
+ * overlay root (the image's view below, the disk's upper layer on top). Idempotent.
+ */
+export async function mountRoot(layout: DiskLayout, image: ImageInfo, range: IdRange, usernsFile: string): Promise<void> {
   const mounted = await mountedPaths();
   await mkdir(layout.mountPoint, { recursive: true, mode: 0o700 });
-  await mkdir(layout.rootfs, { recursive: true, mode: 0o755 });
   if (!mounted.has(layout.mountPoint)) {
     // `loop` allocates a loop device that is released by the unmount (autoclear).
     await run(['mount', '-t', 'ext4', '-o', 'loop,noatime', layout.image, layout.mountPoint]);
@@ -52,15 +90,30 @@ export async function mountRoot(layout: DiskLayout, lowerDir: string): Promise<v
   const work = path.join(layout.mountPoint, 'work');
   await mkdir(upper, { recursive: true, mode: 0o755 });
   await mkdir(work, { recursive: true, mode: 0o700 });
+  // The upper layer's root is the workspace's `/`: owned by its root.
+  await lchown(upper, range.base, range.base);
+  await lchown(work, range.base, range.base);
+  const views = [
+    { source: image.rootfs, target: path.join(layout.idmapDir, 'image') },
+    ...image.hostBinds.map((b, i) => ({ source: b.source, target: idmappedBind(layout, i) })),
+  ].filter((v) => !mounted.has(v.target));
+  for (const v of views) await mkdir(v.target, { recursive: true, mode: 0o755 });
+  await idmapMounts(usernsFile, views);
+  await mkdir(layout.rootDir, { recursive: true, mode: 0o710 });
+  await chown(layout.rootDir, 0, range.base);
+  await chmod(layout.rootDir, 0o710);
+  await mkdir(layout.rootfs, { recursive: true, mode: 0o755 });
   if (!mounted.has(layout.rootfs)) {
-    await run(['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerDir},upperdir=${upper},workdir=${work}`, layout.rootfs]);
+    const lower = path.join(layout.idmapDir, 'image');
+    await run(['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, layout.rootfs]);
   }
 }
 
-/** Unmounts the overlay then the disk (which frees its loop device). Idempotent. */
+/** Unmounts the overlay, the disk (which frees its loop device) and the idmapped views. Idempotent. */
 export async function unmountRoot(layout: DiskLayout): Promise<void> {
   const mounted = await mountedPaths();
-  for (const target of [layout.rootfs, layout.mountPoint]) {
+  const views = [...mounted].filter((p) => p.startsWith(`${layout.idmapDir}/`));
+  for (const target of [layout.rootfs, layout.mountPoint, ...views]) {
     if (!mounted.has(target)) continue;
     const res = await run(['umount', target], { allowFailure: true });
     // A mount still busy (a process that escaped the container's kill) is detached rather than left behind.
@@ -68,13 +121,14 @@ export async function unmountRoot(layout: DiskLayout): Promise<void> {
   }
 }
 
-/** Unmounts and deletes everything the disk consists of. */
+/** Unmounts and deletes everything the disk consists of, and the root's directory. */
 export async function removeDisk(layout: DiskLayout): Promise<void> {
   await unmountRoot(layout);
-  const mounted = await mountedPaths();
-  for (const p of [layout.rootfs, layout.mountPoint]) {
+  const mounted = [...(await mountedPaths())];
+  for (const p of [layout.rootDir, layout.mountPoint, layout.idmapDir]) {
     // Never recurse into something still mounted (it could be anything).
-    if (mounted.has(p)) throw new Error(`${p} is still mounted`);
+    const inside = mounted.find((m) => m === p || m.startsWith(`${p}/`));
+    if (inside) throw new Error(`${inside} is still mounted`);
     if (existsSync(p)) await rm(p, { recursive: true, force: true });
   }
   await rm(layout.image, { force: true });

@@ -3,6 +3,7 @@ export { type AgentFiles, defaultAgentFiles } from './agent-files.js';
 export { type CgroupLimits, type CgroupMode, cgroupDirs, cgroupMode, isFrozen, readLimits } from './cgroups.js';
 export { defaultEgressLookup, type EgressLookup } from './egress.js';
 export { type FirewallEntry, renderRuleset } from './firewall.js';
+export { ID_RANGE_SIZE, ID_RANGES_DIR, type IdRange, type IdRangeClaim, idRangeClaims } from './id-ranges.js';
 export { buildDebianImage, buildHostImage, IMAGE_ALIASES, type ImageInfo, ImageStore } from './images.js';
 export {
   type InstanceClaim,
@@ -13,5 +14,14 @@ export {
   releaseNetwork,
 } from './instance-network.js';
 export { type ContainerState, OciRuntime } from './runc.js';
+export {
+  checkRuntime,
+  type KnownRuntime,
+  locateBinary,
+  parseRuntime,
+  RUNTIMES,
+  type RuntimeCheck,
+  type RuntimeProfile,
+} from './runtimes.js';
 export { SandboxDriver, type SandboxDriverOptions } from './sandbox-driver.js';
 export { type SandboxSupport, sandboxSupport } from './support.js';

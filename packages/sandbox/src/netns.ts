@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { netnsName, vethName } from './addresses.js';
 import { run } from './run-command.js';
+import { makeNetns } from './userns.js';
 
 export function netnsPath(id: string): string {
   return `/run/netns/${netnsName(id)}`;
@@ -15,11 +16,19 @@ export function netnsPath(id: string): string {
  * between workspaces crosses the host's forward hook, where the firewall sees
  * it. Created once and kept while the workspace exists, so that a start does
  * not pay for it.
+ *
+ * The namespace is owned by the workspace's user namespace (`usernsFile`), not the host's: so runc can
+ * join both (`runc exec` joins the user namespace first), root inside has its network capabilities there
+ * (ports below 1024, raw sockets; not CAP_NET_ADMIN, which is not in its set) and can mount its sysfs.
+ * The host's root still configures it (it is capable in every user namespace).
  */
-export async function ensureNetwork(id: string, ip: string, hostIp: string): Promise<void> {
+export async function ensureNetwork(id: string, ip: string, hostIp: string, usernsFile: string): Promise<void> {
   const ns = netnsName(id);
   const veth = vethName(id);
-  if (!existsSync(netnsPath(id))) await run(['ip', 'netns', 'add', ns]);
+  if (!existsSync(netnsPath(id))) {
+    await mkdir('/run/netns', { recursive: true, mode: 0o755 });
+    await makeNetns(usernsFile, netnsPath(id));
+  }
   if (existsSync(`/sys/class/net/${veth}`)) return;
   const peer = `cp${veth.slice(2)}`;
   await run(['ip', 'link', 'add', veth, 'type', 'veth', 'peer', 'name', peer, 'netns', ns]);

@@ -9,12 +9,14 @@ export interface BundleSpec {
   env: string[];
   cwd: string;
   netnsPath: string;
+  /** The slot's pinned user namespace and its mapping (0 → base, size ids, for uids and gids alike). */
+  userns: { path: string; base: number; size: number };
   cgroupsPath: string;
   cpus: number;
   memoryMb: number;
   pidsLimit: number;
-  /** Read-only bind mounts (the agent, the token directory, the image's host binds). */
-  binds: Array<{ source: string; destination: string; readonly: boolean }>;
+  /** Read-only bind mounts (the agent, the token directory, the image's host binds); nosuid unless `setuid`. */
+  binds: Array<{ source: string; destination: string; readonly: boolean; setuid?: boolean }>;
 }
 
 // Docker's default capability set: enough to be root inside, not enough to manage the host.
@@ -40,6 +42,11 @@ const CAPABILITIES = [
  * network namespace created beforehand (so that its address and firewall
  * rules exist before anything runs), and the limits as `linux.resources`
  * (runc writes them to cgroup v1 or v2, whichever the host has).
+ *
+ * The user namespace is the slot's, made and pinned beforehand too (it owns the network namespace, see
+ * netns.ts), and joined by path: root inside is `userns.base` on the host. runc still needs the mapping to
+ * know the host ids of root inside (it writes no map for a namespace it joins). The capabilities are
+ * within that namespace: over its own namespaces and files of its range, nothing of the host's.
  */
 export function ociConfig(spec: BundleSpec): object {
   const memory = spec.memoryMb * 1024 * 1024;
@@ -75,7 +82,7 @@ export function ociConfig(spec: BundleSpec): object {
         destination: b.destination,
         type: 'bind',
         source: b.source,
-        options: ['rbind', 'nosuid', 'nodev', b.readonly ? 'ro' : 'rw'],
+        options: ['rbind', ...(b.setuid ? [] : ['nosuid']), 'nodev', b.readonly ? 'ro' : 'rw'],
       })),
     ],
     linux: {
@@ -86,7 +93,10 @@ export function ociConfig(spec: BundleSpec): object {
         { type: 'mount' },
         { type: 'cgroup' },
         { type: 'network', path: spec.netnsPath },
+        { type: 'user', path: spec.userns.path },
       ],
+      uidMappings: [{ containerID: 0, hostID: spec.userns.base, size: spec.userns.size }],
+      gidMappings: [{ containerID: 0, hostID: spec.userns.base, size: spec.userns.size }],
       cgroupsPath: spec.cgroupsPath,
       resources: {
         devices: [{ allow: false, access: 'rwm' }],

@@ -8,17 +8,20 @@ import { AGENT_INIT, type AgentFiles, defaultAgentFiles, missingAgentFiles } fro
 import { Agents } from './agents.js';
 import { cgroupDirs } from './cgroups.js';
 import { Containers } from './containers.js';
-import { unmountRoot } from './disk.js';
+import { prepareRootsDir, unmountRoot } from './disk.js';
 import { defaultEgressLookup } from './egress.js';
 import { removeTable } from './firewall.js';
+import type { IdRange } from './id-ranges.js';
 import { ImageStore } from './images.js';
 import { claimNetwork, type InstanceNetwork, instanceId, releaseNetwork } from './instance-network.js';
+import { migrateLegacySlot } from './migrate.js';
 import { enableForwarding } from './netns.js';
 import { processArgs } from './process-alive.js';
 import { OciRuntime } from './runc.js';
 import type { SandboxDriverOptions } from './sandbox-options.js';
 import { KeyedSerial } from './serial.js';
 import { Slots } from './slots.js';
+import { nsHelperMissing } from './userns.js';
 import { WarmPool } from './warm-pool.js';
 import { WorkspaceFirewall } from './workspace-firewall.js';
 
@@ -68,7 +71,9 @@ export class SandboxDriver implements WorkspaceDriver {
     const agentPort = options.agentPort ?? SERVER_DEFAULTS.agentPort;
     // Address allocation and firewall changes are global.
     const global = new KeyedSerial();
-    const slots = new Slots({ dir: path.join(options.dataDir, 'workspaces'), images, plan, global });
+    // The roots' mount points: outside the data directory, where the workspaces' roots can reach them.
+    const rootsDir = `/run/cove/roots/${instanceId(options.dataDir)}`;
+    const slots = new Slots({ dir: path.join(options.dataDir, 'workspaces'), rootsDir, images, plan, global });
     const firewall = new WorkspaceFirewall({
       table: network.table,
       plan,
@@ -101,6 +106,8 @@ export class SandboxDriver implements WorkspaceDriver {
    */
   static async open(options: SandboxDriverOptions): Promise<SandboxDriver> {
     if (process.platform !== 'linux' || process.getuid?.() !== 0) throw new Error('the sandbox driver needs root on Linux');
+    const helper = nsHelperMissing();
+    if (helper) throw new Error(`the sandbox driver cannot run: ${helper}`);
     const network = await claimNetwork(options.dataDir, { subnet: options.subnet, table: options.nftTable }, options.ephemeralNetwork);
     const driver = new SandboxDriver(options, network);
     // A table given up for another (an explicit one replacing the recorded one) goes: nothing else may hold it.
@@ -131,7 +138,16 @@ export class SandboxDriver implements WorkspaceDriver {
     await mkdir(this.#slots.dir, { recursive: true, mode: 0o700 });
     await mkdir(this.#runtime.root, { recursive: true, mode: 0o700 });
     await enableForwarding();
-    const stalePool = await this.#slots.load();
+    await prepareRootsDir(this.#slots.rootsDir);
+    const { stalePool, legacy } = await this.#slots.load();
+    for (const state of legacy) {
+      const migrated = await migrateLegacySlot(state, { slots: this.#slots, containers: this.#containers, log: this.#opts.log }).catch(
+        (err: Error) => {
+          throw new Error(`could not move workspace '${state.id}' into a user namespace: ${err.message}`);
+        },
+      );
+      this.#slots.states.set(migrated.id, migrated);
+    }
     for (const c of await this.#runtime.list()) {
       const state = [...this.#slots.states.values()].find((s) => s.slot === c.id);
       if (!state) continue;
@@ -267,6 +283,7 @@ export class SandboxDriver implements WorkspaceDriver {
     await this.#firewall.remove();
     await releaseNetwork(this.#opts.dataDir);
     await rmdir(this.#runtime.root).catch(() => {});
+    await rmdir(this.#slots.rootsDir).catch(() => {});
     // The cgroup parent runc made, in every hierarchy (rmdir refuses while another instance still uses it).
     for (const dir of cgroupDirs(this.#opts.cgroupParent ?? 'cove')) await rmdir(dir).catch(() => {});
   }
@@ -274,6 +291,18 @@ export class SandboxDriver implements WorkspaceDriver {
   /** The workspace's address (for tests and tools). */
   addressOf(id: string): string | undefined {
     return this.#slots.states.get(id)?.ip;
+  }
+
+  /** Where the workspace's root file system is mounted on the host (tests and tools; mounted while it is up). */
+  rootfsOf(id: string): string | undefined {
+    const slot = this.#slots.states.get(id)?.slot;
+    return slot === undefined ? undefined : this.#slots.layout(slot).rootfs;
+  }
+
+  /** The host ids of the workspace's user namespace (root inside is `base` on the host). */
+  idRangeOf(id: string): IdRange | undefined {
+    const range = this.#slots.states.get(id)?.idRange;
+    return range && { ...range };
   }
 
   /** The name of the workspace's host-side resources (container, netns, veth, cgroup, directory). */

@@ -5,9 +5,11 @@ import path from 'node:path';
 import { AppError, type ResolvedNetwork } from '@cove/protocol';
 import type { AddressPlan } from './addresses.js';
 import { createDisk, type DiskLayout, diskLayout, mountRoot, removeDisk } from './disk.js';
+import { claimIdRange, type IdRange, releaseIdRange } from './id-ranges.js';
 import type { ImageStore } from './images.js';
 import { ensureNetwork, removeNetwork } from './netns.js';
 import type { KeyedSerial } from './serial.js';
+import { ensureUserns, removeUserns } from './userns.js';
 
 /** What the driver keeps per workspace (`state.json`), enough to rebuild everything after a restart. */
 export interface WorkspaceState {
@@ -22,7 +24,15 @@ export interface WorkspaceState {
   ip: string;
   image: string;
   network: ResolvedNetwork;
+  /**
+   * The host ids of its user namespace: root inside is `base` on the host. Claimed host-wide when the slot is
+   * made (see id-ranges.ts), kept for its life, released by its deletion.
+   */
+  idRange: IdRange;
 }
+
+/** A slot of a version before user namespaces (no id range): the driver's open migrates it (migrate.ts). */
+export type LegacyState = Omit<WorkspaceState, 'idRange'>;
 
 const DEFAULT_NETWORK: ResolvedNetwork = {
   publicAccess: false,
@@ -36,6 +46,8 @@ const DEFAULT_NETWORK: ResolvedNetwork = {
 export interface SlotsDeps {
   /** `<dataDir>/workspaces`: one directory per slot. */
   dir: string;
+  /** Where the slots' root directories are (outside the data directory: see `DiskLayout.rootDir`). */
+  rootsDir: string;
   images: ImageStore;
   plan: AddressPlan;
   /** Address allocation is global (one serial for the driver's global changes). */
@@ -59,13 +71,23 @@ export class Slots {
     return this.#deps.dir;
   }
 
+  /** Where the slots' root directories are (one per slot: `DiskLayout.rootDir`). */
+  get rootsDir(): string {
+    return this.#deps.rootsDir;
+  }
+
   /** The slot's directory: disk image, bundle, token directory, agent log, state.json. */
   slotDir(slot: string): string {
     return path.join(this.dir, slot);
   }
 
   layout(slot: string): DiskLayout {
-    return diskLayout(this.slotDir(slot));
+    return diskLayout(this.slotDir(slot), path.join(this.#deps.rootsDir, slot));
+  }
+
+  /** The slot's user namespace, pinned (runc joins it; its network namespace and idmapped views belong to it). */
+  usernsFile(slot: string): string {
+    return path.join(this.slotDir(slot), 'userns');
   }
 
   /** The agent's log: the container's stdout and stderr. */
@@ -101,38 +123,55 @@ export class Slots {
     return name;
   }
 
-  /** Reads every slot's state.json into `states`; resolves to the pool slots of a previous run (not adopted). */
-  async load(): Promise<WorkspaceState[]> {
-    const stalePool: WorkspaceState[] = [];
+  /**
+   * Reads every slot's state.json into `states`; resolves to the pool slots of a previous run (not adopted) and
+   * the workspaces of a version before user namespaces (not in `states` until migrated).
+   */
+  async load(): Promise<{ stalePool: Array<WorkspaceState | LegacyState>; legacy: LegacyState[] }> {
+    const stalePool: Array<WorkspaceState | LegacyState> = [];
+    const legacy: LegacyState[] = [];
     for (const entry of await readdir(this.dir)) {
       const state = await readFile(path.join(this.dir, entry, 'state.json'), 'utf8')
-        .then((t) => JSON.parse(t) as WorkspaceState)
+        .then((t) => JSON.parse(t) as LegacyState & { idRange?: IdRange })
         .catch(() => undefined);
       if (!state) continue;
       state.slot ??= state.id;
       if (state.slot !== entry) continue;
       if (state.id === '') stalePool.push(state);
-      else this.states.set(state.id, state);
+      else if (state.idRange === undefined) legacy.push(state);
+      else this.states.set(state.id, state as WorkspaceState);
     }
-    return stalePool;
+    return { stalePool, legacy };
   }
 
   /** Makes a slot's persistent state: directory, disk, address, network namespace and link, mounted overlay. */
   async make(slot: string, id: string, image: string, diskMb: number): Promise<WorkspaceState> {
-    const rootfs = (await this.#deps.images.ensure(image)).rootfs;
+    const info = await this.#deps.images.ensure(image);
     await mkdir(this.slotDir(slot), { recursive: false, mode: 0o700 });
-    const state = await this.#claim(slot, id, image);
+    let range: IdRange | undefined;
+    let state: WorkspaceState;
     try {
-      await mkdir(this.tokenDir(slot), { mode: 0o700 });
+      range = await claimIdRange(this.dataDir, slot);
+      state = await this.#claim(slot, id, image, range);
+    } catch (err) {
+      // Nothing else is made yet: the directory goes, and the range with it.
+      await rm(this.slotDir(slot), { recursive: true, force: true });
+      if (range) await releaseIdRange(range, this.dataDir, slot).catch(() => {});
+      throw err;
+    }
+    try {
+      // Entered (0711), never listed, by the workspace's root, who reads its token file in it.
+      await mkdir(this.tokenDir(slot), { mode: 0o711 });
       await this.save(state);
-      await createDisk(this.layout(slot), diskMb);
-      // The namespace, link and overlay are made now so that start does not pay for them.
-      await ensureNetwork(slot, state.ip, this.#deps.plan.hostAddress);
-      await mountRoot(this.layout(slot), rootfs);
+      await createDisk(this.layout(slot), diskMb, range);
+      // The user and network namespaces, link and overlay are made now so that start does not pay for them.
+      await ensureUserns(this.usernsFile(slot), range);
+      await ensureNetwork(slot, state.ip, this.#deps.plan.hostAddress, this.usernsFile(slot));
+      await mountRoot(this.layout(slot), info, range, this.usernsFile(slot));
     } catch (err) {
       // The address is given back once what was made is gone; if even that fails it stays taken,
       // so that no other slot gets an address still routed to the remains.
-      await this.remove(slot).then(
+      await this.remove(state).then(
         () => this.#release(state),
         () => {},
       );
@@ -141,11 +180,22 @@ export class Slots {
     return state;
   }
 
-  /** Removes what `make` made on the host (network namespace and link, disk, directory); the container must be gone. */
-  async remove(slot: string): Promise<void> {
+  /** The data directory (its slots' id range claims name it). */
+  get dataDir(): string {
+    return path.dirname(this.dir);
+  }
+
+  /**
+   * Removes what `make` made on the host (network namespace and link, disk, idmapped views, user namespace,
+   * directory) and releases its id range; the container must be gone.
+   */
+  async remove(state: WorkspaceState | LegacyState): Promise<void> {
+    const { slot } = state;
     await removeNetwork(slot);
     await removeDisk(this.layout(slot));
+    await removeUserns(this.usernsFile(slot));
     await rm(this.slotDir(slot), { recursive: true, force: true });
+    if ('idRange' in state && state.idRange) await releaseIdRange(state.idRange, this.dataDir, slot);
   }
 
   /**
@@ -153,10 +203,10 @@ export class Slots {
    * step under the address lock: registered after the lock, a concurrent create
    * or pool refill could pick the same address in between.
    */
-  #claim(slot: string, id: string, image: string): Promise<WorkspaceState> {
+  #claim(slot: string, id: string, image: string, idRange: IdRange): Promise<WorkspaceState> {
     return this.#deps.global.run('ip', async () => {
       const used = new Set([...this.states.values(), ...this.spare].map((s) => s.ip));
-      const state: WorkspaceState = { id, slot, ip: this.#deps.plan.allocate(used), image, network: DEFAULT_NETWORK };
+      const state: WorkspaceState = { id, slot, ip: this.#deps.plan.allocate(used), image, network: DEFAULT_NETWORK, idRange };
       if (id === '') this.spare.add(state);
       else this.states.set(id, state);
       return state;

@@ -73,7 +73,7 @@ export class WarmPool {
         try {
           await this.#deps.containers.create({ cpus: 1, memoryMb: 1024 }, state);
           // The pooled agent gets a random token nobody knows; startAgent replaces it.
-          await this.#deps.agents.writeToken(slotName, randomBytes(32).toString('hex'));
+          await this.#deps.agents.writeToken(state, randomBytes(32).toString('hex'));
           await this.#deps.agents.launch(slotName);
         } catch (err) {
           this.#deps.slots.spare.delete(state);

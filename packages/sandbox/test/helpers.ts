@@ -9,6 +9,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { cgroupDirs, cgroupMode } from '../src/cgroups.js';
 import { defaultAgentFiles, netnsName, SandboxDriver, type SandboxDriverOptions, sandboxSupport, vethName } from '../src/index.js';
 import { run } from '../src/run-command.js';
+import { nsHelperMissing } from '../src/userns.js';
 
 /** CI is on when `CI` is set to anything but an empty string, `0` or `false` (as vitest.config.ts reads it). */
 export const IN_CI = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
@@ -37,7 +38,7 @@ function unmetNeed(): string | undefined {
   if (!existsSync(path.join(files.appDir, 'packages/cli/dist/commands/agent.js')))
     return 'the agent is not built (npx tsc -b packages/cli)';
   if (!existsSync(files.tini)) return 'tini-static missing (bash scripts/system-deps.sh)';
-  return undefined;
+  return nsHelperMissing();
 }
 
 /** The cgroup layout the tests ran on, for their titles. */

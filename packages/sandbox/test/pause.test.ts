@@ -57,7 +57,7 @@ describe.skipIf(skip)(`sandbox pause and resume (${CGROUPS} freezer)${skip ? ` (
 
   /** The loop's lines, read from the host through the workspace's mounted root (no process inside needed). */
   function counted(id: string): string[] {
-    const file = path.join(t.dataDir, 'workspaces', t.driver.slotOf(id) ?? id, 'rootfs/root/counter');
+    const file = path.join(t.driver.rootfsOf(id) ?? '', 'root/counter');
     if (!existsSync(file)) return [];
     return readFileSync(file, 'utf8').split('\n').filter(Boolean);
   }
@@ -163,10 +163,12 @@ describe.skipIf(skip)(`sandbox pause and resume (${CGROUPS} freezer)${skip ? ` (
     await t.driver.stop(s.id);
     expect(await status(t.driver, s.id)).toBeUndefined();
     expect(t.driver.agentRunning(s.id)).toBe(false);
-    // Stopped: no container, cgroup, root or disk mount left; the slot's files, namespace and link stay for the next start.
+    // Stopped: no container, cgroup, root or disk mount left; the slot's files, namespaces (network, and the user
+    // namespace pinned in its directory) and link stay for the next start.
     const left = leftovers(t.driver, t.dataDir, s.id, `cove-test${SLOT}`);
     expect(left.filter((l) => l.startsWith('cgroup') || l === 'runc state')).toEqual([]);
-    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(`/workspaces/${s.id}/`);
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
+    expect(mounts.filter((l) => l.includes(`/${s.id}/`) && !l.includes(`/workspaces/${s.id}/userns `))).toEqual([]);
     expect(await loopsUnder(`${t.dataDir}/workspaces/${s.id}/`)).toEqual([]);
 
     await t.driver.start(s);

@@ -1,4 +1,4 @@
-// Address allocation of the slots, without runc: the disk and network steps are stubbed (they need root),
+// Address allocation of the slots, without runc: the disk, network, user namespace and id range steps are stubbed (they need root),
 // the rest (directories, state.json, the address lock, the registration) is the real code path.
 import { existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,6 +23,23 @@ vi.mock('../src/disk.js', async (original) => ({
   mountRoot: vi.fn(async () => {}),
   removeDisk: vi.fn(async () => {}),
 }));
+vi.mock('../src/userns.js', async (original) => ({
+  ...(await original<typeof import('../src/userns.js')>()),
+  ensureUserns: vi.fn(async () => {}),
+  removeUserns: vi.fn(async () => {}),
+}));
+// The id ranges are claimed in a host-wide index under /var/lib/cove (root only); each slot gets one here.
+vi.mock('../src/id-ranges.js', async (original) => {
+  let next = 2 ** 30;
+  return {
+    ...(await original<typeof import('../src/id-ranges.js')>()),
+    claimIdRange: vi.fn(async () => {
+      next += 65_536;
+      return { base: next, size: 65_536 };
+    }),
+    releaseIdRange: vi.fn(async () => {}),
+  };
+});
 vi.mock('../src/netns.js', async (original) => ({
   ...(await original<typeof import('../src/netns.js')>()),
   ensureNetwork: vi.fn(async () => {}),
@@ -35,7 +52,13 @@ describe('slot addresses', () => {
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'cove-slots-'));
     const images = { ensure: async () => ({ rootfs: '/' }), resolve: (image: string) => image };
-    slots = new Slots({ dir, images: images as never, plan: new AddressPlan('10.87.250.0/24'), global: new KeyedSerial() });
+    slots = new Slots({
+      dir,
+      rootsDir: path.join(dir, 'roots'),
+      images: images as never,
+      plan: new AddressPlan('10.87.250.0/24'),
+      global: new KeyedSerial(),
+    });
   });
   afterEach(async () => {
     vi.mocked(ensureNetwork).mockReset();

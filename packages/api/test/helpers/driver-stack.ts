@@ -95,9 +95,9 @@ export async function startTestStack(
     gatewayURL,
     hostPath(id, file) {
       if (!sandbox) return file;
-      const slotName = sandbox.driver.slotOf(id);
-      if (!slotName) throw new Error(`no sandbox workspace ${id}`);
-      return path.join(sandbox.dataDir, 'workspaces', slotName, 'rootfs', file);
+      const rootfs = sandbox.driver.rootfsOf(id);
+      if (!rootfs) throw new Error(`no sandbox workspace ${id}`);
+      return path.join(rootfs, file);
     },
     async close() {
       await gateway.close();

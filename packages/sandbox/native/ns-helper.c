@@ -1,0 +1,297 @@
+/**
+ * The sandbox driver's namespace helper: the few kernel calls Node has no binding for. Built at install
+ * (scripts/build-native.mjs), run by the driver as root on the host, one short-lived process per call.
+ *
+ *   ns-helper userns <base> <size> <target>
+ *     Makes a user namespace mapping uids and gids 0 → base (size ids) and pins it at target (a new file,
+ *     bind-mounted over with the namespace, as `ip netns add` pins a network namespace). The workspace's
+ *     container joins it: root inside is base on the host.
+ *   ns-helper netns <user namespace file> <target>
+ *     Makes a network namespace owned by that user namespace and pins it at target. runc joins the user
+ *     namespace before the others (`runc exec` too), so only such a network namespace can be joined after
+ *     it; root inside then has its network capabilities there (ports below 1024, raw sockets) and can mount
+ *     its sysfs. The host's root still configures it: it is capable in every user namespace.
+ *   ns-helper idmap <user namespace file> <source> <target> [<source> <target>]...
+ *     Clones each source tree (recursively: open_tree OPEN_TREE_CLONE), marks the clone read-only and
+ *     idmapped through the user namespace, and attaches it at target (move_mount). A file owned by uid k
+ *     on disk then shows as base+k there, and as k inside the workspace: the image stays shared,
+ *     read-only and unshifted.
+ *   ns-helper shift <base> <size> <dir>
+ *     Shifts the owners of every file under dir (one file system, symlinks not followed) into the range:
+ *     id k < size becomes base+k, an id already in the range stays (so a run cut short can be run again),
+ *     any other id becomes base+65534 (nobody). Set-id bits cleared by the chown are restored; file
+ *     capabilities are rewritten for the range's root (v3, rootid base); POSIX ACL entries are shifted.
+ *
+ * Exit status 0 on success; 1 with a message on stderr naming the failed call otherwise (2: usage).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+/* The new mount API, by number: Debian 12's glibc headers clash with <linux/mount.h>. */
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#define OPEN_TREE_CLONE_ 1
+#define OPEN_TREE_CLOEXEC_ O_CLOEXEC
+#define AT_RECURSIVE_ 0x8000
+#define MOVE_MOUNT_F_EMPTY_PATH_ 0x00000004
+#define MOUNT_ATTR_RDONLY_ 0x00000001
+#define MOUNT_ATTR_IDMAP_ 0x00100000
+
+struct mount_attr_ {
+  uint64_t attr_set;
+  uint64_t attr_clr;
+  uint64_t propagation;
+  uint64_t userns_fd;
+};
+
+static void die(const char *what, const char *arg) {
+  fprintf(stderr, "ns-helper: %s%s%s: %s\n", what, arg ? " " : "", arg ? arg : "", strerror(errno));
+  exit(1);
+}
+
+static unsigned long parse_id(const char *text, const char *name) {
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(text, &end, 10);
+  if (errno || *end || end == text || v > 0xfffffffeUL) {
+    fprintf(stderr, "ns-helper: invalid %s '%s'\n", name, text);
+    exit(2);
+  }
+  return v;
+}
+
+static void write_file(const char *file, const char *text) {
+  int fd = open(file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) die("open", file);
+  size_t len = strlen(text);
+  if (write(fd, text, len) != (ssize_t)len) die("write", file);
+  close(fd);
+}
+
+/* Forks a child that runs `enter` (it may set up namespaces of its own), waits until it has, and gives its
+ * pid: the caller then reads or pins the child's namespaces. `release` lets it go. */
+struct child {
+  pid_t pid;
+  int hold;
+};
+
+static struct child fork_child(int (*enter)(void *), void *arg) {
+  int ready[2], hold[2];
+  if (pipe2(ready, O_CLOEXEC) || pipe2(hold, O_CLOEXEC)) die("pipe", NULL);
+  pid_t pid = fork();
+  if (pid < 0) die("fork", NULL);
+  if (pid == 0) {
+    char c = 0;
+    close(ready[0]);
+    close(hold[1]);
+    if (enter(arg)) {
+      fprintf(stderr, "ns-helper: in the child: %s\n", strerror(errno));
+      _exit(1);
+    }
+    if (write(ready[1], &c, 1) != 1) _exit(1);
+    /* Until the parent is done with our namespaces (it closes its end then). */
+    while (read(hold[0], &c, 1) < 0 && errno == EINTR) {}
+    _exit(0);
+  }
+  close(ready[1]);
+  close(hold[0]);
+  char c;
+  if (read(ready[0], &c, 1) != 1) {
+    errno = ECHILD;
+    die("setting up the child's namespaces", NULL);
+  }
+  close(ready[0]);
+  return (struct child){ pid, hold[1] };
+}
+
+static void release(struct child *child) {
+  close(child->hold);
+  waitpid(child->pid, NULL, 0);
+}
+
+/* Pins a namespace of the child as a file (an nsfs bind mount, as `ip netns add` does): it lives until unmounted. */
+static void pin(struct child *child, const char *type, const char *target) {
+  char file[64];
+  snprintf(file, sizeof file, "/proc/%d/ns/%s", (int)child->pid, type);
+  int fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+  if (fd < 0) die("create", target);
+  close(fd);
+  if (mount(file, target, NULL, MS_BIND, NULL)) {
+    int err = errno;
+    unlink(target);
+    errno = err;
+    die("bind-mount the namespace on", target);
+  }
+}
+
+static int enter_userns(void *arg) {
+  (void)arg;
+  return unshare(CLONE_NEWUSER);
+}
+
+static int cmd_userns(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: ns-helper userns <base> <size> <target>\n");
+    return 2;
+  }
+  unsigned long base = parse_id(argv[0], "base"), size = parse_id(argv[1], "size");
+  struct child child = fork_child(enter_userns, NULL);
+  /* Root of the parent namespace may map any host ids: no setgroups change needed. */
+  char file[64], map[64];
+  snprintf(map, sizeof map, "0 %lu %lu\n", base, size);
+  snprintf(file, sizeof file, "/proc/%d/uid_map", (int)child.pid);
+  write_file(file, map);
+  snprintf(file, sizeof file, "/proc/%d/gid_map", (int)child.pid);
+  write_file(file, map);
+  pin(&child, "user", argv[2]);
+  release(&child);
+  return 0;
+}
+
+static int enter_netns(void *arg) {
+  /* Joining a user namespace gives every capability in it: enough to make a network namespace it owns. */
+  if (setns(*(int *)arg, CLONE_NEWUSER)) return -1;
+  return unshare(CLONE_NEWNET);
+}
+
+static int cmd_netns(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: ns-helper netns <user namespace file> <target>\n");
+    return 2;
+  }
+  int userns = open(argv[0], O_RDONLY | O_CLOEXEC);
+  if (userns < 0) die("open", argv[0]);
+  struct child child = fork_child(enter_netns, &userns);
+  pin(&child, "net", argv[1]);
+  release(&child);
+  return 0;
+}
+
+static int cmd_idmap(int argc, char **argv) {
+  if (argc < 3 || argc % 2 != 1) {
+    fprintf(stderr, "usage: ns-helper idmap <user namespace file> <source> <target> [<source> <target>]...\n");
+    return 2;
+  }
+  int userns = open(argv[0], O_RDONLY | O_CLOEXEC);
+  if (userns < 0) die("open", argv[0]);
+  for (int i = 1; i < argc; i += 2) {
+    const char *source = argv[i], *target = argv[i + 1];
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE_ | OPEN_TREE_CLOEXEC_ | AT_RECURSIVE_);
+    if (tree < 0) die("open_tree", source);
+    struct mount_attr_ attr = { .attr_set = MOUNT_ATTR_IDMAP_ | MOUNT_ATTR_RDONLY_, .userns_fd = (uint64_t)userns };
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE_, &attr, sizeof attr)) die("mount_setattr (idmap)", source);
+    if (syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH_)) die("move_mount to", target);
+    close(tree);
+  }
+  return 0;
+}
+
+static unsigned long shift_base, shift_size;
+
+static unsigned long shifted(unsigned long id) {
+  if (id < shift_size) return shift_base + id;
+  if (id >= shift_base && id < shift_base + shift_size) return id;
+  return shift_base + 65534;
+}
+
+/* File capabilities name the root they apply for (v3); v2 ones (the host's root) would be ignored inside. */
+static void shift_caps(const char *path, const unsigned char *caps, ssize_t len) {
+  if (len < 20) return;
+  unsigned char v3[24];
+  uint32_t magic;
+  memcpy(&magic, caps, 4);
+  uint32_t version = magic & 0xff000000U;
+  uint32_t root = (uint32_t)shift_base;
+  if (version == 0x03000000U && len >= 24) {
+    uint32_t old;
+    memcpy(&old, caps + 20, 4);
+    root = (uint32_t)shifted(old);
+  } else if (version != 0x02000000U) {
+    return;
+  }
+  memcpy(v3, caps, 20);
+  magic = 0x03000000U | (magic & 0x00ffffffU);
+  memcpy(v3, &magic, 4);
+  memcpy(v3 + 20, &root, 4);
+  if (lsetxattr(path, "security.capability", v3, sizeof v3, 0)) die("setxattr security.capability", path);
+}
+
+/* POSIX ACLs (xattr format: u32 version, then {u16 tag, u16 perm, u32 id}): named users' and groups' ids. */
+static void shift_acl(const char *path, const char *name) {
+  unsigned char buf[4096];
+  ssize_t len = lgetxattr(path, name, buf, sizeof buf);
+  if (len < 4) return;
+  for (ssize_t off = 4; off + 8 <= len; off += 8) {
+    uint16_t tag;
+    uint32_t id;
+    memcpy(&tag, buf + off, 2);
+    if (tag != 0x02 && tag != 0x08) continue; /* ACL_USER, ACL_GROUP */
+    memcpy(&id, buf + off + 4, 4);
+    id = (uint32_t)shifted(id);
+    memcpy(buf + off + 4, &id, 4);
+  }
+  if (lsetxattr(path, name, buf, (size_t)len, 0)) die("setxattr", path);
+}
+
+static int shift_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)flag;
+  (void)ftw;
+  uid_t uid = (uid_t)shifted(st->st_uid);
+  gid_t gid = (gid_t)shifted(st->st_gid);
+  if (uid == st->st_uid && gid == st->st_gid) return 0;
+  unsigned char caps[32];
+  ssize_t caps_len = S_ISREG(st->st_mode) ? lgetxattr(path, "security.capability", caps, sizeof caps) : -1;
+  if (lchown(path, uid, gid)) die("lchown", path);
+  if (S_ISLNK(st->st_mode)) return 0;
+  /* chown clears set-id bits (for root too) and file capabilities. */
+  if ((st->st_mode & (S_ISUID | S_ISGID)) && chmod(path, st->st_mode & 07777)) die("chmod", path);
+  if (caps_len > 0) shift_caps(path, caps, caps_len);
+  shift_acl(path, "system.posix_acl_access");
+  if (S_ISDIR(st->st_mode)) shift_acl(path, "system.posix_acl_default");
+  return 0;
+}
+
+static int cmd_shift(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: ns-helper shift <base> <size> <dir>\n");
+    return 2;
+  }
+  shift_base = parse_id(argv[0], "base");
+  shift_size = parse_id(argv[1], "size");
+  if (shift_size < 65535 || shift_base < shift_size) {
+    fprintf(stderr, "ns-helper: the range must hold 65536 ids and lie above them\n");
+    return 2;
+  }
+  if (nftw(argv[2], shift_one, 64, FTW_PHYS | FTW_MOUNT)) die("walk", argv[2]);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "userns") == 0) return cmd_userns(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "idmap") == 0) return cmd_idmap(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "netns") == 0) return cmd_netns(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "shift") == 0) return cmd_shift(argc - 2, argv + 2);
+  fprintf(stderr, "usage: ns-helper userns|netns|idmap|shift ...\n");
+  return 2;
+}

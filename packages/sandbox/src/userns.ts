@@ -1,0 +1,59 @@
+// Each slot's user namespace (root inside is its id range's base on the host) and what is made through it
+// with the namespace helper (native/ns-helper.c, built at install): the pinned namespace itself, idmapped
+// read-only views of the image (so the image is shared, unshifted, and shows its own owners inside), and
+// the shift of an upper layer of an earlier version into the range.
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { IdRange } from './id-ranges.js';
+import { mountedPaths } from './mounts.js';
+import { run } from './run-command.js';
+
+/** The helper binary, built by `npm ci` (scripts/build-native.mjs); the same path from src/ and dist/. */
+export const NS_HELPER = fileURLToPath(new URL('../native/build/ns-helper', import.meta.url));
+
+/** Why the helper cannot run (undefined when it can). */
+export function nsHelperMissing(): string | undefined {
+  return existsSync(NS_HELPER) ? undefined : `${NS_HELPER} is not built (npm ci builds it; it needs a C compiler)`;
+}
+
+function helper(args: string[], timeoutMs?: number): Promise<unknown> {
+  return run([NS_HELPER, ...args], timeoutMs === undefined ? {} : { timeoutMs });
+}
+
+/**
+ * Pins a user namespace mapping 0 → range.base (range.size ids) at `file` (an nsfs bind mount): runc joins
+ * it, the slot's network namespace is made inside it, idmapped mounts map through it. Idempotent: true when
+ * it made one (a network namespace of an earlier one cannot be joined after it: it must be made again).
+ */
+export async function ensureUserns(file: string, range: IdRange): Promise<boolean> {
+  if ((await mountedPaths()).has(file)) return false;
+  await rm(file, { force: true });
+  await helper(['userns', String(range.base), String(range.size), file]);
+  return true;
+}
+
+/** Unpins it (the namespace ends with its last user). Idempotent. */
+export async function removeUserns(file: string): Promise<void> {
+  if ((await mountedPaths()).has(file)) await run(['umount', '-l', file]);
+  await rm(file, { force: true });
+}
+
+/** Makes a network namespace owned by the slot's user namespace, pinned at `target` (like `ip netns add`). */
+export async function makeNetns(usernsFile: string, target: string): Promise<void> {
+  await helper(['netns', usernsFile, target]);
+}
+
+/** Attaches idmapped, read-only, recursive views of each source at its target (an existing directory). */
+export async function idmapMounts(usernsFile: string, pairs: Array<{ source: string; target: string }>): Promise<void> {
+  if (pairs.length === 0) return;
+  await helper(['idmap', usernsFile, ...pairs.flatMap((p) => [p.source, p.target])]);
+}
+
+/**
+ * Moves every owner under `dir` into the range (k → base + k; ids outside 0–65535 become the range's nobody),
+ * keeping set-id bits, file capabilities (for the range's root) and ACLs. Idempotent: ids already in the range stay.
+ */
+export async function shiftIds(range: IdRange, dir: string): Promise<void> {
+  await helper(['shift', String(range.base), String(range.size), dir], 30 * 60_000);
+}
