@@ -2,12 +2,12 @@ import { redactUrl } from '@cove/protocol';
 import pino, { type Logger } from 'pino';
 
 /**
- * The agent's structured logger, on stderr (stdout carries only the ready
- * line). Tokens never reach it: headers are not logged, URLs are redacted.
+ * The agent's structured logger, on stderr (stdout carries only the lifecycle
+ * messages). Tokens never reach it: headers are not logged, URLs are redacted.
  */
 export function createLogger(
   level: string = process.env.COVE_LOG_LEVEL ?? 'info',
-  destination: pino.DestinationStream = pino.destination(2),
+  destination: pino.DestinationStream = stderrDestination(),
 ): Logger {
   return pino(
     {
@@ -21,4 +21,11 @@ export function createLogger(
     },
     destination,
   );
+}
+
+/** stderr for pino; a write that fails (a log file on a full disk) drops the line instead of crashing the agent. */
+function stderrDestination(): pino.DestinationStream {
+  const destination = pino.destination(2);
+  destination.on('error', () => {});
+  return destination;
 }

@@ -13,6 +13,10 @@ import { AGENT_VERSION } from './version.js';
  */
 export async function runAgent(config: AgentConfig): Promise<void> {
   const emit = (event: AgentLifecycleEvent) => process.stdout.write(encodeAgentEvent(event));
+  // stdout and stderr may be a file on a full disk (the sandbox keeps them on the workspace's own disk): a
+  // failed write loses that line, never the agent.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   // The environment copy is dropped so that commands run by the agent do not inherit the token.
   delete process.env.COVE_AGENT_TOKEN;
 

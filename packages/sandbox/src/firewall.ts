@@ -47,6 +47,7 @@ const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
  *   when it has public access.
  * - input: workspaces cannot open connections to the host's services, but
  *   for DNS to their resolvers when one is an address of the host.
+ * - prerouting: a workspace's link carries only IPv4 from its own address (no forged sources, no IPv6).
  * - postrouting: outbound traffic is masqueraded behind the host's address.
  */
 export function renderRuleset(options: FirewallOptions, entries: readonly FirewallEntry[]): string {
@@ -58,10 +59,14 @@ export function renderRuleset(options: FirewallOptions, entries: readonly Firewa
   const output: string[] = [`ip daddr ${net} ct state established,related accept`];
   const input: string[] = [`ip saddr ${net} ct state established,related accept`];
   const outbound: string[] = [];
+  // Before routing (so for the host's services and for forwarding alike), a workspace's link carries only
+  // IPv4 from its own address: a forged source or any IPv6 is dropped (see also netns.ts' guardHostSide).
+  const prerouting: string[] = [];
   const sets: string[] = [];
   for (const e of [...entries].sort((a, b) => a.id.localeCompare(b.id))) {
     if (!IPV4.test(e.ip)) continue;
     const dev = vethName(e.id);
+    prerouting.push(`iifname "${dev}" meta nfproto ipv6 drop`, `iifname "${dev}" ip saddr != ${e.ip} drop`);
     const linked = e.linkedIps.filter((ip) => IPV4.test(ip) && ip !== e.ip);
     const ports = e.ingressPorts.filter((p) => Number.isInteger(p) && p > 0 && p < 65536 && p !== port);
     if (linked.length > 0) forward.push(`oifname "${dev}" ip saddr { ${linked.join(', ')} } tcp dport ${port} accept`);
@@ -98,6 +103,7 @@ export function renderRuleset(options: FirewallOptions, entries: readonly Firewa
     `delete table inet ${table}\n`,
     `table inet ${table} {\n`,
     ...sets,
+    chain('prerouting', 'prerouting', prerouting),
     chain('forward', 'forward', forward),
     chain('output', 'output', output),
     chain('input', 'input', input),

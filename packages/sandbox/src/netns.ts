@@ -29,9 +29,14 @@ export async function ensureNetwork(id: string, ip: string, hostIp: string, user
     await mkdir('/run/netns', { recursive: true, mode: 0o755 });
     await makeNetns(usernsFile, netnsPath(id));
   }
-  if (existsSync(`/sys/class/net/${veth}`)) return;
+  if (existsSync(`/sys/class/net/${veth}`)) {
+    // A link of an earlier version (recovery) gets the same guards.
+    await guardHostSide(veth);
+    return;
+  }
   const peer = `cp${veth.slice(2)}`;
   await run(['ip', 'link', 'add', veth, 'type', 'veth', 'peer', 'name', peer, 'netns', ns]);
+  await guardHostSide(veth);
   // Batches: one process per side instead of one per command.
   await run(['ip', '-n', ns, '-batch', '-'], {
     input: [
@@ -47,6 +52,21 @@ export async function ensureNetwork(id: string, ip: string, hostIp: string, user
   await run(['ip', '-batch', '-'], {
     input: [`addr add ${hostIp}/32 dev ${veth}`, `link set ${veth} up`, `route replace ${ip}/32 dev ${veth} scope link`, ''].join('\n'),
   });
+}
+
+/**
+ * The host side of a workspace's link answers only what the firewall lets through, and only over IPv4:
+ * - strict reverse-path filtering drops a packet whose source address would not be routed back through
+ *   this link (root inside has raw sockets and can forge any source; the firewall's drops name the
+ *   subnet, so a forged outside address would otherwise reach the host's services);
+ * - no IPv6 on it, so no link-local address through which the host's services listening on `::` could
+ *   be reached (the firewall is written for IPv4; the workspace has no IPv6 route anyway).
+ * Set before the link comes up, so no IPv6 address is ever assigned.
+ */
+async function guardHostSide(veth: string): Promise<void> {
+  await writeFile(`/proc/sys/net/ipv4/conf/${veth}/rp_filter`, '1\n');
+  const ipv6 = `/proc/sys/net/ipv6/conf/${veth}/disable_ipv6`;
+  if (existsSync(ipv6)) await writeFile(ipv6, '1\n');
 }
 
 /** Removes the link (its peer goes with it) and the namespace. Idempotent. */

@@ -90,9 +90,13 @@ export class Slots {
     return path.join(this.slotDir(slot), 'userns');
   }
 
-  /** The agent's log: the container's stdout and stderr. */
+  /**
+   * The agent's log: the container's stdout and stderr. It lives on the workspace's own disk, beside the
+   * upper layer (not visible inside): whatever a workspace makes its agent or its first process print, the
+   * host loses no more than the disk's size (a log in the slot's directory grew without bound).
+   */
   logFile(slot: string): string {
-    return path.join(this.slotDir(slot), 'agent.log');
+    return path.join(this.layout(slot).mountPoint, 'agent.log');
   }
 
   /** The directory of the token file, bind-mounted read-only into the workspace. */
