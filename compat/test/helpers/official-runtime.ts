@@ -68,6 +68,7 @@ export function describeOnEachDriver(
             return current().workdir;
           },
           hostPath: (file) => current().hostPath(file),
+          handOver: (file) => current().handOver(file),
           close: () => current().close(),
         },
         variant,

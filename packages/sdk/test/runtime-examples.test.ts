@@ -25,6 +25,7 @@ for (const variant of driverVariants()) {
         'package main\n\nfunc main() {\n\thandleRequest(nil, nil)\n}\n\nfunc handleRequest(w, r any) {}\n',
       );
       await writeFile(w.hostPath(path.join(app, 'src', 'notes.bin')), Buffer.from([0, 1, 2, 3]));
+      await w.handOver(app);
     }, 120_000);
     afterAll(async () => {
       await w?.close();

@@ -1,6 +1,6 @@
 // The control plane and a gateway over either driver, for the tests that must hold on both: the process
 // driver (anywhere) and the sandbox driver (root on Linux: runc, nftables, the `host` image, no warm pool).
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lchown, lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createGateway, type Gateway } from '@cove/gateway';
@@ -52,6 +52,12 @@ export interface TestStack extends TestControlPlane {
   gatewayURL: string;
   /** Where the host sees `file` (an absolute path inside workspace `id`): the workspace's root file system. */
   hostPath(id: string, file: string): string;
+  /**
+   * Gives what the host made at `file` (recursively) to the workspace's root, as if it had made it: in a
+   * sandbox the host's root is no one inside (files it writes show as nobody's and root inside cannot
+   * write into its directories). Nothing to do for the process driver.
+   */
+  handOver(id: string, file: string): Promise<void>;
   /** Stops the gateway and the control plane, then removes every workspace the driver made. */
   close(): Promise<void>;
 }
@@ -88,16 +94,23 @@ export async function startTestStack(
   const t = await startTestControlPlane({ ...options, ...(sandbox ? { driver: sandbox.driver } : {}) });
   const gateway = createGateway({ routes: t.store, secret: t.cp.context.jwtSecret, routeCacheMs: 0, logger: log });
   const gatewayURL = await gateway.listen('127.0.0.1', 0);
+  const hostPath = (id: string, file: string): string => {
+    if (!sandbox) return file;
+    const rootfs = sandbox.driver.rootfsOf(id);
+    if (!rootfs) throw new Error(`no sandbox workspace ${id}`);
+    return path.join(rootfs, file);
+  };
   return {
     ...t,
     kind,
     gateway,
     gatewayURL,
-    hostPath(id, file) {
-      if (!sandbox) return file;
-      const rootfs = sandbox.driver.rootfsOf(id);
-      if (!rootfs) throw new Error(`no sandbox workspace ${id}`);
-      return path.join(rootfs, file);
+    hostPath,
+    async handOver(id, file) {
+      if (!sandbox) return;
+      const range = sandbox.driver.idRangeOf(id);
+      if (!range) throw new Error(`no sandbox workspace ${id}`);
+      await chownTree(hostPath(id, file), range.base, range.base);
     },
     async close() {
       await gateway.close();
@@ -108,4 +121,10 @@ export async function startTestStack(
       }
     },
   };
+}
+
+async function chownTree(file: string, uid: number, gid: number): Promise<void> {
+  await lchown(file, uid, gid);
+  if (!(await lstat(file)).isDirectory()) return;
+  for (const name of await readdir(file)) await chownTree(path.join(file, name), uid, gid);
 }

@@ -12,6 +12,8 @@ export interface DriverWorkspace<R> {
   workdir: string;
   /** Where the host sees a path of the workspace, to set up and check files behind the API's back. */
   hostPath(file: string): string;
+  /** Gives what the host made at `file` to the workspace's root (see TestStack.handOver). */
+  handOver(file: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,7 +39,7 @@ const SANDBOX_WORKDIR = '/root';
 export async function openDriverWorkspace<R>(variant: DriverVariant, slot: number, sdk: SdkAccess<R>): Promise<DriverWorkspace<R>> {
   if (variant.kind === 'process') {
     const t = await startTestAgent();
-    return { rt: sdk.direct(t), workdir: t.workdir, hostPath: (file) => file, close: () => t.close() };
+    return { rt: sdk.direct(t), workdir: t.workdir, hostPath: (file) => file, handOver: async () => {}, close: () => t.close() };
   }
   const stack = await startTestStack(variant.kind, slot);
   try {
@@ -46,6 +48,7 @@ export async function openDriverWorkspace<R>(variant: DriverVariant, slot: numbe
       rt,
       workdir: SANDBOX_WORKDIR,
       hostPath: (file) => stack.hostPath(id, path.resolve(SANDBOX_WORKDIR, file)),
+      handOver: (file) => stack.handOver(id, path.resolve(SANDBOX_WORKDIR, file)),
       close: () => stack.close(),
     };
   } catch (err) {
