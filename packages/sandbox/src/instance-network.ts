@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { AddressPlan, vethName } from './addresses.js';
 import { removeTable } from './firewall.js';
+import { withHostLock } from './host-lock.js';
 import { processAlive } from './process-alive.js';
 import { run } from './run-command.js';
 
@@ -227,30 +227,7 @@ async function writeAtomic(file: string, value: object): Promise<void> {
   await rename(`${file}.tmp`, file);
 }
 
-/**
- * Runs `fn` holding the index's lock file (created exclusively; it names its holder's pid, so the lock of a
- * process that died holding it is broken). Two drivers of one process queue on it like two processes do.
- */
-async function withIndexLock<T>(fn: () => Promise<T>): Promise<T> {
-  await mkdir(INSTANCES_DIR, { recursive: true, mode: 0o700 });
-  const lock = path.join(INSTANCES_DIR, '.lock');
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      await writeFile(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number(await readFile(lock, 'utf8').catch(() => ''));
-      // (An empty file is one being written: its holder is alive.)
-      if (holder > 0 && !processAlive(holder)) await unlink(lock).catch(() => {});
-      else if (Date.now() > deadline) throw new Error(`${lock} is held by process ${holder || 'unknown'}`);
-      else await delay(10);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await unlink(lock).catch(() => {});
-  }
+/** Runs `fn` holding the index's lock (see host-lock.ts). */
+function withIndexLock<T>(fn: () => Promise<T>): Promise<T> {
+  return withHostLock(INSTANCES_DIR, fn);
 }
