@@ -509,52 +509,51 @@ describe.skipIf(skip)(`sandbox attacked from inside (${CGROUPS})${skip ? ` (skip
       }
     }, 60_000);
 
+    /**
+     * What a UDP server on the host hears while `send` runs inside: nothing but the control datagram the host
+     * sends itself afterwards (by the time it hears that, it would have heard the rest).
+     */
+    const heardOnHost = async (family: 'udp4' | 'udp6', send: (port: number) => Promise<void>): Promise<string[]> => {
+      const received: string[] = [];
+      const server = dgram.createSocket(family, (msg) => received.push(msg.toString()));
+      await new Promise<void>((resolve) => server.bind(0, family === 'udp4' ? '0.0.0.0' : '::', resolve));
+      try {
+        const port = server.address().port;
+        await send(port);
+        const client = dgram.createSocket(family);
+        await new Promise<void>((resolve) => client.send('control', port, family === 'udp4' ? '127.0.0.1' : '::1', () => resolve()));
+        client.close();
+        for (let i = 0; i < 50 && !received.includes('control'); i++) await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 300));
+        return received;
+      } finally {
+        server.close();
+      }
+    };
+
     it("cannot reach the host's services with a forged source address either (UDP, where no answer is needed)", async () => {
       const hostSide = t.driver.gatewayAddress(a.id) ?? '';
-      const received: string[] = [];
-      const server = dgram.createSocket('udp4', (msg) => received.push(msg.toString()));
-      await new Promise<void>((resolve) => server.bind(0, '0.0.0.0', resolve));
-      const port = server.address().port;
-      try {
+      const received = await heardOnHost('udp4', async (port) => {
         const answers = await probe(a.id, [
           ['send_udp', '', hostSide, port, 'plain'],
           ['send_udp', t.driver.addressOf(b.id) ?? '', hostSide, port, 'as the neighbour'],
           ['send_udp', '192.0.2.7', hostSide, port, 'as an outside address'],
         ]);
         expect(answers).toEqual(['ok', 'ok', 'ok']);
-        // The control, sent last: the server hears the host's loopback, and by then would have heard the rest.
-        const client = dgram.createSocket('udp4');
-        await new Promise<void>((resolve) => client.send('control', port, '127.0.0.1', () => resolve()));
-        client.close();
-        for (let i = 0; i < 50 && !received.includes('control'); i++) await new Promise((r) => setTimeout(r, 20));
-        await new Promise((r) => setTimeout(r, 300));
-        expect(received).toEqual(['control']);
-      } finally {
-        server.close();
-      }
+      });
+      expect(received).toEqual(['control']);
     });
 
     it("cannot reach the host's services over IPv6: no address on the host side of its link, IPv6 from it dropped", async () => {
-      const received: string[] = [];
-      const server = dgram.createSocket('udp6', (msg) => received.push(msg.toString()));
-      await new Promise<void>((resolve) => server.bind(0, '::', resolve));
-      const port = server.address().port;
-      try {
+      const received = await heardOnHost('udp6', async (port) => {
         // To every node on the link (the host side among them, were it an IPv6 node), from the link-local address.
         const res = await inside(
           a.id,
           `python3 -c "import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.sendto(b'v6', ('ff02::1%eth0', ${port})); print('sent')" 2>&1`,
         );
         expect(res.stdout).toContain('sent');
-        const client = dgram.createSocket('udp6');
-        await new Promise<void>((resolve) => client.send('control', port, '::1', () => resolve()));
-        client.close();
-        for (let i = 0; i < 50 && !received.includes('control'); i++) await new Promise((r) => setTimeout(r, 20));
-        await new Promise((r) => setTimeout(r, 300));
-        expect(received).toEqual(['control']);
-      } finally {
-        server.close();
-      }
+      });
+      expect(received).toEqual(['control']);
     });
 
     it("reaches its neighbour only where policy allows: the agent's port over a private link, no other port", async () => {
