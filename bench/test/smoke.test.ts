@@ -86,6 +86,21 @@ const expected: Record<string, Expected> = {
     ],
     ratios: ['added_p50_latency_vs_nginx', 'throughput_64c_vs_nginx', 'sse_first_event_extra_ms'],
   },
+  proxy: {
+    positive: [
+      'p50_us_direct',
+      'p50_us_nginx',
+      'p50_us_agent_proxy',
+      'rps_64c_direct',
+      'rps_64c_nginx',
+      'rps_64c_agent_proxy',
+      'proxy_cpu_us_per_request_64c_nginx',
+      'proxy_cpu_us_per_request_64c_agent',
+      'agent_rss_mib_after',
+    ],
+    signed: ['added_p50_us_nginx', 'added_p50_us_agent_proxy', 'added_p50_us_nginx_per_round', 'added_p50_us_agent_proxy_per_round'],
+    ratios: ['added_p50_latency_vs_nginx', 'throughput_64c_vs_nginx'],
+  },
   'sandbox-memory': {
     positive: ['workspaces', 'cgroup_usage_mib', 'cgroup_rss_mib', 'pss_mib', 'processes_per_workspace'],
     exact: { workspaces: 2 },

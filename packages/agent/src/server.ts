@@ -5,6 +5,7 @@ import { type TokenSource, TokenStore } from './auth/token-store.js';
 import type { AgentApp, AgentContext, Domain } from './context.js';
 import { DOMAINS } from './domains.js';
 import { createLogger } from './logger.js';
+import { AppProxy } from './proxy/index.js';
 import { AGENT_VERSION } from './version.js';
 import { rejectUpgrade, WsHub, type WsHubOptions } from './ws/hub.js';
 import { upgradeRequestId } from './ws/upgrade-auth.js';
@@ -31,6 +32,8 @@ export interface Agent {
   readonly hub: WsHub;
   readonly tokens: TokenStore;
   readonly context: AgentContext;
+  /** `/proxy`: the workspace's loopback apps. */
+  readonly proxy: AppProxy;
   /** Starts listening; resolves to the base URL (`http://127.0.0.1:PORT`). */
   listen(host: string, port: number): Promise<string>;
   /** Stops accepting connections, closes WebSockets and runs every domain's cleanup. */
@@ -78,9 +81,26 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
 
   serveOpenApi(app);
 
+  let ownPort: number | undefined;
+  // `/proxy` is served beside Fastify, not through it, so proxied bodies stream untouched (see proxy/index.ts).
+  const proxy = new AppProxy({
+    tokens,
+    log,
+    ownPort: () => {
+      // Asked on every proxied request: read once the server listens (it never moves).
+      if (ownPort === undefined) {
+        const address = app.server.address();
+        if (typeof address === 'object' && address) ownPort = address.port;
+      }
+      return ownPort;
+    },
+  });
+  proxy.install(app.server);
+
   app.server.on('upgrade', (request, socket, head) => {
     const pathname = (request.url ?? '/').split('?', 1)[0];
     if (pathname === '/ws' || pathname === '/runtimes/default/ws') hub.handleUpgrade(request, socket, head);
+    else if (proxy.claimsUpgrade(request)) proxy.handleUpgrade(request, socket, head);
     else rejectUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${pathname}`, upgradeRequestId(request));
   });
 
@@ -92,6 +112,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     hub,
     tokens,
     context,
+    proxy,
     async listen(host, port) {
       await app.listen({ host, port });
       return listenUrl(app, host, port);
@@ -100,6 +121,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       if (closed) return;
       closed = true;
       hub.close();
+      proxy.close();
       for (const fn of cleanups.reverse()) {
         try {
           await fn();

@@ -2,4 +2,4 @@
 export const AGENT_VERSION = '0.1.0';
 
 /** What this agent serves, reported to clients that ask. */
-export const CAPABILITIES = ['files', 'search', 'exec', 'terminals', 'watchers', 'ws', 'transfer'] as const;
+export const CAPABILITIES = ['files', 'search', 'exec', 'terminals', 'watchers', 'ws', 'transfer', 'proxy'] as const;

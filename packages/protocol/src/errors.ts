@@ -36,6 +36,7 @@ export type ErrorCode =
   | 'search_timeout'
   | 'install_failed'
   | 'bad_gateway'
+  | 'proxy_target_unreachable'
   | 'service_unavailable'
   | 'no_free_address'
   | 'gateway_timeout';
@@ -66,6 +67,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   failed_to_start: 500,
   watcher_failed: 500,
   bad_gateway: 502,
+  // `/proxy`: nothing listens on the app port asked for (connection refused or reset before an answer).
+  proxy_target_unreachable: 502,
   ripgrep_not_installed: 503,
   service_unavailable: 503,
   // A capacity limit of the host, not a fault: every private address of the driver's subnet is taken.

@@ -110,6 +110,21 @@ export class Transport {
     return url.toString();
   }
 
+  /**
+   * One fetch to a full URL with the transport's `fetch`, as it is: no auth,
+   * no retry, no error mapping of the answer (`rt.proxy` hands apps' answers
+   * back untouched); only a failure to connect becomes `ConnectionError`
+   * (`AbortError` when `init.signal` aborted it).
+   */
+  async rawFetch(url: string, init: RequestInit): Promise<Response> {
+    try {
+      return await this.#fetch(url, init);
+    } catch (err) {
+      if (init.signal?.aborted) throw new AbortError('request aborted', { cause: err });
+      throw new ConnectionError(`cannot reach ${this.baseURL}: ${causeMessage(err)}`, { cause: err });
+    }
+  }
+
   async authHeaders(): Promise<Record<string, string>> {
     return await this.#opts.auth();
   }

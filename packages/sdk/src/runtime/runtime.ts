@@ -1,6 +1,7 @@
 import type { RequestOptions } from '../core/transport.js';
 import { Exec } from './exec.js';
 import { Files } from './files.js';
+import { RuntimeProxy } from './proxy.js';
 import { RuntimeHttp, type RuntimeOptions } from './runtime-http.js';
 import { Search } from './search.js';
 import { Terminal } from './terminal.js';
@@ -52,6 +53,19 @@ export class Runtime {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * An app listening on a loopback port inside the workspace, through the
+   * runtime's `/proxy` (HTTP and WebSocket). `host` is a loopback address
+   * (`127.0.0.1` by default, `::1`, `localhost`).
+   *
+   * @example
+   * const res = await rt.proxy(3000).fetch('/api/users?limit=10');
+   * const socket = await rt.proxy(3000).ws('/socket');
+   */
+  proxy(port: number, host?: string): RuntimeProxy {
+    return new RuntimeProxy(this.#http, port, host);
   }
 
   /** A WebSocket for terminal I/O and watcher events; call `connect()` on it. */

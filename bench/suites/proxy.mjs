@@ -1,0 +1,158 @@
+// The agent's /proxy against nginx as a reverse proxy in front of the same app, and the app reached directly,
+// in the same run.
+
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { spawnAgent } from '../lib/agent.mjs';
+import { startNginx } from '../lib/nginx.mjs';
+import { median, ratio } from '../lib/stats.mjs';
+import { wrk } from '../lib/wrk.mjs';
+
+/** CPU time (user + system) a process has used so far, in microseconds, from /proc (clock ticks of 10 ms). */
+function cpuMicros(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks * 10_000;
+}
+
+// The app: a bare node:http server answering a small JSON body, in its own process (as a workspace's app is).
+const APP = `
+const http = require('node:http');
+const body = JSON.stringify({ users: [{ id: 1, name: 'ada' }, { id: 2, name: 'grace' }] });
+const server = http.createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+});
+server.keepAliveTimeout = 65000;
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+async function startApp() {
+  const child = spawn(process.execPath, ['-e', APP], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(Number(String(d).trim())));
+    child.once('exit', (code) => reject(new Error(`the app exited with ${code}`)));
+  });
+  return {
+    port,
+    close: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export default {
+  name: 'proxy',
+  description: "the agent's /proxy vs nginx reverse proxy in front of one app: added p50 latency, 64-connection throughput",
+  requires: { wrk: 'wrk', nginx: 'nginx' },
+  async run({ smoke, tmp, log }) {
+    const workdir = path.join(tmp, 'work');
+    await mkdir(workdir);
+    const app = await startApp();
+    const agent = await spawnAgent({ workdir });
+    const nginx = await startNginx({ dir: path.join(tmp, 'nginx'), upstreamPort: app.port, authorization: 'Bearer unused' });
+    const path_ = '/api/users?limit=10';
+    // The official SDK's request: Authorization for the agent, the app's port in X-Oblien-Proxy-Target.
+    const targets = {
+      direct: { url: `http://127.0.0.1:${app.port}${path_}`, headers: [], pids: [] },
+      nginx: { url: nginx.url + path_, headers: [], pids: nginx.workerPids() },
+      agent: {
+        url: `${agent.url}/proxy${path_}`,
+        headers: [`Authorization: Bearer ${agent.token}`, `X-Oblien-Proxy-Target: ${app.port}`],
+        pids: [agent.pid],
+      },
+    };
+    // As in the gateway suite: added latency in many short rounds with a rotating order, each proxy's p50 minus
+    // direct p50 within its round, median over rounds; throughput in a few longer interleaved rounds.
+    const latencyRounds = smoke ? 1 : 20;
+    const latencySeconds = smoke ? 1 : 2;
+    const seconds = smoke ? 1 : 5;
+    const rounds = smoke ? 1 : 3;
+    const names = Object.keys(targets);
+    try {
+      const lat = { direct: [], nginx: [], agent: [] };
+      const added = { nginx: [], agent: [] };
+      const rps = { direct: [], nginx: [], agent: [] };
+      const cpu = { nginx: [], agent: [] };
+      let errors = 0;
+      for (const t of Object.values(targets)) {
+        await wrk({ url: t.url, connections: 8, threads: 1, seconds: 1, headers: t.headers });
+      }
+      for (let r = 0; r < latencyRounds; r++) {
+        const p50 = {};
+        for (let i = 0; i < names.length; i++) {
+          const name = names[(r + i) % names.length];
+          const t = targets[name];
+          const one = await wrk({ url: t.url, connections: 1, threads: 1, seconds: latencySeconds, headers: t.headers });
+          errors += one.errors;
+          p50[name] = one.p50us;
+          lat[name].push(one.p50us);
+        }
+        added.nginx.push(p50.nginx - p50.direct);
+        added.agent.push(p50.agent - p50.direct);
+        log(
+          `latency round ${r + 1}: p50 direct ${p50.direct} us, nginx +${p50.nginx - p50.direct} us, agent /proxy +${p50.agent - p50.direct} us`,
+        );
+      }
+      for (let r = 0; r < rounds; r++) {
+        for (const [name, t] of Object.entries(targets)) {
+          const cpuBefore = cpuMicros(t.pids);
+          const many = await wrk({ url: t.url, connections: 64, threads: 2, seconds, headers: t.headers });
+          rps[name].push(many.rps);
+          if (name !== 'direct') cpu[name].push((cpuMicros(t.pids) - cpuBefore) / (many.rps * seconds));
+          errors += many.errors;
+          log(`round ${r + 1} ${name}: ${Math.round(many.rps)} req/s (64 conns)`);
+        }
+      }
+      if (errors > 0) throw new Error(`wrk saw ${errors} errors or non-2xx answers`);
+
+      const p50 = Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, median(v)]));
+      const throughput = Object.fromEntries(Object.entries(rps).map(([k, v]) => [k, median(v)]));
+      const nginxAdded = median(added.nginx);
+      const agentAdded = median(added.agent);
+      return {
+        figures: {
+          p50_us_direct: p50.direct,
+          p50_us_nginx: p50.nginx,
+          p50_us_agent_proxy: p50.agent,
+          added_p50_us_nginx: Number(nginxAdded.toFixed(1)),
+          added_p50_us_agent_proxy: Number(agentAdded.toFixed(1)),
+          added_p50_us_nginx_per_round: added.nginx,
+          added_p50_us_agent_proxy_per_round: added.agent,
+          rps_64c_direct: Math.round(throughput.direct),
+          rps_64c_nginx: Math.round(throughput.nginx),
+          rps_64c_agent_proxy: Math.round(throughput.agent),
+          proxy_cpu_us_per_request_64c_nginx: Number(median(cpu.nginx).toFixed(1)),
+          proxy_cpu_us_per_request_64c_agent: Number(median(cpu.agent).toFixed(1)),
+          agent_rss_mib_after: Number((agent.rssBytes() / 2 ** 20).toFixed(1)),
+        },
+        ratios: {
+          // Below 1 us of nginx overhead a ratio is meaningless, so 1 us is the floor (as in the gateway suite).
+          added_p50_latency_vs_nginx: ratio(Math.max(agentAdded, 0) / Math.max(nginxAdded, 1), 1.5, 'at_most'),
+          // Within 1.5x of nginx: at least 1/1.5 of its requests per second.
+          throughput_64c_vs_nginx: ratio(throughput.agent / throughput.nginx, 0.667, 'at_least'),
+        },
+        notes: [
+          `GET ${path_}: a node:http app in its own process answering 61 bytes of JSON`,
+          `added latency: ${latencyRounds} rounds of 1-connection wrk runs of ${latencySeconds}s per target (order rotating), proxy p50 minus direct p50 within each round, median over rounds`,
+          `throughput: ${rounds} interleaved rounds of ${seconds}s 64-connection wrk runs, medians`,
+          'agent: the built agent (`cove-agent`), GET /proxy<path> with Authorization and X-Oblien-Proxy-Target, as the official SDK sends it',
+          'nginx: 1 worker (the agent is one Node process), keepalive upstream, proxy_buffering and proxy_request_buffering off',
+          'CPU per request: user+system time of the proxy process (nginx: its worker) over the 64-connection run, from /proc; the app and wrk share the machine',
+        ],
+      };
+    } finally {
+      await nginx.close();
+      await agent.close();
+      await app.close();
+    }
+  },
+};
