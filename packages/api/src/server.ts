@@ -7,8 +7,10 @@ import { installAuth } from './http/auth-hook.js';
 import { createApiLogger } from './logger.js';
 import { accessRoutes } from './routes/access-routes.js';
 import { networkRoutes } from './routes/network-routes.js';
+import { publicAccessRoutes } from './routes/public-access-routes.js';
 import { workspacesRoutes } from './routes/workspaces-routes.js';
-import { type ControlContext, createContext, type Limits } from './service/context.js';
+import { type ControlContext, createContext, type Limits, type PublicUrls } from './service/context.js';
+import { checkPreviewDomain } from './service/public-slugs.js';
 import { recover } from './service/workspaces.js';
 import type { Store } from './store/store.js';
 
@@ -21,6 +23,10 @@ export interface ControlPlaneOptions {
   limits?: Partial<Limits>;
   /** Largest JSON request body, in bytes. */
   bodyLimit?: number;
+  /** The domain public port URLs live under (default `localhost`: `*.localhost` resolves to loopback). */
+  previewDomain?: string;
+  /** The gateway's public URL, whose scheme and port public port URLs take (default `http://127.0.0.1:9080`). */
+  gatewayUrl?: string;
   /** Restart workspaces that were running before (default true). */
   recover?: boolean;
 }
@@ -47,6 +53,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       maxWorkspaces: options.limits?.maxWorkspaces ?? SERVER_DEFAULTS.maxWorkspaces,
       sessionTokenTtlSeconds: options.limits?.sessionTokenTtlSeconds ?? SESSION_TOKEN_TTL_SECONDS,
     },
+    publicUrls: publicUrls(options),
   });
 
   const app = (await createJsonApp({
@@ -74,6 +81,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   workspacesRoutes(app, context);
   accessRoutes(app, context);
   networkRoutes(app, context);
+  publicAccessRoutes(app, context);
   serveOpenApi(app, { public: true });
 
   await app.ready();
@@ -97,4 +105,18 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       await options.driver.shutdown();
     },
   };
+}
+
+/** Checks the public URL settings once, at start: a bad one is a configuration error, not a 500 per request. */
+function publicUrls(options: ControlPlaneOptions): PublicUrls {
+  const previewDomain = checkPreviewDomain(options.previewDomain ?? SERVER_DEFAULTS.previewDomain);
+  const raw = options.gatewayUrl ?? `http://${SERVER_DEFAULTS.gatewayListen}`;
+  let gatewayUrl: URL;
+  try {
+    gatewayUrl = new URL(raw);
+  } catch {
+    throw new Error(`invalid gateway URL '${raw}'`);
+  }
+  if (gatewayUrl.protocol !== 'http:' && gatewayUrl.protocol !== 'https:') throw new Error(`invalid gateway URL '${raw}': not http(s)`);
+  return { previewDomain, gatewayUrl };
 }

@@ -55,6 +55,18 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/network.js')).networkCommand(),
   },
   {
+    name: 'expose',
+    args: '<workspace> <port>',
+    summary: 'Serve a workspace port at a public URL through the gateway (HTTP and WebSockets)',
+    load: async () => (await import('./commands/expose.js')).exposeCommand(),
+  },
+  {
+    name: 'port-forward',
+    args: '<workspace> <port> [local]',
+    summary: 'Forward a local port to a workspace port (HTTP and WebSockets, not raw TCP), like kubectl port-forward',
+    load: async () => (await import('./commands/port-forward.js')).portForwardCommand(),
+  },
+  {
     name: 'exec',
     args: '<workspace> <command...>',
     summary: 'Run a command in a workspace: output streams live, stdin is forwarded, the exit code is the remote one',

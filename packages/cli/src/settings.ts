@@ -107,6 +107,21 @@ export const SETTINGS = {
     list: true,
     description: 'browser origins allowed to call the gateway (CORS) and open WebSockets besides its host',
   },
+  previewDomain: {
+    key: 'preview_domain',
+    env: 'COVE_PREVIEW_DOMAIN',
+    file: 'config',
+    default: SERVER_DEFAULTS.previewDomain,
+    description:
+      'the domain exposed ports are served under, http://<slug>.<domain>:<gateway port>/ (localhost: *.localhost resolves to loopback)',
+  },
+  publicGatewayUrl: {
+    key: 'gateway_url',
+    env: 'COVE_GATEWAY_URL',
+    file: 'config',
+    default: url(SERVER_DEFAULTS.gatewayListen),
+    description: "the gateway's URL as clients reach it: public port URLs take its scheme and port",
+  },
   store: {
     key: 'store',
     env: 'COVE_STORE',

@@ -252,6 +252,40 @@ describe('cove up, cove api and cove gateway read the same settings', () => {
   });
 });
 
+describe('public port URLs', () => {
+  it('cove api builds them from --preview-domain and gateway_url in config.json', async () => {
+    const dataDir = await tempDir();
+    await writeFile(path.join(dataDir, 'config.json'), JSON.stringify({ gateway_url: 'https://gw.example.com', driver: 'process' }));
+    const issued = await run(['api', 'credentials', 'create', '--json'], { COVE_DATA_DIR: dataDir });
+    expect(issued.code).toBe(0);
+    const { client_id, client_secret } = JSON.parse(issued.stdout);
+    const api = start(['api', '--listen', '127.0.0.1:0', '--preview-domain', 'Preview.Example.com'], { COVE_DATA_DIR: dataDir });
+    const url = (await api.waitFor(/ready on (http:\/\/\S+)/))[1];
+    const headers = { 'x-client-id': client_id, 'x-client-secret': client_secret, 'content-type': 'application/json' };
+    const ws = (await (await fetch(`${url}/workspace`, { method: 'POST', headers, body: '{}' })).json()) as { workspace: { id: string } };
+    const res = await fetch(`${url}/workspace/${ws.workspace.id}/public-access`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ port: 3000, slug: 'cfg-app' }),
+    });
+    expect(((await res.json()) as { port: unknown }).port).toMatchObject({
+      url: 'https://cfg-app.preview.example.com/',
+      domain: 'preview.example.com',
+    });
+    api.child.kill('SIGTERM');
+    expect(await api.exited).toBe(0);
+  });
+
+  it('an invalid preview domain stops cove api before it listens', async () => {
+    const dataDir = await tempDir();
+    const res = await run(['api', '--listen', '127.0.0.1:0', '--driver', 'process', '--preview-domain', 'not a domain'], {
+      COVE_DATA_DIR: dataDir,
+    });
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/invalid preview domain 'not a domain'/);
+  });
+});
+
 describe('the command registry', () => {
   it("lists each command as the command itself describes it (the root help shows the registry's lines)", async () => {
     const { COMMANDS } = await import('../src/command-registry.js');

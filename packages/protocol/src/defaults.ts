@@ -20,6 +20,11 @@ export const SERVER_DEFAULTS = {
   apiListen: '127.0.0.1:9070',
   /** The gateway's address. */
   gatewayListen: '127.0.0.1:9080',
+  /**
+   * The domain public port URLs live under (`http://<slug>.<preview domain>:<gateway port>/`): `localhost`,
+   * because browsers and curl resolve every `*.localhost` name to the loopback address.
+   */
+  previewDomain: 'localhost',
   /** The agent's address inside a workspace. */
   agentListen: '0.0.0.0:9990',
   /** The agent's port inside a workspace (what drivers connect to). */

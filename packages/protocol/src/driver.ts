@@ -32,6 +32,11 @@ export interface AgentEndpoint {
 /** Network settings with private links resolved to the peers' current addresses. */
 export interface ResolvedNetwork extends NetworkSettings {
   privateLinks: Array<{ workspaceId: string; ip: string | null }>;
+  /**
+   * Ports exposed at public URLs. The gateway reaches them through the agent's `/proxy`, so while any is
+   * listed the host must reach the agent's port, public access or not. Absent: none (states saved before).
+   */
+  exposedPorts?: number[];
 }
 
 /**

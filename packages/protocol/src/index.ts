@@ -10,6 +10,7 @@ export * from './files.js';
 export * from './gateway-token.js';
 export * from './http-credentials.js';
 export * from './listing.js';
+export * from './public-access.js';
 export * from './request-id.js';
 export * from './route.js';
 export * from './runtime.js';

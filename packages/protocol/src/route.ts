@@ -26,6 +26,26 @@ export interface WorkspaceRoute {
   paused?: boolean;
 }
 
+/**
+ * A workspace port exposed at a public URL (`http://<slug>.<preview domain>/`): the gateway serves it by
+ * host name, through the workspace agent's `/proxy` with `X-Oblien-Proxy-Target: <port>`.
+ */
+export interface PublicPortRoute {
+  workspaceId: string;
+  /** The host-name label: lowercase letters, digits and `-`, unique across the store. */
+  slug: string;
+  /** The port inside the workspace (never the agent's own). */
+  port: number;
+  /** `public`: anyone with the URL; `token`: only with the port's token (query `token`, header or cookie). */
+  auth: 'public' | 'token';
+  /** SHA-256 hex of the port's token when `auth` is `token`, else null. */
+  tokenSha256: string | null;
+  /** Bumped by every change (slug, auth, token) and by revocation: connections opened under another one are cut. */
+  generation: number;
+}
+
 export interface RouteSource {
   getRoute(workspaceId: string): Promise<WorkspaceRoute | undefined>;
+  /** The exposed port with this slug, or undefined (never exposed, or revoked). */
+  getPublicPort(slug: string): Promise<PublicPortRoute | undefined>;
 }

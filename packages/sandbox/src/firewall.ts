@@ -8,6 +8,11 @@ export interface FirewallEntry {
   ip: string;
   /** The gateway (the host side) may open connections to the agent's port. */
   publicAccess: boolean;
+  /**
+   * Some port is exposed at a public URL: the gateway reaches it through the agent's `/proxy`, so the host
+   * reaches the agent's port as with public access (the exposed ports themselves stay closed).
+   */
+  exposesPorts: boolean;
   allowInternet: boolean;
   /** Addresses of the workspaces allowed to reach the agent's port directly. */
   linkedIps: string[];
@@ -44,7 +49,7 @@ const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
  *   internet access and, when it has an egress allow-list, only for its
  *   resolvers' port 53 and the addresses of its set `egress_<veth>`.
  * - output: the host itself (the gateway) reaches a workspace's agent only
- *   when it has public access.
+ *   when it has public access or exposes ports at public URLs.
  * - input: workspaces cannot open connections to the host's services, but
  *   for DNS to their resolvers when one is an address of the host.
  * - prerouting: a workspace's link carries only IPv4 from its own address (no forged sources, no IPv6).
@@ -74,7 +79,7 @@ export function renderRuleset(options: FirewallOptions, entries: readonly Firewa
       forward.push(`oifname "${dev}" tcp dport { ${ports.join(', ')} } accept`);
       output.push(`oifname "${dev}" tcp dport { ${ports.join(', ')} } accept`);
     }
-    if (e.publicAccess) output.push(`oifname "${dev}" tcp dport ${port} accept`);
+    if (e.publicAccess || e.exposesPorts) output.push(`oifname "${dev}" tcp dport ${port} accept`);
     if (!e.allowInternet) {
       outbound.push(`iifname "${dev}" drop`);
       continue;

@@ -114,6 +114,7 @@ export class WorkspaceFirewall {
           id: s.slot,
           ip: s.ip,
           publicAccess: s.network.publicAccess,
+          exposesPorts: (s.network.exposedPorts ?? []).length > 0,
           allowInternet: s.network.allowInternet,
           // Links resolve by id to this driver's own addresses: a deleted peer's address, reused later, gains nothing.
           linkedIps: s.network.privateLinkIds.flatMap((peer) => {

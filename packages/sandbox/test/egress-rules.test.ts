@@ -12,6 +12,7 @@ function entry(overrides: Partial<FirewallEntry> = {}): FirewallEntry {
     id: 'ws_a',
     ip: '10.87.20.2',
     publicAccess: false,
+    exposesPorts: false,
     allowInternet: true,
     linkedIps: [],
     ingressPorts: [],
@@ -121,13 +122,24 @@ describe('egress allow-list rules', () => {
     expect(block(ruleset, `set egress_${vethName('ws_b')}`)).toContain('elements = { 0.0.0.0-255.255.255.255 }');
   });
 
+  it('exposed ports open the agent port to the host, not the ports themselves (the gateway goes through /proxy)', () => {
+    const hostRules = (e: Partial<FirewallEntry>) =>
+      block(renderRuleset(OPTIONS, [entry(e)]), 'chain output').filter((r) => r.startsWith(`oifname "${dev}"`));
+    expect(hostRules({})).toEqual([]);
+    expect(hostRules({ exposesPorts: true })).toEqual([`oifname "${dev}" tcp dport 9990 accept`]);
+    expect(hostRules({ exposesPorts: true, publicAccess: true })).toEqual([`oifname "${dev}" tcp dport 9990 accept`]);
+    // Nothing else changes: linked workspaces and the outside reach what they reached before.
+    const forward = (e: Partial<FirewallEntry>) => block(renderRuleset(OPTIONS, [entry(e)]), 'chain forward');
+    expect(forward({ exposesPorts: true })).toEqual(forward({}));
+  });
+
   it(`renders a table nft accepts${NFT_UNAVAILABLE ? ` (cannot run here: ${NFT_UNAVAILABLE})` : ''}`, (ctx) => {
     // Outside CI a skip, named with its reason; under CI=true a failure with it.
     const skip = skipOutsideCi(NFT_UNAVAILABLE);
     if (skip !== undefined) ctx.skip(skip);
     const ruleset = renderRuleset(OPTIONS, [
       entry({ egress: ['203.0.113.5', '198.51.100.0/24', '198.51.100.7'], linkedIps: ['10.87.20.3'], ingressPorts: [8080] }),
-      entry({ id: 'ws_b', ip: '10.87.20.3', egress: [], publicAccess: true }),
+      entry({ id: 'ws_b', ip: '10.87.20.3', egress: [], publicAccess: true, exposesPorts: true }),
       entry({ id: 'ws_c', ip: '10.87.20.4', allowInternet: false, egress: ['203.0.113.5'] }),
       entry({ id: 'ws_d', ip: '10.87.20.5', egress: ['0.0.0.0/0'], resolvers: [] }),
     ]);

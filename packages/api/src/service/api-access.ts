@@ -32,7 +32,7 @@ function requireEnabled(ws: WorkspaceRecord): void {
 }
 
 /** Starts the agent if it is not running (it crashed, or the control plane restarted) and records its address. */
-async function ensureAgent(ctx: ControlContext, ws: WorkspaceRecord, token: string): Promise<WorkspaceRecord> {
+export async function ensureAgent(ctx: ControlContext, ws: WorkspaceRecord, token: string): Promise<WorkspaceRecord> {
   if (ctx.driver.agentRunning(ws.id) && ws.ip !== null && ws.port !== null) return ws;
   const endpoint = await ctx.driver.startAgent(ws.id, token, ws.port);
   return present(await ctx.store.updateWorkspace(ws.id, { ip: endpoint.ip, port: endpoint.port }), ws.id);

@@ -12,6 +12,14 @@ export interface Limits {
   sessionTokenTtlSeconds: number;
 }
 
+/** Where public port URLs point: `<gateway scheme>://<slug>.<previewDomain>:<gateway port>/`. */
+export interface PublicUrls {
+  /** The domain the gateway serves public ports under (by host name). */
+  previewDomain: string;
+  /** The gateway's public URL (its scheme and port are the public URLs'). */
+  gatewayUrl: URL;
+}
+
 /** What every control-plane service works with. */
 export interface ControlContext {
   store: Store;
@@ -20,6 +28,7 @@ export interface ControlContext {
   jwtSecret: Uint8Array;
   log: Logger;
   limits: Limits;
+  publicUrls: PublicUrls;
   /** Serialises state changes of one workspace. */
   locks: KeyedLock;
 }

@@ -15,6 +15,12 @@ async function resolveLinks(ctx: ControlContext, ws: WorkspaceRecord): Promise<R
   return links;
 }
 
+/** What the driver is handed: the settings, links resolved, and the exposed ports (the host must reach the agent for them). */
+export async function resolvedNetwork(ctx: ControlContext, ws: WorkspaceRecord, settings = ws.network): Promise<ResolvedNetwork> {
+  const exposedPorts = (await ctx.store.listPublicPorts(ws.id)).map((p) => p.port);
+  return { ...settings, privateLinks: await resolveLinks(ctx, ws), exposedPorts };
+}
+
 export async function getNetwork(ctx: ControlContext, owner: string, id: string) {
   const ws = await ownedWorkspace(ctx, owner, id);
   return presentNetwork(ws, ctx.driver, await resolveLinks(ctx, ws));
@@ -40,9 +46,9 @@ export async function updateNetwork(ctx: ControlContext, owner: string, id: stri
       egress: body.egress ? normalizeEgress(body.egress) : ws.network.egress,
     };
     const updated = present(await ctx.store.updateWorkspace(id, { network: next }), id);
-    const resolved = await resolveLinks(ctx, updated);
-    await ctx.driver.applyNetwork(id, { ...next, privateLinks: resolved });
-    return presentNetwork(updated, ctx.driver, resolved);
+    const resolved = await resolvedNetwork(ctx, updated);
+    await ctx.driver.applyNetwork(id, resolved);
+    return presentNetwork(updated, ctx.driver, resolved.privateLinks);
   });
 }
 

@@ -49,6 +49,28 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; statemen
       `CREATE INDEX workspaces_owner_created ON workspaces (owner, created_at)`,
     ],
   },
+  {
+    version: 2,
+    name: 'public_ports',
+    statements: [
+      // A workspace's ports exposed at public URLs. Rows go with their workspace (deleteWorkspace removes
+      // both); `generation` comes from a store-wide counter, so a slug revoked and exposed again never
+      // carries a generation the gateway saw before.
+      `CREATE TABLE public_ports (
+        workspace_id TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        slug TEXT NOT NULL,
+        label TEXT,
+        auth TEXT NOT NULL,
+        token_hash TEXT,
+        generation INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (workspace_id, port)
+      )`,
+      `CREATE UNIQUE INDEX public_ports_slug ON public_ports (slug)`,
+    ],
+  },
 ];
 
 /** Applies the migrations not yet recorded; safe to run at every start and from several instances at once. */

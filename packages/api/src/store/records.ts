@@ -44,3 +44,22 @@ export interface CredentialRecord {
   createdAt: string;
   revokedAt: string | null;
 }
+
+/** A workspace port exposed at a public URL (`http://<slug>.<preview domain>/`). */
+export interface PublicPortRecord {
+  workspaceId: string;
+  port: number;
+  /** The host-name label, unique across the store. */
+  slug: string;
+  label: string | null;
+  auth: 'public' | 'token';
+  /** SHA-256 hex of the port's token (auth `token`); the token itself is shown once, at expose. */
+  tokenSha256: string | null;
+  /** Changes with every slug or auth change (store-wide counter): the gateway cuts connections of another one. */
+  generation: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What an expose may change on an exposed port. */
+export type PublicPortPatch = Partial<Pick<PublicPortRecord, 'slug' | 'label' | 'auth' | 'tokenSha256'>>;

@@ -1,6 +1,6 @@
-import type { WorkspaceRoute } from '@cove/protocol';
+import type { PublicPortRoute, WorkspaceRoute } from '@cove/protocol';
 import { migrate } from './migrations.js';
-import type { CredentialRecord, WorkspacePatch, WorkspaceRecord } from './records.js';
+import type { CredentialRecord, PublicPortPatch, PublicPortRecord, WorkspacePatch, WorkspaceRecord } from './records.js';
 import type { SqlDriver } from './sql-driver.js';
 import type { Store, WorkspaceQuery } from './store.js';
 
@@ -28,6 +28,27 @@ interface WorkspaceRow {
   last_ping_at: string | null;
   created_at: string;
   updated_at: string;
+}
+
+interface PublicPortRow {
+  workspace_id: string;
+  port: number;
+  slug: string;
+  label: string | null;
+  auth: string;
+  token_hash: string | null;
+  generation: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The `settings` key of the store-wide counter public ports take their generations from. */
+const PUBLIC_PORT_GENERATION = 'public_port_generation';
+
+/** A unique index refused the row (better-sqlite3's and pg's codes). */
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
 interface CredentialRow {
@@ -168,7 +189,81 @@ export class SqlStore implements Store {
   }
 
   async deleteWorkspace(id: string): Promise<boolean> {
+    // Ports first: a crash between the two leaves a workspace without ports, never ports without a workspace.
+    await this.#db.run('DELETE FROM public_ports WHERE workspace_id = $1', [id]);
     return (await this.#db.run('DELETE FROM workspaces WHERE id = $1', [id])) > 0;
+  }
+
+  async listPublicPorts(workspaceId: string): Promise<PublicPortRecord[]> {
+    const rows = await this.#db.query<PublicPortRow>('SELECT * FROM public_ports WHERE workspace_id = $1 ORDER BY port', [workspaceId]);
+    return rows.map(toPublicPort);
+  }
+
+  async insertPublicPort(r: Omit<PublicPortRecord, 'generation'>): Promise<PublicPortRecord | 'slug_taken' | 'port_taken'> {
+    const generation = await this.#nextGeneration();
+    const rows = await this.#db.query<PublicPortRow>(
+      `INSERT INTO public_ports (workspace_id, port, slug, label, auth, token_hash, generation, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING *`,
+      [r.workspaceId, r.port, r.slug, r.label, r.auth, r.tokenSha256, generation, r.createdAt, r.updatedAt],
+    );
+    if (rows[0]) return toPublicPort(rows[0]);
+    const taken = await this.#db.query<PublicPortRow>('SELECT * FROM public_ports WHERE workspace_id = $1 AND port = $2', [
+      r.workspaceId,
+      r.port,
+    ]);
+    return taken[0] ? 'port_taken' : 'slug_taken';
+  }
+
+  async updatePublicPort(
+    workspaceId: string,
+    port: number,
+    patch: PublicPortPatch,
+    bump: boolean,
+  ): Promise<PublicPortRecord | 'slug_taken' | undefined> {
+    const params: unknown[] = [workspaceId, port];
+    const sets: string[] = [];
+    const set = (column: string, value: unknown) => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}`);
+    };
+    if (patch.slug !== undefined) set('slug', patch.slug);
+    if (patch.label !== undefined) set('label', patch.label);
+    if (patch.auth !== undefined) set('auth', patch.auth);
+    if (patch.tokenSha256 !== undefined) set('token_hash', patch.tokenSha256);
+    if (bump) set('generation', await this.#nextGeneration());
+    set('updated_at', new Date().toISOString());
+    try {
+      const rows = await this.#db.query<PublicPortRow>(
+        `UPDATE public_ports SET ${sets.join(', ')} WHERE workspace_id = $1 AND port = $2 RETURNING *`,
+        params,
+      );
+      return rows[0] && toPublicPort(rows[0]);
+    } catch (err) {
+      if (isUniqueViolation(err)) return 'slug_taken';
+      throw err;
+    }
+  }
+
+  async deletePublicPort(workspaceId: string, port: number): Promise<boolean> {
+    return (await this.#db.run('DELETE FROM public_ports WHERE workspace_id = $1 AND port = $2', [workspaceId, port])) > 0;
+  }
+
+  async getPublicPort(slug: string): Promise<PublicPortRoute | undefined> {
+    const rows = await this.#db.query<PublicPortRow>('SELECT * FROM public_ports WHERE slug = $1', [slug]);
+    if (!rows[0]) return undefined;
+    const p = toPublicPort(rows[0]);
+    return { workspaceId: p.workspaceId, slug: p.slug, port: p.port, auth: p.auth, tokenSha256: p.tokenSha256, generation: p.generation };
+  }
+
+  /** The next public-port generation: one atomic increment, so concurrent instances never hand out the same one. */
+  async #nextGeneration(): Promise<number> {
+    await this.#db.run('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [PUBLIC_PORT_GENERATION, '0']);
+    const rows = await this.#db.query<{ value: string }>(
+      'UPDATE settings SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = $1 RETURNING value',
+      [PUBLIC_PORT_GENERATION],
+    );
+    if (!rows[0]) throw new Error('public port generation counter vanished');
+    return Number(rows[0].value);
   }
 
   async getRoute(workspaceId: string): Promise<WorkspaceRoute | undefined> {
@@ -225,6 +320,20 @@ function toCredential(row: CredentialRow): CredentialRecord {
     label: row.label,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+  };
+}
+
+function toPublicPort(row: PublicPortRow): PublicPortRecord {
+  return {
+    workspaceId: row.workspace_id,
+    port: Number(row.port),
+    slug: row.slug,
+    label: row.label,
+    auth: row.auth === 'token' ? 'token' : 'public',
+    tokenSha256: row.token_hash,
+    generation: Number(row.generation),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { RouteSource } from '@cove/protocol';
-import type { CredentialRecord, WorkspacePatch, WorkspaceRecord, WorkspaceState } from './records.js';
+import type { CredentialRecord, PublicPortPatch, PublicPortRecord, WorkspacePatch, WorkspaceRecord, WorkspaceState } from './records.js';
 
 export interface WorkspaceQuery {
   owner?: string;
@@ -36,5 +36,20 @@ export interface Store extends RouteSource {
   updateWorkspace(id: string, patch: WorkspacePatch): Promise<WorkspaceRecord | undefined>;
   /** Atomically increments the token generation (revoking every JWT issued before) and applies `patch`. */
   bumpGeneration(id: string, patch?: WorkspacePatch): Promise<WorkspaceRecord | undefined>;
+  /** Deletes the workspace and its exposed ports. */
   deleteWorkspace(id: string): Promise<boolean>;
+
+  /** The workspace's exposed ports, by port. */
+  listPublicPorts(workspaceId: string): Promise<PublicPortRecord[]>;
+  /** Exposes a port under a fresh generation; `slug_taken`/`port_taken` when a unique key is in use (races included). */
+  insertPublicPort(record: Omit<PublicPortRecord, 'generation'>): Promise<PublicPortRecord | 'slug_taken' | 'port_taken'>;
+  /** Changes an exposed port (a new generation with `bump`); undefined when it is not exposed. */
+  updatePublicPort(
+    workspaceId: string,
+    port: number,
+    patch: PublicPortPatch,
+    bump: boolean,
+  ): Promise<PublicPortRecord | 'slug_taken' | undefined>;
+  /** Revokes an exposed port; false when it was not exposed. */
+  deletePublicPort(workspaceId: string, port: number): Promise<boolean>;
 }

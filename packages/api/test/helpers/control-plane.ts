@@ -59,13 +59,22 @@ export async function startTestControlPlane(
     limits?: ControlPlaneOptions['limits'];
     /** The driver to run workspaces with (default: a process driver in the data directory); `close` shuts it down. */
     driver?: ControlPlaneOptions['driver'];
+    previewDomain?: string;
+    gatewayUrl?: string;
   } = {},
 ): Promise<TestControlPlane> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'cove-api-')));
   const store = await openStore(options.store ?? { kind: 'sqlite', file: path.join(dataDir, 'cove.db') });
   const log = createApiLogger(process.env.COVE_TEST_LOG ?? 'silent');
   const driver = options.driver ?? new ProcessDriver({ root: path.join(dataDir, 'workspaces'), agentCommand: AGENT_COMMAND, log });
-  const cp = await createControlPlane({ store, driver, logger: log, ...(options.limits ? { limits: options.limits } : {}) });
+  const cp = await createControlPlane({
+    store,
+    driver,
+    logger: log,
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.previewDomain ? { previewDomain: options.previewDomain } : {}),
+    ...(options.gatewayUrl ? { gatewayUrl: options.gatewayUrl } : {}),
+  });
   const url = await cp.listen('127.0.0.1', 0);
   const issued = await createCredential(store, 'alice', 'test');
   const client = { clientId: issued.clientId, clientSecret: issued.clientSecret };

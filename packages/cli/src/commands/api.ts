@@ -13,7 +13,10 @@ export function apiCommand(): Command {
   const api = withStoreOptions(new Command('api'))
     .description('Run the control plane (workspaces, credentials, access tokens, network)')
     .addOption(settingOption(SETTINGS.apiListen, '--listen <host:port>'));
-  withDriverOptions(api).addOption(settingOption(SETTINGS.maxWorkspaces, '--max-workspaces <n>'));
+  withDriverOptions(api)
+    .addOption(settingOption(SETTINGS.maxWorkspaces, '--max-workspaces <n>'))
+    .addOption(settingOption(SETTINGS.previewDomain, '--preview-domain <domain>'))
+    .addOption(settingOption(SETTINGS.publicGatewayUrl, '--gateway-url <url>'));
   api
     .addHelpText(
       'after',
@@ -25,6 +28,7 @@ X-Client-Secret; create a pair with
 
 Examples:
   cove api --listen 0.0.0.0:9070
+  cove api --preview-domain preview.example.com --gateway-url https://gw.example.com
   COVE_DATABASE_URL=postgres://cove@db/cove cove api --store postgres`,
     )
     .action(async (_flags: unknown, command: Command) => {
@@ -117,7 +121,14 @@ async function serve(settings: Settings): Promise<void> {
   });
   let cp: Awaited<ReturnType<typeof createControlPlane>>;
   try {
-    cp = await createControlPlane({ store, driver, logger: log, limits: { maxWorkspaces } });
+    cp = await createControlPlane({
+      store,
+      driver,
+      logger: log,
+      limits: { maxWorkspaces },
+      previewDomain: settings.value(SETTINGS.previewDomain, 'previewDomain') as string,
+      gatewayUrl: settings.value(SETTINGS.publicGatewayUrl, 'gatewayUrl') as string,
+    });
   } catch (err) {
     await driver.shutdown();
     await store.close();

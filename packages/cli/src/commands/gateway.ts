@@ -21,6 +21,7 @@ export function gatewayCommand(): Command {
     .addOption(settingOption(SETTINGS.routesFile, '--routes-file <path>'))
     .addOption(settingOption(SETTINGS.secretFile, '--secret-file <path>'))
     .addOption(settingOption(SETTINGS.allowOrigin, '--allow-origin <origin...>'))
+    .addOption(settingOption(SETTINGS.previewDomain, '--preview-domain <domain>'))
     .addOption(settingOption(SETTINGS.connectTimeout, '--connect-timeout <ms>'))
     .addOption(settingOption(SETTINGS.headersTimeout, '--headers-timeout <ms>'))
     .addOption(new Option('--secret <secret>').hideHelp())
@@ -85,6 +86,7 @@ async function runGateway(settings: Settings): Promise<void> {
       secret,
       logger: log,
       allowedOrigins: settings.value(SETTINGS.allowOrigin, 'allowOrigin'),
+      previewDomain: settings.value(SETTINGS.previewDomain, 'previewDomain') as string,
       upstreamTimeouts,
     });
   } catch (err) {

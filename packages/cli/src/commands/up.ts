@@ -29,6 +29,7 @@ export function upCommand(): Command {
   return withDriverOptions(up)
     .addOption(settingOption(SETTINGS.maxWorkspaces, '--max-workspaces <n>'))
     .addOption(settingOption(SETTINGS.allowOrigin, '--allow-origin <origin...>'))
+    .addOption(settingOption(SETTINGS.previewDomain, '--preview-domain <domain>'))
     .addHelpText(
       'after',
       `
@@ -56,6 +57,7 @@ async function runUp(settings: Settings): Promise<void> {
   const maxWorkspaces = Number(max.value);
   if (!Number.isInteger(maxWorkspaces) || maxWorkspaces < 1) throw new CliError(`invalid ${max.origin} '${max.value}'`, 2);
   const allowedOrigins = settings.value(SETTINGS.allowOrigin, 'allowOrigin');
+  const previewDomain = settings.value(SETTINGS.previewDomain, 'previewDomain') as string;
   // Before anything is created or listens: a runtime that cannot run stops here (exit 2).
   const choice = await chooseDriver(settings);
   const dataDir = settings.files.dataDir;
@@ -77,21 +79,25 @@ async function runUp(settings: Settings): Promise<void> {
   let stopped: Promise<void> | undefined;
   try {
     const driver = await openDriver(choice, settings, dataDir, log);
-    const cp = await createControlPlane({ store, driver, logger: log, limits: { maxWorkspaces } });
-    // Closing the control plane stops its workspaces (they are restored on the next start).
-    closers.push(() => cp.close());
-    const apiUrl = await cp.listen(api.host, api.port).catch((err: NodeJS.ErrnoException) => {
-      throw new CliError(`cannot listen on ${apiListen.value}: ${err.code ?? err.message}`, 1);
-    });
+    // Stops the driver's warm pool if the gateway cannot start (the control plane's close shuts it down otherwise).
+    closers.push(() => driver.shutdown());
+    // The gateway listens first: public port URLs take its scheme and port (known only once it listens, port 0 included).
     const gateway = createGateway({
       routes: store,
       secret: await loadGatewaySecret(store),
       logger: createGatewayLogger(),
       allowedOrigins,
+      previewDomain,
     });
     closers.push(() => gateway.close());
     const gatewayUrl = await gateway.listen(gw.host, gw.port).catch((err: NodeJS.ErrnoException) => {
       throw new CliError(`cannot listen on ${gatewayListen.value}: ${err.code ?? err.message}`, 1);
+    });
+    const cp = await createControlPlane({ store, driver, logger: log, limits: { maxWorkspaces }, previewDomain, gatewayUrl });
+    // Closing the control plane stops its workspaces (they are restored on the next start).
+    closers.push(() => cp.close());
+    const apiUrl = await cp.listen(api.host, api.port).catch((err: NodeJS.ErrnoException) => {
+      throw new CliError(`cannot listen on ${apiListen.value}: ${err.code ?? err.message}`, 1);
     });
     const creds = await ensureCredentials(store, dataDir, apiUrl, gatewayUrl);
     // SIGTERM / SIGINT: stop serving, stop the workspaces (restored on the next start), close the store.

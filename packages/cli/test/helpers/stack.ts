@@ -5,7 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AGENT_BIN } from '@cove/agent/main';
-import { type ControlPlane, createApiLogger, createControlPlane, createCredential, openStore, type Store } from '@cove/api';
+import {
+  type ControlPlane,
+  createApiLogger,
+  createControlPlane,
+  createCredential,
+  loadGatewaySecret,
+  openStore,
+  type Store,
+} from '@cove/api';
 import { createGateway, createGatewayLogger, type Gateway } from '@cove/gateway';
 import { ProcessDriver } from '@cove/process-driver';
 
@@ -98,15 +106,16 @@ export async function startStack(): Promise<Stack> {
   const store = await openStore({ kind: 'sqlite', file: path.join(dataDir, 'cove.db') });
   const log = createApiLogger(process.env.COVE_TEST_LOG ?? 'silent');
   const driver = new ProcessDriver({ root: path.join(dataDir, 'workspaces'), agentCommand: [process.execPath, AGENT_BIN], log });
-  const cp = await createControlPlane({ store, driver, logger: log });
-  const apiUrl = await cp.listen('127.0.0.1', 0);
+  // The gateway first, as `cove up` does: public port URLs take its port.
   const gateway: Gateway = createGateway({
     routes: store,
-    secret: cp.context.jwtSecret,
+    secret: await loadGatewaySecret(store),
     routeCacheMs: 0,
     logger: createGatewayLogger(process.env.COVE_TEST_LOG ?? 'silent'),
   });
   const gatewayUrl = await gateway.listen('127.0.0.1', 0);
+  const cp = await createControlPlane({ store, driver, logger: log, gatewayUrl });
+  const apiUrl = await cp.listen('127.0.0.1', 0);
   const issued = await createCredential(store, 'alice', 'cli-test');
   const configDir = path.join(dataDir, 'config');
   await mkdir(configDir);

@@ -2,6 +2,7 @@ import type { RequestOptions } from '../core/transport.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { type ClientOptions, controlTransport } from './control-http.js';
 import type { NetworkSettings } from './network.js';
+import type { ExposePortParams, PublicAccessPort } from './public-access.js';
 import { type WorkspaceInfo, Workspaces } from './workspaces.js';
 
 /**
@@ -55,6 +56,7 @@ export class WorkspaceHandle {
   readonly #w: Workspaces;
   readonly apiAccess;
   readonly network;
+  readonly publicAccess;
 
   constructor(workspaces: Workspaces, id: string) {
     this.#w = workspaces;
@@ -73,6 +75,14 @@ export class WorkspaceHandle {
     this.network = {
       get: (r?: RequestOptions): Promise<NetworkSettings> => workspaces.network.get(id, r),
       update: (settings: Parameters<Workspaces['network']['update']>[1], r?: RequestOptions) => workspaces.network.update(id, settings, r),
+    };
+    const p = workspaces.publicAccess;
+    this.publicAccess = {
+      list: (r?: RequestOptions): Promise<PublicAccessPort[]> => p.list(id, r),
+      expose: (params: ExposePortParams, r?: RequestOptions): Promise<PublicAccessPort> => p.expose(id, params, r),
+      updateSlug: (port: number, params: { slug: string }, r?: RequestOptions): Promise<PublicAccessPort> =>
+        p.updateSlug(id, port, params, r),
+      revoke: (port: number, r?: RequestOptions) => p.revoke(id, port, r),
     };
   }
 

@@ -2,6 +2,7 @@ import type { RequestOptions, Transport } from '../core/transport.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ApiAccess } from './api-access.js';
 import { Network } from './network.js';
+import { PublicAccess } from './public-access.js';
 import { RuntimeCache } from './runtime-cache.js';
 
 export interface WorkspaceInfo {
@@ -38,6 +39,8 @@ const path = (id: string, rest = '') => `/workspace/${encodeURIComponent(id)}${r
 export class Workspaces {
   readonly apiAccess: ApiAccess;
   readonly network: Network;
+  /** Public URLs for the workspace's ports. */
+  readonly publicAccess: PublicAccess;
   readonly #t: Transport;
   readonly #runtimes: RuntimeCache;
 
@@ -45,6 +48,7 @@ export class Workspaces {
     this.#t = transport;
     this.apiAccess = new ApiAccess(transport);
     this.network = new Network(transport);
+    this.publicAccess = new PublicAccess(transport);
     this.#runtimes = new RuntimeCache(this.apiAccess, gatewayURL, fetchImpl);
   }
 
