@@ -25,8 +25,6 @@ export interface Upstream {
 export class Authorizer {
   readonly #tokens: TokenVerifier;
   readonly #routes: RouteCache;
-  /** Upstreams derived from route objects, so a cached route costs no string building. */
-  readonly #upstreams = new WeakMap<WorkspaceRoute, Upstream>();
 
   constructor(tokens: TokenVerifier, routes: RouteCache) {
     this.#tokens = tokens;
@@ -60,19 +58,27 @@ export class Authorizer {
       throw new AppError('service_unavailable', route.paused ? 'the workspace is paused; resume it first' : 'the workspace is not running');
     }
     if (!route.enabled) throw new AppError('service_unavailable', "the workspace's internal API server is disabled");
-    let upstream = this.#upstreams.get(route);
-    if (upstream === undefined) {
-      const host = route.ip.includes(':') ? `[${route.ip}]` : route.ip;
-      upstream = {
-        workspaceId: route.workspaceId,
-        ip: route.ip,
-        port: route.port,
-        origin: `http://${host}:${route.port}`,
-        host: `${host}:${route.port}`,
-        authorization: `Bearer ${route.rawToken}`,
-      };
-      this.#upstreams.set(route, upstream);
-    }
-    return upstream;
+    return upstreamOf(route);
   }
+}
+
+/** Upstreams derived from route objects, so a cached route costs no string building. */
+const upstreams = new WeakMap<WorkspaceRoute, Upstream>();
+
+/** Where requests for a (checked) route go: the store's current address, with the agent's raw token. */
+export function upstreamOf(route: WorkspaceRoute): Upstream {
+  let upstream = upstreams.get(route);
+  if (upstream === undefined) {
+    const host = route.ip.includes(':') ? `[${route.ip}]` : route.ip;
+    upstream = {
+      workspaceId: route.workspaceId,
+      ip: route.ip,
+      port: route.port,
+      origin: `http://${host}:${route.port}`,
+      host: `${host}:${route.port}`,
+      authorization: `Bearer ${route.rawToken}`,
+    };
+    upstreams.set(route, upstream);
+  }
+  return upstream;
 }

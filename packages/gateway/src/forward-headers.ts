@@ -33,7 +33,7 @@ const REQUEST_DROPPED = new Set([
 const RESPONSE_DROPPED = new Set([...HOP_BY_HOP, 'set-cookie', 'set-cookie2', 'x-request-id']);
 
 /** Names listed in a Connection header, other than the usual tokens that name no header. */
-function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
+export function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
   let listed: Set<string> | undefined;
   for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
@@ -45,7 +45,7 @@ function connectionListed(value: string | string[] | undefined): Set<string> | u
   return listed;
 }
 
-function dropRequestHeader(name: string, listed: Set<string> | undefined): boolean {
+export function dropRequestHeader(name: string, listed: Set<string> | undefined): boolean {
   return REQUEST_DROPPED.has(name) || name.startsWith('proxy-') || name.startsWith('x-forwarded-') || listed?.has(name) === true;
 }
 
@@ -141,4 +141,44 @@ export function downstreamResponseHeaders(raw: readonly string[]): string[] {
     if (!listed.has((out[i] as string).toLowerCase())) kept.push(out[i] as string, out[i + 1] as string);
   }
   return kept;
+}
+
+/** Response headers an exposed port's app may not send (hop-by-hop ones; the exchange's own id). */
+const PUBLIC_RESPONSE_DROPPED = new Set([...HOP_BY_HOP, 'x-request-id']);
+
+/**
+ * An exposed port's response headers: like the data plane's, but the app's
+ * cookies pass — a public URL is the app's own host name — with any `Domain`
+ * attribute removed, so that a cookie stays on that host and one app cannot
+ * set cookies for the other slugs under the preview domain.
+ */
+export function publicResponseHeaders(raw: readonly string[]): string[] {
+  let listed: Set<string> | undefined;
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const lower = name.toLowerCase();
+    if (lower === 'connection') {
+      listed = connectionListed(raw[i + 1] as string);
+      continue;
+    }
+    if (PUBLIC_RESPONSE_DROPPED.has(lower) || lower.startsWith('proxy-')) continue;
+    const value = raw[i + 1] as string;
+    out.push(name, lower === 'set-cookie' || lower === 'set-cookie2' ? hostOnlyCookie(value) : value);
+  }
+  if (listed === undefined) return out;
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) {
+    if (!listed.has((out[i] as string).toLowerCase())) kept.push(out[i] as string, out[i + 1] as string);
+  }
+  return kept;
+}
+
+/** A Set-Cookie value without its `Domain` attributes. */
+function hostOnlyCookie(value: string): string {
+  if (!/;\s*domain\s*=/i.test(value)) return value;
+  return value
+    .split(';')
+    .filter((part, i) => i === 0 || !/^\s*domain\s*=/i.test(part))
+    .join(';');
 }

@@ -5,7 +5,9 @@ import { Authorizer } from './authorizer.js';
 import { downstreamResponseHeaders } from './forward-headers.js';
 import { httpProxy } from './http-proxy.js';
 import { createGatewayLogger } from './logger.js';
-import { RouteCache } from './route-cache.js';
+import { PreviewHosts } from './preview-host.js';
+import { PublicPorts } from './public-ports.js';
+import { PublicPortCache, RouteCache } from './route-cache.js';
 import { TokenVerifier } from './token-verifier.js';
 import { upstreamError } from './upstream-errors.js';
 import type { WireTimeouts } from './wire/downstream-connection.js';
@@ -28,6 +30,11 @@ export interface GatewayOptions {
   routeCacheMs?: number;
   /** Verified tokens remembered. Default 10 000. */
   tokenCacheSize?: number;
+  /**
+   * Exposed ports are served at `<slug>.<previewDomain>` (any port). Default `localhost`: browsers and curl
+   * resolve `*.localhost` to loopback.
+   */
+  previewDomain?: string;
 }
 
 export interface Gateway {
@@ -52,12 +59,20 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const tunnels = new Set<Duplex>();
   const allowedOrigins = options.allowedOrigins ?? [];
+  const publicPorts = new PublicPorts({
+    hosts: new PreviewHosts(options.previewDomain ?? 'localhost'),
+    ports: new PublicPortCache(options.routes, options.routeCacheMs ?? 500),
+    routes,
+    pools,
+    log,
+    tunnels,
+  });
 
   // Uploads, downloads and streams take as long as they need: only a slow request head or an idle connection is cut.
   const server = new WireServer(
     {
-      request: httpProxy({ authorizer, pools, log, allowedOrigins }),
-      upgrade: wsProxy({ authorizer, pools, log, allowedOrigins, tunnels }),
+      request: httpProxy({ authorizer, pools, log, allowedOrigins, publicPorts }),
+      upgrade: wsProxy({ authorizer, pools, log, allowedOrigins, tunnels, publicPorts }),
     },
     options.callerTimeouts,
   );
@@ -73,6 +88,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (closed) return;
       closed = true;
       const stopped = server.close();
+      publicPorts.close();
       for (const socket of tunnels) socket.destroy();
       tunnels.clear();
       pools.close();

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Authorizer, Upstream } from './authorizer.js';
 import { applyCors } from './cors.js';
 import { forwardedHeaderLines, type ScannedRequest, scanRequestHeaders } from './forward-headers.js';
+import type { PublicPorts } from './public-ports.js';
 import { answerError, asAppError } from './wire/error-answers.js';
 import type { Exchange } from './wire/exchange.js';
 import type { UpstreamPools } from './wire/upstream-pools.js';
@@ -17,6 +18,8 @@ export interface HttpProxyDeps {
   log: Logger;
   /** Browser origins allowed to call the gateway (CORS); empty for none. */
   allowedOrigins: readonly string[];
+  /** Exposed ports, served by host name before anything else (their CORS, health and auth are the app's). */
+  publicPorts?: PublicPorts | undefined;
 }
 
 /**
@@ -38,7 +41,7 @@ function originForm(url: string): string | undefined {
 
 /** The gateway's request handler: health, authentication, then a streamed relay to the agent. */
 export function httpProxy(deps: HttpProxyDeps): (exchange: Exchange) => void {
-  const { authorizer, pools, log, allowedOrigins } = deps;
+  const { authorizer, pools, log, allowedOrigins, publicPorts } = deps;
 
   const forward = (exchange: Exchange, scanned: ScannedRequest, upstream: Upstream): void => {
     const req = exchange.request;
@@ -64,6 +67,15 @@ export function httpProxy(deps: HttpProxyDeps): (exchange: Exchange) => void {
 
   return (exchange) => {
     const req = exchange.request;
+    const scanned = scanRequestHeaders(req.rawHeaders);
+    if (publicPorts !== undefined && scanned.host !== undefined) {
+      // A host under the preview domain is an exposed port's; anything else is the data plane's.
+      const publicPort = publicPorts.match(scanned.host);
+      if (publicPort !== undefined) {
+        publicPorts.request(exchange, publicPort);
+        return;
+      }
+    }
     // One line per request at debug level, with the id the answer and the agent carry; nothing is built when off.
     if (log.isLevelEnabled('debug')) log.debug({ reqId: req.requestId, method: req.method, url: redactUrl(req.url) }, 'request');
     if (allowedOrigins.length > 0 && applyCors(exchange, allowedOrigins)) return;
@@ -73,7 +85,6 @@ export function httpProxy(deps: HttpProxyDeps): (exchange: Exchange) => void {
       exchange.respond(200, HEALTH_HEADERS, HEALTH_BODY);
       return;
     }
-    const scanned = scanRequestHeaders(req.rawHeaders);
     const token = bearerToken(scanned.authorization);
     if (token === undefined) {
       // A URL ends up in logs and browser history: only WebSocket upgrades, which cannot send headers, may carry one.

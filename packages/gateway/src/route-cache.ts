@@ -1,63 +1,77 @@
-import type { RouteSource, WorkspaceRoute } from '@cove/protocol';
+import type { PublicPortRoute, RouteSource, WorkspaceRoute } from '@cove/protocol';
 
-interface Entry {
-  route: WorkspaceRoute | undefined;
+interface Entry<T> {
+  value: T | undefined;
   fetchedAt: number;
 }
 
 /**
- * Remembers the RouteSource's answers for at most `ttlMs` (500 ms by
- * default), so that a rotation or a disable written to the store is seen by
- * every gateway instance well within a second, while a busy workspace costs
- * the store two look-ups a second. Concurrent misses for one workspace share
- * a single look-up. A failed look-up is not cached.
+ * Remembers a look-up's answers for at most `ttlMs` (500 ms by default), so
+ * that a rotation, a disable or a revocation written to the store is seen by
+ * every gateway instance well within a second, while a busy key costs the
+ * store two look-ups a second. Concurrent misses for one key share a single
+ * look-up. A failed look-up is not cached.
  */
-export class RouteCache {
-  readonly #source: RouteSource;
+export class LookupCache<T> {
+  readonly #lookup: (key: string) => Promise<T | undefined>;
   readonly #ttlMs: number;
-  readonly #entries = new Map<string, Entry>();
-  readonly #pending = new Map<string, Promise<WorkspaceRoute | undefined>>();
+  readonly #entries = new Map<string, Entry<T>>();
+  readonly #pending = new Map<string, Promise<T | undefined>>();
 
-  constructor(source: RouteSource, ttlMs = 500) {
-    this.#source = source;
+  constructor(lookup: (key: string) => Promise<T | undefined>, ttlMs = 500) {
+    this.#lookup = lookup;
     this.#ttlMs = ttlMs;
   }
 
-  /** The workspace's route; synchronous while the cached answer is fresh. */
-  get(workspaceId: string): WorkspaceRoute | undefined | Promise<WorkspaceRoute | undefined> {
-    const entry = this.#entries.get(workspaceId);
-    if (entry !== undefined && performance.now() - entry.fetchedAt < this.#ttlMs) return entry.route;
-    return this.#fetch(workspaceId);
+  /** The answer for `key`; synchronous while the cached one is fresh. */
+  get(key: string): T | undefined | Promise<T | undefined> {
+    const entry = this.#entries.get(key);
+    if (entry !== undefined && performance.now() - entry.fetchedAt < this.#ttlMs) return entry.value;
+    return this.#fetch(key);
   }
 
   clear(): void {
     this.#entries.clear();
   }
 
-  #fetch(workspaceId: string): Promise<WorkspaceRoute | undefined> {
-    const pending = this.#pending.get(workspaceId);
+  #fetch(key: string): Promise<T | undefined> {
+    const pending = this.#pending.get(key);
     if (pending !== undefined) return pending;
     // The clock starts before the look-up: the answer is never older than ttlMs when used.
     const startedAt = performance.now();
-    const promise = this.#source.getRoute(workspaceId).then(
-      (route) => {
-        this.#pending.delete(workspaceId);
-        this.#entries.set(workspaceId, { route, fetchedAt: startedAt });
-        // Drop entries of workspaces nobody asks for any more, without a timer.
+    const promise = this.#lookup(key).then(
+      (value) => {
+        this.#pending.delete(key);
+        this.#entries.set(key, { value, fetchedAt: startedAt });
+        // Drop entries of keys nobody asks for any more, without a timer.
         if (this.#entries.size > 10_000) this.#sweep();
-        return route;
+        return value;
       },
       (err: unknown) => {
-        this.#pending.delete(workspaceId);
+        this.#pending.delete(key);
         throw err;
       },
     );
-    this.#pending.set(workspaceId, promise);
+    this.#pending.set(key, promise);
     return promise;
   }
 
   #sweep(): void {
     const now = performance.now();
-    for (const [id, entry] of this.#entries) if (now - entry.fetchedAt >= this.#ttlMs) this.#entries.delete(id);
+    for (const [key, entry] of this.#entries) if (now - entry.fetchedAt >= this.#ttlMs) this.#entries.delete(key);
+  }
+}
+
+/** Workspaces' routes (`RouteSource.getRoute`), cached. */
+export class RouteCache extends LookupCache<WorkspaceRoute> {
+  constructor(source: RouteSource, ttlMs = 500) {
+    super((workspaceId) => source.getRoute(workspaceId), ttlMs);
+  }
+}
+
+/** Exposed ports by slug (`RouteSource.getPublicPort`), cached like routes. */
+export class PublicPortCache extends LookupCache<PublicPortRoute> {
+  constructor(source: RouteSource, ttlMs = 500) {
+    super((slug) => source.getPublicPort(slug), ttlMs);
   }
 }

@@ -5,6 +5,7 @@ import { AppError, bearerToken, offeredProtocols, redactUrl, subprotocolToken, u
 import type { Logger } from 'pino';
 import type { Authorizer, Upstream } from './authorizer.js';
 import { upstreamUpgradeHeaders } from './forward-headers.js';
+import type { PublicPorts } from './public-ports.js';
 import { upstreamError } from './upstream-errors.js';
 import { asAppError, answerAndClose as rejectUpgrade } from './wire/error-answers.js';
 import type { RequestHead } from './wire/request-head.js';
@@ -16,6 +17,15 @@ export interface WsProxyDeps {
   log: Logger;
   allowedOrigins: readonly string[];
   /** Sockets relayed after an upgrade, so that `close()` can end them. */
+  tunnels: Set<Duplex>;
+  /** Exposed ports, served by host name; their upgrades skip the JWT and Origin rules below. */
+  publicPorts?: PublicPorts | undefined;
+}
+
+/** What a tunnel needs of the gateway. */
+export interface TunnelDeps {
+  pools: UpstreamPools;
+  log: Logger;
   tunnels: Set<Duplex>;
 }
 
@@ -34,6 +44,11 @@ export function wsProxy(deps: WsProxyDeps): (req: RequestHead, socket: Duplex, h
     const url = req.url;
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       rejectUpgrade(socket, new AppError('bad_request', 'only WebSocket upgrades are supported'), req.requestId);
+      return;
+    }
+    const publicPort = deps.publicPorts?.match(req.headers.host);
+    if (publicPort !== undefined) {
+      (deps.publicPorts as PublicPorts).upgrade(req, socket, head, publicPort);
       return;
     }
     if (!upgradeOriginAllowed(req.headers.origin, req.headers.host, deps.allowedOrigins)) {
@@ -55,7 +70,8 @@ export function wsProxy(deps: WsProxyDeps): (req: RequestHead, socket: Duplex, h
     };
     // Values carrying the caller's token stay here; the agent gets its own credentials.
     const forwarded = offered.filter((p) => p !== token && !p.startsWith('bearer.'));
-    const connect = (upstream: Upstream): void => tunnel(deps, req, socket, head, upstream, path, offered, forwarded);
+    const connect = (upstream: Upstream): void =>
+      tunnel(deps, req, socket, head, upstream, path, upstreamUpgradeHeaders(req, upstream.authorization, forwarded), offered);
     let upstream: Upstream | Promise<Upstream>;
     try {
       upstream = authorizer.authorize(token);
@@ -81,15 +97,21 @@ function splitToken(url: string): { path: string; queryToken: string | undefined
   return { path: url.slice(0, q) + (rest ? `?${rest}` : ''), queryToken: queryToken === '' ? undefined : queryToken };
 }
 
-function tunnel(
-  deps: WsProxyDeps,
+/**
+ * Performs the upgrade handshake with the agent (`headers` are the upstream
+ * request's, built by the caller), relays its 101 and pipes both ways.
+ * `offered` are the caller's subprotocols, one of which is echoed when the
+ * agent chose none (empty: nothing is echoed).
+ */
+export function tunnel(
+  deps: TunnelDeps,
   req: RequestHead,
   socket: Duplex,
   head: Buffer,
   upstream: Upstream,
   path: string,
+  headers: Record<string, string>,
   offered: readonly string[],
-  forwarded: readonly string[],
 ): void {
   if (socket.destroyed) return;
   const upReq = http.request({
@@ -97,7 +119,7 @@ function tunnel(
     port: upstream.port,
     method: 'GET',
     path,
-    headers: upstreamUpgradeHeaders(req, upstream.authorization, forwarded),
+    headers,
     agent: false,
   });
   let timer = setTimeout(() => timeout('connect'), deps.pools.connectMs);

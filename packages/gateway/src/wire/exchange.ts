@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type { AppError } from '@cove/protocol';
 import type { RequestHead } from './request-head.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
@@ -21,6 +22,14 @@ export interface ExchangeOwner {
   setBodyPaused(paused: boolean): void;
 }
 
+/** A handler's own treatment of a relayed answer (public ports): its headers, and a failure to reach the agent. */
+export interface RelayPolicy {
+  /** The end-to-end response headers the caller may see (instead of the pool's). */
+  responseHeaders(raw: readonly string[]): string[];
+  /** Answers a request that could not reach its agent (instead of the pool's JSON error). */
+  answerFailure(answer: AppError, cause: Error): void;
+}
+
 /** How the response body is framed towards the caller. */
 type ResponseMode = 'none' | 'length' | 'chunked' | 'close';
 
@@ -40,6 +49,8 @@ export class Exchange {
   readonly request: RequestHead;
   /** Whether the connection may serve another request after this one. */
   keepAlive: boolean;
+  /** How a relayed answer is treated when not as the pool does it for the data plane; set before relaying. */
+  relay: RelayPolicy | undefined = undefined;
   readonly #owner: ExchangeOwner;
   readonly #socket: Socket;
   /** Response bytes of the current relay step, written together by `flush()`. */
@@ -69,6 +80,11 @@ export class Exchange {
     this.keepAlive = keepAlive;
     // Every answer of this exchange, local or relayed, carries the request's id (the agent's own copy is dropped).
     this.#extraHeaders = `x-request-id: ${request.requestId}${CRLF}`;
+  }
+
+  /** The caller's connection (public ports track it, to cut it on revocation). */
+  get socket(): Socket {
+    return this.#socket;
   }
 
   get headSent(): boolean {

@@ -182,7 +182,9 @@ export class UpstreamConnection {
     const isHead = exchange.request.method === 'HEAD';
     const status = head.statusCode;
     const noBody = isHead || status === 204 || status === 304;
-    exchange.writeHead(status, head.statusMessage, this.#pool.responseHeaders(raw), length, noBody);
+    const relay = exchange.relay;
+    const headers = relay === undefined ? this.#pool.responseHeaders(raw) : relay.responseHeaders(raw);
+    exchange.writeHead(status, head.statusMessage, headers, length, noBody);
     return isHead;
   }
 

@@ -104,7 +104,8 @@ class OriginPool implements ConnectionPool {
     }
     const answer = this.#options.upstreamError(error);
     this.#options.onFailure?.(answer, error, exchange.request.requestId);
-    answerError(exchange, answer);
+    if (exchange.relay !== undefined) exchange.relay.answerFailure(answer, error);
+    else answerError(exchange, answer);
   }
 
   /** Cuts overdue requests and closes connections idle past their time; true when the pool holds nothing at all. */
