@@ -121,8 +121,15 @@ export function upstreamUpgradeHeaders(req: RequestHead, authorization: string, 
   return out;
 }
 
-/** The agent's response headers (flat, as received) minus hop-by-hop ones and cookies. */
-export function downstreamResponseHeaders(raw: readonly string[]): string[] {
+/**
+ * Response headers (flat, as received) minus hop-by-hop ones, those the Connection header lists and the
+ * `dropped` names; `rewrite` may change a kept value (by lower-case name).
+ */
+function filterResponseHeaders(
+  raw: readonly string[],
+  dropped: ReadonlySet<string>,
+  rewrite?: (lower: string, value: string) => string,
+): string[] {
   let listed: Set<string> | undefined;
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
@@ -132,8 +139,9 @@ export function downstreamResponseHeaders(raw: readonly string[]): string[] {
       listed = connectionListed(raw[i + 1] as string);
       continue;
     }
-    if (RESPONSE_DROPPED.has(lower) || lower.startsWith('proxy-')) continue;
-    out.push(name, raw[i + 1] as string);
+    if (dropped.has(lower) || lower.startsWith('proxy-')) continue;
+    const value = raw[i + 1] as string;
+    out.push(name, rewrite ? rewrite(lower, value) : value);
   }
   if (listed === undefined) return out;
   const kept: string[] = [];
@@ -141,6 +149,11 @@ export function downstreamResponseHeaders(raw: readonly string[]): string[] {
     if (!listed.has((out[i] as string).toLowerCase())) kept.push(out[i] as string, out[i + 1] as string);
   }
   return kept;
+}
+
+/** The agent's response headers (flat, as received) minus hop-by-hop ones and cookies. */
+export function downstreamResponseHeaders(raw: readonly string[]): string[] {
+  return filterResponseHeaders(raw, RESPONSE_DROPPED);
 }
 
 /** Response headers an exposed port's app may not send (hop-by-hop ones; the exchange's own id). */
@@ -153,25 +166,9 @@ const PUBLIC_RESPONSE_DROPPED = new Set([...HOP_BY_HOP, 'x-request-id']);
  * set cookies for the other slugs under the preview domain.
  */
 export function publicResponseHeaders(raw: readonly string[]): string[] {
-  let listed: Set<string> | undefined;
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    const lower = name.toLowerCase();
-    if (lower === 'connection') {
-      listed = connectionListed(raw[i + 1] as string);
-      continue;
-    }
-    if (PUBLIC_RESPONSE_DROPPED.has(lower) || lower.startsWith('proxy-')) continue;
-    const value = raw[i + 1] as string;
-    out.push(name, lower === 'set-cookie' || lower === 'set-cookie2' ? hostOnlyCookie(value) : value);
-  }
-  if (listed === undefined) return out;
-  const kept: string[] = [];
-  for (let i = 0; i < out.length; i += 2) {
-    if (!listed.has((out[i] as string).toLowerCase())) kept.push(out[i] as string, out[i + 1] as string);
-  }
-  return kept;
+  return filterResponseHeaders(raw, PUBLIC_RESPONSE_DROPPED, (lower, value) =>
+    lower === 'set-cookie' || lower === 'set-cookie2' ? hostOnlyCookie(value) : value,
+  );
 }
 
 /** A Set-Cookie value without its `Domain` attributes. */
