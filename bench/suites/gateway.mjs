@@ -1,24 +1,13 @@
 // The gateway against nginx as a reverse proxy in front of the same agent, in the same run.
 
-import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { spawnAgent } from '../lib/agent.mjs';
 import { spawnGateway } from '../lib/gateway.mjs';
 import { startNginx } from '../lib/nginx.mjs';
+import { measureProxies } from '../lib/proxy-rounds.mjs';
 import { median, ratio } from '../lib/stats.mjs';
-import { wrk } from '../lib/wrk.mjs';
-
-/** CPU time (user + system) a process has used so far, in microseconds, from /proc (clock ticks of 10 ms). */
-function cpuMicros(pids) {
-  let ticks = 0;
-  for (const pid of pids) {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks * 10_000;
-}
 
 /** Milliseconds from sending `POST /exec/stream` to the first SSE event. */
 function firstEventMs(url, authorization, agent) {
@@ -64,65 +53,18 @@ export default {
     const jwt = await gateway.mint('ws_bench');
     // CPU per request is counted for the proxy process only (nginx: its worker), so the load others put
     // on the machine moves it far less than wall-clock figures.
-    const targets = {
-      direct: { url: agent.url, auth: `Bearer ${agent.token}`, pids: [] },
-      nginx: { url: nginx.url, auth: `Bearer ${agent.token}`, pids: nginx.workerPids() },
-      gateway: { url: gateway.url, auth: `Bearer ${jwt}`, pids: [gateway.pid] },
-    };
-    // Added latency is tens of microseconds on a shared machine whose own jitter is of the same size, so it is
-    // measured in many short rounds, each timing the three targets back to back in a rotating order; each
-    // proxy's added latency is taken within its round (proxy p50 minus direct p50) and the median over
-    // rounds is kept. Throughput runs come after, in a few longer interleaved rounds.
-    const latencyRounds = smoke ? 1 : 20;
-    const latencySeconds = smoke ? 1 : 2;
-    const seconds = smoke ? 1 : 5;
-    const rounds = smoke ? 1 : 3;
     const path_ = '/files/read?path=small.txt';
-    const names = Object.keys(targets);
+    const bases = {
+      direct: { base: agent.url, auth: `Bearer ${agent.token}`, pids: [] },
+      nginx: { base: nginx.url, auth: `Bearer ${agent.token}`, pids: nginx.workerPids() },
+      gateway: { base: gateway.url, auth: `Bearer ${jwt}`, pids: [gateway.pid] },
+    };
+    const targets = Object.fromEntries(
+      Object.entries(bases).map(([name, t]) => [name, { ...t, url: t.base + path_, headers: [`Authorization: ${t.auth}`] }]),
+    );
     try {
-      const lat = { direct: [], nginx: [], gateway: [] };
-      const added = { nginx: [], gateway: [] };
-      const rps = { direct: [], nginx: [], gateway: [] };
-      const cpu = { direct: [], nginx: [], gateway: [] };
-      let errors = 0;
-      for (const [, t] of Object.entries(targets)) {
-        // Warm-up: connections, JIT, caches (the gateway's token and route caches included).
-        await wrk({ url: t.url + path_, connections: 8, threads: 1, seconds: 1, headers: [`Authorization: ${t.auth}`] });
-      }
-      for (let r = 0; r < latencyRounds; r++) {
-        const p50 = {};
-        for (let i = 0; i < names.length; i++) {
-          const name = names[(r + i) % names.length];
-          const t = targets[name];
-          const one = await wrk({
-            url: t.url + path_,
-            connections: 1,
-            threads: 1,
-            seconds: latencySeconds,
-            headers: [`Authorization: ${t.auth}`],
-          });
-          errors += one.errors;
-          p50[name] = one.p50us;
-          lat[name].push(one.p50us);
-        }
-        added.nginx.push(p50.nginx - p50.direct);
-        added.gateway.push(p50.gateway - p50.direct);
-        log(
-          `latency round ${r + 1}: p50 direct ${p50.direct} us, nginx +${p50.nginx - p50.direct} us, gateway +${p50.gateway - p50.direct} us`,
-        );
-      }
-      for (let r = 0; r < rounds; r++) {
-        for (const [name, t] of Object.entries(targets)) {
-          const cpuBefore = cpuMicros(t.pids);
-          const many = await wrk({ url: t.url + path_, connections: 64, threads: 2, seconds, headers: [`Authorization: ${t.auth}`] });
-          rps[name].push(many.rps);
-          cpu[name].push((cpuMicros(t.pids) - cpuBefore) / (many.rps * seconds));
-          errors += many.errors;
-          const cpuNote = t.pids.length > 0 ? `, ${cpu[name].at(-1).toFixed(1)} us CPU/request` : '';
-          log(`round ${r + 1} ${name}: ${Math.round(many.rps)} req/s (64 conns)${cpuNote}`);
-        }
-      }
-      if (errors > 0) throw new Error(`wrk saw ${errors} errors or non-2xx answers`);
+      const m = await measureProxies({ targets, smoke, log });
+      const { p50, throughput } = m;
 
       // Direct and gateway samples alternate, so that load from elsewhere on the machine hits both alike.
       const sse = { direct: [], gateway: [], extra: [] };
@@ -131,10 +73,10 @@ export default {
         direct: new http.Agent({ keepAlive: true, maxSockets: 1 }),
         gateway: new http.Agent({ keepAlive: true, maxSockets: 1 }),
       };
-      for (const name of ['direct', 'gateway']) await firstEventMs(targets[name].url, targets[name].auth, pools[name]);
+      for (const name of ['direct', 'gateway']) await firstEventMs(bases[name].base, bases[name].auth, pools[name]);
       for (let i = 0; i < samples; i++) {
-        const d = await firstEventMs(targets.direct.url, targets.direct.auth, pools.direct);
-        const g = await firstEventMs(targets.gateway.url, targets.gateway.auth, pools.gateway);
+        const d = await firstEventMs(bases.direct.base, bases.direct.auth, pools.direct);
+        const g = await firstEventMs(bases.gateway.base, bases.gateway.auth, pools.gateway);
         sse.direct.push(d);
         sse.gateway.push(g);
         sse.extra.push(g - d);
@@ -142,10 +84,8 @@ export default {
       pools.direct.destroy();
       pools.gateway.destroy();
 
-      const p50 = Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, median(v)]));
-      const throughput = Object.fromEntries(Object.entries(rps).map(([k, v]) => [k, median(v)]));
-      const nginxAdded = median(added.nginx);
-      const gatewayAdded = median(added.gateway);
+      const nginxAdded = m.added.nginx;
+      const gatewayAdded = m.added.gateway;
       const sseDirect = median(sse.direct);
       const sseGateway = median(sse.gateway);
       const sseExtra = median(sse.extra);
@@ -156,18 +96,18 @@ export default {
           p50_us_gateway: p50.gateway,
           added_p50_us_nginx: Number(nginxAdded.toFixed(1)),
           added_p50_us_gateway: Number(gatewayAdded.toFixed(1)),
-          added_p50_us_nginx_per_round: added.nginx,
-          added_p50_us_gateway_per_round: added.gateway,
+          added_p50_us_nginx_per_round: m.addedPerRound.nginx,
+          added_p50_us_gateway_per_round: m.addedPerRound.gateway,
           rps_64c_direct: Math.round(throughput.direct),
           rps_64c_nginx: Math.round(throughput.nginx),
           rps_64c_gateway: Math.round(throughput.gateway),
           sse_first_event_ms_direct: Number(sseDirect.toFixed(2)),
           sse_first_event_ms_gateway: Number(sseGateway.toFixed(2)),
           sse_first_event_extra_ms_median_of_pairs: Number(sseExtra.toFixed(2)),
-          proxy_cpu_us_per_request_64c_nginx: Number(median(cpu.nginx).toFixed(1)),
-          proxy_cpu_us_per_request_64c_gateway: Number(median(cpu.gateway).toFixed(1)),
+          proxy_cpu_us_per_request_64c_nginx: Number(m.cpu.nginx.toFixed(1)),
+          proxy_cpu_us_per_request_64c_gateway: Number(m.cpu.gateway.toFixed(1)),
           // No target in the issue: the proxy's own cost per relayed request, steadier than wall-clock figures here.
-          proxy_cpu_per_request_gateway_vs_nginx: Number((median(cpu.gateway) / median(cpu.nginx)).toFixed(2)),
+          proxy_cpu_per_request_gateway_vs_nginx: Number((m.cpu.gateway / m.cpu.nginx).toFixed(2)),
           gateway_rss_mib_after: Number((gateway.rssBytes() / 2 ** 20).toFixed(1)),
         },
         ratios: {
@@ -178,8 +118,7 @@ export default {
         },
         notes: [
           `GET ${path_} (${'hello from the benchmark\n'.length * 8} bytes)`,
-          `added latency: ${latencyRounds} rounds of 1-connection wrk runs of ${latencySeconds}s per target (order rotating), proxy p50 minus direct p50 within each round, median over rounds`,
-          `throughput: ${rounds} interleaved rounds of ${seconds}s 64-connection wrk runs, medians`,
+          ...m.notes,
           'nginx: 1 worker (the gateway is one Node process), keepalive upstream, proxy_buffering and proxy_request_buffering off, Authorization set by nginx',
           'gateway: `cove gateway --routes-file` (static routes), JWT minted with the same secret; agent, proxies and wrk share the machine',
           'CPU per request: user+system time of the proxy process (nginx: its worker) over the 64-connection run, from /proc, divided by requests served',

@@ -2,23 +2,12 @@
 // in the same run.
 
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { spawnAgent } from '../lib/agent.mjs';
 import { startNginx } from '../lib/nginx.mjs';
-import { median, ratio } from '../lib/stats.mjs';
-import { wrk } from '../lib/wrk.mjs';
-
-/** CPU time (user + system) a process has used so far, in microseconds, from /proc (clock ticks of 10 ms). */
-function cpuMicros(pids) {
-  let ticks = 0;
-  for (const pid of pids) {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks * 10_000;
-}
+import { measureProxies } from '../lib/proxy-rounds.mjs';
+import { ratio } from '../lib/stats.mjs';
 
 // The app: a bare node:http server answering a small JSON body, in its own process (as a workspace's app is).
 const APP = `
@@ -70,54 +59,11 @@ export default {
         pids: [agent.pid],
       },
     };
-    // As in the gateway suite: added latency in many short rounds with a rotating order, each proxy's p50 minus
-    // direct p50 within its round, median over rounds; throughput in a few longer interleaved rounds.
-    const latencyRounds = smoke ? 1 : 20;
-    const latencySeconds = smoke ? 1 : 2;
-    const seconds = smoke ? 1 : 5;
-    const rounds = smoke ? 1 : 3;
-    const names = Object.keys(targets);
     try {
-      const lat = { direct: [], nginx: [], agent: [] };
-      const added = { nginx: [], agent: [] };
-      const rps = { direct: [], nginx: [], agent: [] };
-      const cpu = { nginx: [], agent: [] };
-      let errors = 0;
-      for (const t of Object.values(targets)) {
-        await wrk({ url: t.url, connections: 8, threads: 1, seconds: 1, headers: t.headers });
-      }
-      for (let r = 0; r < latencyRounds; r++) {
-        const p50 = {};
-        for (let i = 0; i < names.length; i++) {
-          const name = names[(r + i) % names.length];
-          const t = targets[name];
-          const one = await wrk({ url: t.url, connections: 1, threads: 1, seconds: latencySeconds, headers: t.headers });
-          errors += one.errors;
-          p50[name] = one.p50us;
-          lat[name].push(one.p50us);
-        }
-        added.nginx.push(p50.nginx - p50.direct);
-        added.agent.push(p50.agent - p50.direct);
-        log(
-          `latency round ${r + 1}: p50 direct ${p50.direct} us, nginx +${p50.nginx - p50.direct} us, agent /proxy +${p50.agent - p50.direct} us`,
-        );
-      }
-      for (let r = 0; r < rounds; r++) {
-        for (const [name, t] of Object.entries(targets)) {
-          const cpuBefore = cpuMicros(t.pids);
-          const many = await wrk({ url: t.url, connections: 64, threads: 2, seconds, headers: t.headers });
-          rps[name].push(many.rps);
-          if (name !== 'direct') cpu[name].push((cpuMicros(t.pids) - cpuBefore) / (many.rps * seconds));
-          errors += many.errors;
-          log(`round ${r + 1} ${name}: ${Math.round(many.rps)} req/s (64 conns)`);
-        }
-      }
-      if (errors > 0) throw new Error(`wrk saw ${errors} errors or non-2xx answers`);
-
-      const p50 = Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, median(v)]));
-      const throughput = Object.fromEntries(Object.entries(rps).map(([k, v]) => [k, median(v)]));
-      const nginxAdded = median(added.nginx);
-      const agentAdded = median(added.agent);
+      const m = await measureProxies({ targets, smoke, log });
+      const { p50, throughput } = m;
+      const nginxAdded = m.added.nginx;
+      const agentAdded = m.added.agent;
       return {
         figures: {
           p50_us_direct: p50.direct,
@@ -125,13 +71,13 @@ export default {
           p50_us_agent_proxy: p50.agent,
           added_p50_us_nginx: Number(nginxAdded.toFixed(1)),
           added_p50_us_agent_proxy: Number(agentAdded.toFixed(1)),
-          added_p50_us_nginx_per_round: added.nginx,
-          added_p50_us_agent_proxy_per_round: added.agent,
+          added_p50_us_nginx_per_round: m.addedPerRound.nginx,
+          added_p50_us_agent_proxy_per_round: m.addedPerRound.agent,
           rps_64c_direct: Math.round(throughput.direct),
           rps_64c_nginx: Math.round(throughput.nginx),
           rps_64c_agent_proxy: Math.round(throughput.agent),
-          proxy_cpu_us_per_request_64c_nginx: Number(median(cpu.nginx).toFixed(1)),
-          proxy_cpu_us_per_request_64c_agent: Number(median(cpu.agent).toFixed(1)),
+          proxy_cpu_us_per_request_64c_nginx: Number(m.cpu.nginx.toFixed(1)),
+          proxy_cpu_us_per_request_64c_agent: Number(m.cpu.agent.toFixed(1)),
           agent_rss_mib_after: Number((agent.rssBytes() / 2 ** 20).toFixed(1)),
         },
         ratios: {
@@ -142,8 +88,7 @@ export default {
         },
         notes: [
           `GET ${path_}: a node:http app in its own process answering 61 bytes of JSON`,
-          `added latency: ${latencyRounds} rounds of 1-connection wrk runs of ${latencySeconds}s per target (order rotating), proxy p50 minus direct p50 within each round, median over rounds`,
-          `throughput: ${rounds} interleaved rounds of ${seconds}s 64-connection wrk runs, medians`,
+          ...m.notes,
           'agent: the built agent (`cove-agent`), GET /proxy<path> with Authorization and X-Oblien-Proxy-Target, as the official SDK sends it',
           'nginx: 1 worker (the agent is one Node process), keepalive upstream, proxy_buffering and proxy_request_buffering off',
           'CPU per request: user+system time of the proxy process (nginx: its worker) over the 64-connection run, from /proc; the app and wrk share the machine',
