@@ -1,20 +1,15 @@
 import http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAgent, type TestAgent } from '../helpers/agent.js';
+import { describe, expect, it } from 'vitest';
+import type { TestAgent } from '../helpers/agent.js';
 import { json, rawRequest } from './helpers.js';
-import { type Seen, startTestApp, type TestApp } from './test-app.js';
+import { type Seen, type TestApp, useAgentAndApp } from './test-app.js';
 
 let t: TestAgent;
 let app: TestApp;
 
-beforeAll(async () => {
-  t = await startTestAgent();
-  app = await startTestApp();
-});
-
-afterAll(async () => {
-  await app.close();
-  await t.close();
+useAgentAndApp((agent, started) => {
+  t = agent;
+  app = started;
 });
 
 const auth = () => ({ authorization: `Bearer ${t.token}` });

@@ -1,22 +1,17 @@
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestAgent, type TestAgent } from '../helpers/agent.js';
+import { describe, expect, it } from 'vitest';
+import type { TestAgent } from '../helpers/agent.js';
 import { json, rawRequest } from './helpers.js';
-import { type Seen, startTestApp, type TestApp } from './test-app.js';
+import { type Seen, type TestApp, useAgentAndApp } from './test-app.js';
 
 let t: TestAgent;
 let app: TestApp;
 let agentPort: number;
 
-beforeAll(async () => {
-  t = await startTestAgent();
-  app = await startTestApp();
+useAgentAndApp((agent, started) => {
+  t = agent;
+  app = started;
   agentPort = Number(new URL(t.url).port);
-});
-
-afterAll(async () => {
-  await app.close();
-  await t.close();
 });
 
 const auth = () => ({ authorization: `Bearer ${t.token}` });

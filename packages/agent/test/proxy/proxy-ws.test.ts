@@ -1,19 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { startTestAgent, type TestAgent } from '../helpers/agent.js';
-import { startTestApp, type TestApp } from './test-app.js';
+import type { TestAgent } from '../helpers/agent.js';
+import { type TestApp, useAgentAndApp } from './test-app.js';
 
 let t: TestAgent;
 let app: TestApp;
 
-beforeAll(async () => {
-  t = await startTestAgent();
-  app = await startTestApp();
-});
-
-afterAll(async () => {
-  await app.close();
-  await t.close();
+useAgentAndApp((agent, started) => {
+  t = agent;
+  app = started;
 });
 
 interface Opened {

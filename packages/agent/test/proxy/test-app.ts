@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 import { WebSocketServer } from 'ws';
+import { startTestAgent, type TestAgent } from '../helpers/agent.js';
 
 /** What the app saw of one request: the proof that the agent forwarded it unchanged (or stripped it). */
 export interface Seen {
@@ -143,4 +145,22 @@ export async function startTestApp(): Promise<TestApp> {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
   return app;
+}
+
+/**
+ * Starts a real agent and the test app beside it before the file's tests and closes both after them;
+ * `use` receives them once started.
+ */
+export function useAgentAndApp(use: (agent: TestAgent, app: TestApp) => void): void {
+  let agent: TestAgent | undefined;
+  let app: TestApp | undefined;
+  beforeAll(async () => {
+    agent = await startTestAgent();
+    app = await startTestApp();
+    use(agent, app);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await agent?.close();
+  });
 }
