@@ -1,5 +1,6 @@
 // The contract between the control plane and the drivers that run workspaces (process, sandbox). It lives
 // here so that a driver depends on the protocol, not on the control plane, and the control plane on no driver.
+import type { ImageCatalog } from './images.js';
 
 /** A workspace's network settings, in the control plane's (camelCase) shape. */
 export interface NetworkSettings {
@@ -87,4 +88,6 @@ export interface WorkspaceDriver {
   applyNetwork(id: string, network: ResolvedNetwork): Promise<void>;
   /** Stops every workspace this driver started (control-plane shutdown). */
   shutdown(): Promise<void>;
+  /** The driver's image store; absent where workspaces run on the host's own files (the process driver). */
+  readonly images?: ImageCatalog;
 }

@@ -18,3 +18,4 @@ export * from './search.js';
 export * from './terminals.js';
 export * from './watchers.js';
 export * from './ws-frames.js';
+export * from './images.js';
