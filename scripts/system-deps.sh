@@ -14,6 +14,11 @@ declare -A NEEDED=(
   [mkfs.ext4]=e2fsprogs      # the workspaces' disk images (the disk quota)
   [debootstrap]=debootstrap  # the debian:12 image, built once
   [tini-static]=tini         # PID 1 in every workspace (bind-mounted read-only)
+  [skopeo]=skopeo            # image pulls (registries) and imports (docker save and OCI archives)
+  [zstd]=zstd                # zstd-compressed image layers
+  [buildah]=buildah          # image builds (cove image build)
+  [musl-gcc]=musl-tools      # the agent's static runtime helpers, built against musl
+  [patchelf]=patchelf        # the agent's runtime: node and its helpers made to load the runtime's own libraries
   [cc]=gcc                   # native helpers built by npm ci (the agent's spawn helper, the sandbox's ns-helper)
   [g++]=g++                  # node-pty's addon
   [make]=make                # node-gyp
@@ -30,6 +35,10 @@ if [ "${1:-all}" != runtime ]; then
     [chromium]=chromium         # the SDK's browser test (driven by playwright-core)
     [crun]=crun                 # the CLI test that `cove up --runtime crun` is refused on a hybrid cgroup host
     [strace]=strace             # the seccomp test traces processes inside a workspace
+    [docker-registry]=docker-registry # a real registry on loopback for the image tests
+    [busybox]=busybox-static    # the image tests' small root file systems (static: runs in any image)
+    [umoci]=umoci               # the image pull benchmark's peer (skopeo copy + umoci unpack)
+    [getfattr]=attr             # the image tests read overlay's xattrs on unpacked layers
   )
 fi
 

@@ -16,6 +16,15 @@
  *     idmapped through the user namespace, and attaches it at target (move_mount). A file owned by uid k
  *     on disk then shows as base+k there, and as k inside the workspace: the image stays shared,
  *     read-only and unshifted.
+ *   ns-helper overlay <target> <upperdir> <workdir> <lowerdir>...
+ *     Mounts an overlay at target with the lower directories given top first, through the new mount API
+ *     (fsopen + one `lowerdir+` fsconfig per layer): mount(2)'s option string is limited to a page, which
+ *     some tens of layers' paths exceed; overlay itself stacks up to 500.
+ *   ns-helper layer-fixups <dir>
+ *     Makes in an unpacked image layer what Node has no call for, from NUL-terminated fields on stdin:
+ *     `w <path>` an overlay whiteout (a 0/0 character device), `o <path>` an opaque directory
+ *     (trusted.overlay.opaque=y), `p <path> <octal mode> <uid> <gid>` a fifo, `x <path> <name> <hex value>` an
+ *     extended attribute. Paths are relative to dir and checked by the caller (no `..`, no symlink on the way).
  *   ns-helper shift <base> <size> <dir>
  *     Shifts the owners of every file under dir (one file system, symlinks not followed) into the range:
  *     id k < size becomes base+k, an id already in the range stays (so a run cut short can be run again),
@@ -37,6 +46,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -48,6 +58,19 @@
 #ifndef SYS_move_mount
 #define SYS_move_mount 429
 #endif
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig 431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount 432
+#endif
+#define FSOPEN_CLOEXEC_ 1
+#define FSMOUNT_CLOEXEC_ 1
+#define FSCONFIG_SET_STRING_ 1
+#define FSCONFIG_CMD_CREATE_ 6
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
@@ -207,6 +230,123 @@ static int cmd_idmap(int argc, char **argv) {
   return 0;
 }
 
+/* The kernel's own words on a failed fsconfig (read from the context's fd), appended to the error. */
+static void die_fs(int fs, const char *what, const char *arg) {
+  int err = errno;
+  char log[512];
+  ssize_t n = read(fs, log, sizeof log - 1);
+  if (n > 0) {
+    log[n] = 0;
+    if (log[n - 1] == '\n') log[n - 1] = 0;
+    fprintf(stderr, "ns-helper: %s %s: %s (%s)\n", what, arg, strerror(err), log);
+    exit(1);
+  }
+  errno = err;
+  die(what, arg);
+}
+
+static void fs_set(int fs, const char *key, const char *value) {
+  if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING_, key, value, 0)) die_fs(fs, key, value);
+}
+
+static int cmd_overlay(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: ns-helper overlay <target> <upperdir> <workdir> <lowerdir>...\n");
+    return 2;
+  }
+  int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC_);
+  if (fs < 0) die("fsopen", "overlay");
+  fs_set(fs, "source", "overlay");
+  for (int i = 3; i < argc; i++) fs_set(fs, "lowerdir+", argv[i]);
+  fs_set(fs, "upperdir", argv[1]);
+  fs_set(fs, "workdir", argv[2]);
+  if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE_, NULL, NULL, 0)) die_fs(fs, "create the overlay on", argv[0]);
+  int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC_, 0);
+  if (mnt < 0) die("fsmount", argv[0]);
+  if (syscall(SYS_move_mount, mnt, "", AT_FDCWD, argv[0], MOVE_MOUNT_F_EMPTY_PATH_)) die("move_mount to", argv[0]);
+  return 0;
+}
+
+/* The next NUL-terminated field of the input, or NULL at its end. */
+static char *next_field(char **pos, char *end) {
+  if (*pos >= end) return NULL;
+  char *field = *pos, *nul = memchr(field, 0, (size_t)(end - field));
+  if (!nul) {
+    fprintf(stderr, "ns-helper: layer-fixups: a field is not NUL-terminated\n");
+    exit(2);
+  }
+  *pos = nul + 1;
+  return field;
+}
+
+static char *need_field(char **pos, char *end) {
+  char *f = next_field(pos, end);
+  if (!f) {
+    fprintf(stderr, "ns-helper: layer-fixups: a record is cut short\n");
+    exit(2);
+  }
+  return f;
+}
+
+static int cmd_layer_fixups(int argc, char **argv) {
+  if (argc != 1) {
+    fprintf(stderr, "usage: ns-helper layer-fixups <dir> < records\n");
+    return 2;
+  }
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (len == cap && !(buf = realloc(buf, cap *= 2))) die("realloc", NULL);
+    if (!buf) die("malloc", NULL);
+    ssize_t n = read(0, buf + len, cap - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) die("read", "stdin");
+    if (n == 0) break;
+    len += (size_t)n;
+  }
+  int dir = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) die("open", argv[0]);
+  char *pos = buf, *end = buf + len, *kind, full[8192];
+  while ((kind = next_field(&pos, end))) {
+    char *rel = need_field(&pos, end);
+    if (snprintf(full, sizeof full, "%s/%s", argv[0], rel) >= (int)sizeof full) {
+      errno = ENAMETOOLONG;
+      die("path", rel);
+    }
+    if (strcmp(kind, "w") == 0) {
+      if (unlinkat(dir, rel, 0) && errno != ENOENT) die("unlink", full);
+      if (mknodat(dir, rel, S_IFCHR | 0, makedev(0, 0))) die("mknod (whiteout)", full);
+    } else if (strcmp(kind, "o") == 0) {
+      if (lsetxattr(full, "trusted.overlay.opaque", "y", 1, 0)) die("setxattr trusted.overlay.opaque", full);
+    } else if (strcmp(kind, "p") == 0) {
+      unsigned long mode = strtoul(need_field(&pos, end), NULL, 8) & 07777;
+      unsigned long uid = parse_id(need_field(&pos, end), "uid"), gid = parse_id(need_field(&pos, end), "gid");
+      if (mknodat(dir, rel, S_IFIFO | (mode_t)mode, 0)) die("mkfifo", full);
+      if (fchownat(dir, rel, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW)) die("chown", full);
+      if (fchmodat(dir, rel, (mode_t)mode, 0)) die("chmod", full);
+    } else if (strcmp(kind, "x") == 0) {
+      char *name = need_field(&pos, end), *hex = need_field(&pos, end);
+      size_t n = strlen(hex) / 2;
+      unsigned char *value = malloc(n + 1);
+      if (!value) die("malloc", NULL);
+      for (size_t i = 0; i < n; i++) {
+        unsigned int byte;
+        if (sscanf(hex + 2 * i, "%2x", &byte) != 1) {
+          fprintf(stderr, "ns-helper: layer-fixups: bad hex value for %s\n", name);
+          return 2;
+        }
+        value[i] = (unsigned char)byte;
+      }
+      if (lsetxattr(full, name, value, n, 0)) die("setxattr", full);
+      free(value);
+    } else {
+      fprintf(stderr, "ns-helper: layer-fixups: unknown record '%s'\n", kind);
+      return 2;
+    }
+  }
+  return 0;
+}
+
 static unsigned long shift_base, shift_size;
 
 static unsigned long shifted(unsigned long id) {
@@ -292,6 +432,8 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "idmap") == 0) return cmd_idmap(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "netns") == 0) return cmd_netns(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "shift") == 0) return cmd_shift(argc - 2, argv + 2);
-  fprintf(stderr, "usage: ns-helper userns|netns|idmap|shift ...\n");
+  if (argc >= 2 && strcmp(argv[1], "overlay") == 0) return cmd_overlay(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "layer-fixups") == 0) return cmd_layer_fixups(argc - 2, argv + 2);
+  fprintf(stderr, "usage: ns-helper userns|netns|idmap|overlay|layer-fixups|shift ...\n");
   return 2;
 }

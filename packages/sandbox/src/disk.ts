@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, lchown, mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { IdRange } from './id-ranges.js';
-import type { ImageInfo } from './images.js';
+import type { ImageInfo } from './images/index.js';
 import { mountedPaths } from './mounts.js';
 import { run } from './run-command.js';
-import { idmapMounts } from './userns.js';
+import { idmapMounts, NS_HELPER } from './userns.js';
 
 /**
  * A workspace's writable layer lives on its own ext4 file system in a sparse
@@ -13,8 +13,9 @@ import { idmapMounts } from './userns.js';
  * quota: a full workspace gets ENOSPC from its own file system, and the host
  * loses at most the image's size.
  *
- * The image below is shared by every workspace and never shifted: each slot mounts an idmapped, read-only
- * view of it (through its user namespace), so a file owned by k in the image shows as base + k on the host and
+ * The image's layers below are shared by every workspace (and every image that has them) and never shifted:
+ * each slot mounts an idmapped, read-only view of the directory holding them (one view for all the layers of
+ * the store, through its user namespace), so a file owned by k in a layer shows as base + k on the host and
  * as k inside. Copy-up keeps that owner, so the upper layer holds ids of the workspace's range only.
  */
 export interface DiskLayout {
@@ -22,7 +23,7 @@ export interface DiskLayout {
   image: string;
   /** Where the image is mounted (holds `upper/` and `work/`; its root is owned by the range's root). */
   mountPoint: string;
-  /** The slot's idmapped views: `image` (the overlay's lower layer) and `bind<i>` (the image's host binds). */
+  /** The slot's idmapped views: `lower<i>` (the directories holding the image's layers) and `bind<i>` (its host binds). */
   idmapDir: string;
   /**
    * The directory holding the root's mount point: outside the data directory, because runc mounts the root
@@ -76,8 +77,26 @@ export async function createDisk(layout: DiskLayout, sizeMb: number, range: IdRa
 }
 
 /**
- * Mounts the disk, the idmapped views of the image (through the slot's user namespace, `usernsFile`) and the
- * overlay root (the image's view below, the disk's upper layer on top). Idempotent.
+ * The idmapped views a slot needs for the image's layers: one per directory holding layers (the store's
+ * `layers/` for every pulled layer, a builtin image's own directory), and each layer's path through them.
+ */
+export function layerViews(layout: DiskLayout, image: ImageInfo): { views: Array<{ source: string; target: string }>; lowers: string[] } {
+  const views: Array<{ source: string; target: string }> = [];
+  const lowers = image.layers.map((layer) => {
+    const parent = path.dirname(layer);
+    let view = views.find((v) => v.source === parent);
+    if (!view) {
+      view = { source: parent, target: path.join(layout.idmapDir, `lower${views.length}`) };
+      views.push(view);
+    }
+    return path.join(view.target, path.basename(layer));
+  });
+  return { views, lowers };
+}
+
+/**
+ * Mounts the disk, the idmapped views of the image's layers (through the slot's user namespace, `usernsFile`)
+ * and the overlay root (the layers below, top first; the disk's upper layer on top). Idempotent.
  */
 export async function mountRoot(layout: DiskLayout, image: ImageInfo, range: IdRange, usernsFile: string): Promise<void> {
   const mounted = await mountedPaths();
@@ -93,10 +112,10 @@ export async function mountRoot(layout: DiskLayout, image: ImageInfo, range: IdR
   // The upper layer's root is the workspace's `/`: owned by its root.
   await lchown(upper, range.base, range.base);
   await lchown(work, range.base, range.base);
-  const views = [
-    { source: image.rootfs, target: path.join(layout.idmapDir, 'image') },
-    ...image.hostBinds.map((b, i) => ({ source: b.source, target: idmappedBind(layout, i) })),
-  ].filter((v) => !mounted.has(v.target));
+  const layers = layerViews(layout, image);
+  const views = [...layers.views, ...image.hostBinds.map((b, i) => ({ source: b.source, target: idmappedBind(layout, i) }))].filter(
+    (v) => !mounted.has(v.target),
+  );
   for (const v of views) await mkdir(v.target, { recursive: true, mode: 0o755 });
   await idmapMounts(usernsFile, views);
   await mkdir(layout.rootDir, { recursive: true, mode: 0o710 });
@@ -104,8 +123,8 @@ export async function mountRoot(layout: DiskLayout, image: ImageInfo, range: IdR
   await chmod(layout.rootDir, 0o710);
   await mkdir(layout.rootfs, { recursive: true, mode: 0o755 });
   if (!mounted.has(layout.rootfs)) {
-    const lower = path.join(layout.idmapDir, 'image');
-    await run(['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, layout.rootfs]);
+    // Through the new mount API (one `lowerdir+` per layer): mount(2)'s options are limited to a page.
+    await run([NS_HELPER, 'overlay', layout.rootfs, upper, work, ...layers.lowers]);
   }
 }
 

@@ -6,7 +6,7 @@ import { AppError, type ResolvedNetwork } from '@cove/protocol';
 import type { AddressPlan } from './addresses.js';
 import { createDisk, type DiskLayout, diskLayout, mountRoot, removeDisk } from './disk.js';
 import { claimIdRange, type IdRange, releaseIdRange } from './id-ranges.js';
-import type { ImageStore } from './images.js';
+import type { ImageStore } from './images/index.js';
 import { ensureNetwork, removeNetwork } from './netns.js';
 import type { KeyedSerial } from './serial.js';
 import { ensureUserns, removeUserns } from './userns.js';
@@ -22,6 +22,10 @@ export interface WorkspaceState {
    */
   slot: string;
   ip: string;
+  /**
+   * The image's id (`sha256:…` of its config; a builtin image's name, as earlier versions wrote it): the
+   * reference it was created from may later name another image, the workspace keeps its own.
+   */
   image: string;
   network: ResolvedNetwork;
   /**
@@ -121,10 +125,18 @@ export class Slots {
     await rename(`${file}.tmp`, file);
   }
 
-  imageName(image: string): string {
-    const name = this.#deps.images.resolve(image);
-    if (!name) throw new AppError('bad_request', `invalid parameter 'image': unknown image '${image}' (known: host, debian:12)`);
-    return name;
+  /** The id of the image a reference names: `not_found` (naming it) when the store has none, `bad_request` when malformed. */
+  imageId(reference: string): string {
+    return this.#deps.images.lookup(reference);
+  }
+
+  /** The id of the image a reference names, or undefined (nothing thrown). */
+  resolveImage(reference: string): string | undefined {
+    return this.#deps.images.resolve(reference);
+  }
+
+  get images(): ImageStore {
+    return this.#deps.images;
   }
 
   /**
@@ -155,11 +167,14 @@ export class Slots {
     let range: IdRange | undefined;
     let state: WorkspaceState;
     try {
+      // Before anything is mounted: the image is not removed (nor its layers collected) while the slot exists.
+      await this.#deps.images.use(image, this.slotDir(slot));
       range = await claimIdRange(this.dataDir, slot);
       state = await this.#claim(slot, id, image, range);
     } catch (err) {
       // Nothing else is made yet: the directory goes, and the range with it.
       await rm(this.slotDir(slot), { recursive: true, force: true });
+      await this.#deps.images.release(this.slotDir(slot)).catch(() => {});
       if (range) await releaseIdRange(range, this.dataDir, slot).catch(() => {});
       throw err;
     }
@@ -199,6 +214,7 @@ export class Slots {
     await removeDisk(this.layout(slot));
     await removeUserns(this.usernsFile(slot));
     await rm(this.slotDir(slot), { recursive: true, force: true });
+    await this.#deps.images.release(this.slotDir(slot));
     if ('idRange' in state && state.idRange) await releaseIdRange(state.idRange, this.dataDir, slot);
   }
 

@@ -35,7 +35,8 @@ export class WarmPool {
   /** Adopts a pooled workspace for `spec` when one matches; false when the create must go cold. */
   async adopt(spec: WorkspaceSpec, image: string): Promise<boolean> {
     const pool = this.#deps.options;
-    if (!pool || this.#deps.slots.imageName(pool.image) !== image || pool.diskMb !== spec.diskMb) return false;
+    // The pool's image by id: a reference the store does not have (yet) matches nothing.
+    if (!pool || this.#deps.slots.resolveImage(pool.image) !== image || pool.diskMb !== spec.diskMb) return false;
     const slot = this.#ready.shift();
     if (slot) {
       // Claimed before the refill starts, so that the refill never hands out its address again.
@@ -66,7 +67,7 @@ export class WarmPool {
     if (!pool || this.#filling || this.#closed) return;
     this.#filling = true;
     const fill = async () => {
-      const image = this.#deps.slots.imageName(pool.image);
+      const image = this.#deps.slots.imageId(pool.image);
       while (!this.#closed && this.#ready.length < pool.size) {
         const slotName = `wp_${randomBytes(6).toString('hex')}`;
         const state = await this.#deps.slots.make(slotName, '', image, pool.diskMb);

@@ -51,7 +51,12 @@ describe('slot addresses', () => {
   let slots: Slots;
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'cove-slots-'));
-    const images = { ensure: async () => ({ rootfs: '/' }), resolve: (image: string) => image };
+    const images = {
+      ensure: async () => ({ layers: ['/'] }),
+      resolve: (image: string) => image,
+      use: async () => {},
+      release: async () => {},
+    };
     slots = new Slots({
       dir,
       rootsDir: path.join(dir, 'roots'),
