@@ -15,6 +15,10 @@ export interface AgentConfig {
   workdir: string;
   token: TokenSource;
   allowedOrigins: string[];
+  /** Absolute: the environment commands and terminals start from (a JSON array of `KEY=value`). */
+  envFile?: string;
+  /** The user commands and terminals run as unless a request names one. */
+  user?: string;
 }
 
 /** A failure the agent reports as one line on stderr before exiting with `exitCode` (2: usage, 1: run time). */
@@ -45,6 +49,16 @@ const FLAGS: readonly FlagHelp[] = [
   },
   { flag: '--token-file <path>', env: 'COVE_AGENT_TOKEN_FILE', text: 'file holding the bearer token, re-read on SIGHUP' },
   {
+    flag: '--env-file <path>',
+    env: 'COVE_AGENT_ENV_FILE',
+    text: "environment commands and terminals start from instead of the agent's own (a JSON array of KEY=value)",
+  },
+  {
+    flag: '--user <user>',
+    env: 'COVE_AGENT_USER',
+    text: 'user commands and terminals run as unless a request names one: name, uid, name:group or uid:gid (needs root)',
+  },
+  {
     flag: '--allow-origin <origin...>',
     env: 'COVE_AGENT_ALLOW_ORIGIN',
     text: 'browser origins allowed to open /ws besides the agent host (environment: comma-separated)',
@@ -67,6 +81,8 @@ Environment:
   COVE_AGENT_TOKEN   the bearer token when there is no token file; dropped from the
                      environment once read, so commands the agent runs do not inherit it
   COVE_LOG_LEVEL     log level of the JSON logs on stderr (default: info)
+  COVE_SPAWN_HELPER  the spawn helper to start commands with (default: the one npm ci built)
+  COVE_EXEC_AS       exec-as, which switches users (default: the one npm ci built)
 
 The token comes from COVE_AGENT_TOKEN or a token file, never from the command line.
 SIGHUP re-reads the token file (the old token stops working at once); SIGTERM and
@@ -130,6 +146,10 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv):
   const envOrigins = (env.COVE_AGENT_ALLOW_ORIGIN ?? '').split(/[\s,]+/).filter((o) => o !== '');
 
   const listen = values.listen ?? nonEmpty(env.COVE_AGENT_LISTEN) ?? SERVER_DEFAULTS.agentListen;
+  const envFile = values['env-file'] ?? nonEmpty(env.COVE_AGENT_ENV_FILE);
+  const user = values.user ?? nonEmpty(env.COVE_AGENT_USER);
+  if (user !== undefined && !/^[^:\s]+(:[^:\s]+)?$/.test(user))
+    throw usage(`invalid --user '${user}': expected NAME, UID, NAME:GROUP or UID:GID`);
   const tokenFile = values['token-file'] ?? nonEmpty(env.COVE_AGENT_TOKEN_FILE);
   let token: TokenSource;
   if (tokenFile !== undefined) token = { kind: 'file', path: path.resolve(tokenFile) };
@@ -144,6 +164,8 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv):
       workdir: path.resolve(values.workdir ?? nonEmpty(env.COVE_AGENT_WORKDIR) ?? SERVER_DEFAULTS.agentWorkdir),
       token,
       allowedOrigins: flagOrigins.length > 0 ? flagOrigins : envOrigins,
+      ...(envFile !== undefined ? { envFile: path.resolve(envFile) } : {}),
+      ...(user !== undefined ? { user } : {}),
     },
   };
 }
@@ -158,6 +180,8 @@ function parse(args: readonly string[]) {
       listen: { type: 'string' },
       workdir: { type: 'string' },
       'token-file': { type: 'string' },
+      'env-file': { type: 'string' },
+      user: { type: 'string' },
       'allow-origin': { type: 'string', multiple: true },
       // Only to refuse it with a reason: a token on argv is readable by every user in /proc.
       token: { type: 'string' },

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { Logger } from 'pino';
 import type { TokenStore } from './auth/token-store.js';
+import type { ProcessDefaults } from './identity/process-defaults.js';
 import type { WsHub } from './ws/hub.js';
 
 /** The Fastify instance every domain registers its routes on (TypeBox-typed). */
@@ -19,6 +20,8 @@ export type AgentApp = FastifyInstance<
 export interface AgentContext {
   /** Directory relative paths resolve against, and where commands start. */
   readonly workdir: string;
+  /** The environment and user commands and terminals start with unless a request says otherwise. */
+  readonly processes: ProcessDefaults;
   readonly tokens: TokenStore;
   readonly log: Logger;
   /** The multiplexed `/ws` WebSocket. */

@@ -1,8 +1,9 @@
 // The agent as a process: its server on the configured address, the lifecycle messages on stdout, SIGHUP to
 // re-read the token file, SIGTERM/SIGINT to stop. Loaded by `main` once the command line is known to be good.
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { type AgentLifecycleEvent, encodeAgentEvent } from '@cove/protocol';
 import { type AgentConfig, AgentExitError } from './agent-args.js';
+import { ProcessDefaults } from './identity/process-defaults.js';
 import { createAgent } from './server.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -23,9 +24,14 @@ export async function runAgent(config: AgentConfig): Promise<void> {
   const info = await stat(config.workdir).catch(() => undefined);
   if (!info?.isDirectory()) throw new AgentExitError(`--workdir ${config.workdir} is not a directory`, 2);
 
+  const processes = new ProcessDefaults({
+    ...(config.envFile !== undefined ? { env: await readEnvFile(config.envFile) } : {}),
+    ...(config.user !== undefined ? { user: config.user } : {}),
+  });
+
   let agent: Awaited<ReturnType<typeof createAgent>>;
   try {
-    agent = await createAgent({ token: config.token, workdir: config.workdir, allowedOrigins: config.allowedOrigins });
+    agent = await createAgent({ token: config.token, workdir: config.workdir, allowedOrigins: config.allowedOrigins, processes });
   } catch (err) {
     throw new AgentExitError((err as Error).message, 2);
   }
@@ -70,4 +76,18 @@ export async function runAgent(config: AgentConfig): Promise<void> {
   emit({ type: 'ready', url, listen: `${host}:${port}`, port, workdir: config.workdir, pid: process.pid, version: AGENT_VERSION });
 
   await stopped;
+}
+
+/** The `--env-file`: a JSON array of `KEY=value` strings. A bad file stops the agent (exit 2) with the reason. */
+async function readEnvFile(file: string): Promise<string[]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new AgentExitError(`--env-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2);
+  }
+  if (!Array.isArray(parsed) || !parsed.every((e) => typeof e === 'string' && /^[^=\0]+=/.test(e) && !e.includes('\0'))) {
+    throw new AgentExitError(`--env-file ${file}: expected a JSON array of "KEY=value" strings`, 2);
+  }
+  return parsed as string[];
 }

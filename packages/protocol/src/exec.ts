@@ -41,7 +41,14 @@ export const ExecRunBody = Type.Object(
     cwd: Type.Optional(Type.String({ description: "Working directory (default: the agent's workdir)" })),
     env: Type.Optional(
       Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]), {
-        description: "Variables merged over the agent's environment; null removes one",
+        description: "Variables merged over the workspace's environment; null removes one",
+      }),
+    ),
+    user: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 256,
+        description: "Extra: the user to run as (name, uid, name:group, uid:gid); default: the image's user, else root",
       }),
     ),
   },

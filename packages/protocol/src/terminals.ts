@@ -41,6 +41,13 @@ export const TerminalCreateBody = Open({
   ),
   cwd: Type.Optional(Type.String({ description: 'Extra: working directory (default: the agent workdir)' })),
   env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Extra: environment variables to add' })),
+  user: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 256,
+      description: "Extra: the user to run as (name, uid, name:group, uid:gid); default: the image's user, else root",
+    }),
+  ),
 });
 
 /** One session as listed and as created. */

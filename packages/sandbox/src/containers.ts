@@ -1,14 +1,24 @@
 // The container of each slot: its OCI bundle, `runc create`, limits, pause and resume, kill, and the removal of
 // a whole slot; also which containers' first process (tini running the agent) this driver knows to run, by host
 // pid, and which containers are paused.
-import { open, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AppError, type WorkspaceSpec } from '@cove/protocol';
+import { AppError, type ImageConfig, type WorkspaceSpec } from '@cove/protocol';
 import type { AddressPlan } from './addresses.js';
-import { type AgentFiles, agentArgs, agentBinds } from './agent-files.js';
+import {
+  type AgentFiles,
+  agentArgs,
+  agentBinds,
+  agentEnv,
+  agentRuntime,
+  ENV_FILE_NAME,
+  workspaceEnv,
+  workspaceWorkdir,
+} from './agent-files.js';
+import type { AgentRuntime } from './agent-runtime.js';
 import { idmappedBind, mountRoot } from './disk.js';
-import type { ImageStore } from './images.js';
+import type { ImageInfo, ImageStore } from './images.js';
 import { ensureNetwork, netnsPath, removeNetwork } from './netns.js';
 import { ociConfig } from './oci-spec.js';
 import { processAlive } from './process-alive.js';
@@ -20,7 +30,8 @@ import { ensureUserns } from './userns.js';
 
 /** Where the token file's directory is mounted inside. */
 const TOKEN_DIR = '/run/cove';
-const WORKDIR = '/root';
+/** The image config a slot's container was made with, beside its bundle: Entrypoint and Cmd for workloads. */
+const IMAGE_CONFIG_FILE = 'image-config.json';
 
 export type Limits = Pick<WorkspaceSpec, 'cpus' | 'memoryMb'>;
 
@@ -40,6 +51,8 @@ export class Containers {
   readonly #runningPids = new Map<string, number>();
   /** Containers (by slot) frozen by `pause` (or found paused at open), until `resume` or `kill`. */
   readonly #paused = new Set<string>();
+  /** The agent's runtime, made (or found) once per driver on first use. */
+  #runtime: Promise<AgentRuntime> | undefined;
 
   constructor(deps: ContainersDeps) {
     this.#deps = deps;
@@ -98,21 +111,37 @@ export class Containers {
     return { cpus: spec.cpus, memoryMb: spec.memoryMb, pidsLimit: this.#deps.options.pidsLimit ?? 4096 };
   }
 
-  /** Writes the bundle (config.json, resolv.conf) and creates the container: its first process waits for `runc start`. */
+  /**
+   * Writes the bundle (config.json, resolv.conf, the workspace's environment, the image config it applies) and
+   * creates the container: its first process waits for `runc start`.
+   */
   async create(spec: Limits, state: WorkspaceState): Promise<void> {
     const image = await this.#prepare(state);
+    const runtime = await this.#agentRuntime();
     const { slot } = state;
     const dir = this.#deps.slots.slotDir(slot);
     const layout = this.#deps.slots.layout(slot);
+    const imageConfig = configOf(image);
     // World-readable: root inside is not the host's root.
     await writeFile(this.#deps.slots.resolvConfFile(slot), await workspaceResolvConf(), { mode: 0o644 });
+    await this.#writeEnvFile(state, workspaceEnv(imageConfig));
+    await writeFile(path.join(dir, IMAGE_CONFIG_FILE), `${JSON.stringify(imageConfig ?? null)}\n`, { mode: 0o600 });
+    const workdir = workspaceWorkdir(imageConfig);
     const config = ociConfig({
       id: slot,
       rootfs: layout.rootfs,
       hostname: (state.id || slot).replace(/_/g, '-'),
-      args: agentArgs(this.#deps.agentPort, WORKDIR, `${TOKEN_DIR}/token`),
-      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOME=${WORKDIR}`, 'LANG=C.UTF-8', 'TERM=xterm-256color'],
-      cwd: WORKDIR,
+      args: agentArgs({
+        port: this.#deps.agentPort,
+        workdir,
+        tokenFile: `${TOKEN_DIR}/token`,
+        envFile: `${TOKEN_DIR}/${ENV_FILE_NAME}`,
+        user: imageConfig?.user,
+      }),
+      env: agentEnv(runtime),
+      // runc makes it inside the root when the image lacks it (as an engine makes an image's WorkingDir),
+      // never on the host: the image's symlinks could lead a host-side mkdir out of its root.
+      cwd: workdir,
       netnsPath: netnsPath(slot),
       userns: { path: this.#deps.slots.usernsFile(slot), ...state.idRange },
       cgroupsPath: `/${this.#deps.options.cgroupParent ?? 'cove'}/${slot}`,
@@ -121,7 +150,7 @@ export class Containers {
         // The idmapped views of the host's directories (the `host` image's /usr): owned by root inside, so
         // set-id programs work as on any image (as the workspace's root, which is no one on the host).
         ...image.hostBinds.map((b, i) => ({ source: idmappedBind(layout, i), destination: b.destination, readonly: true, setuid: true })),
-        ...agentBinds(this.#deps.agentFiles),
+        ...agentBinds(this.#deps.agentFiles, runtime),
         // The directory, not the file: a rewritten (renamed-over) token file is visible inside.
         { source: this.#deps.slots.tokenDir(slot), destination: TOKEN_DIR, readonly: true },
         { source: this.#deps.slots.resolvConfFile(slot), destination: '/etc/resolv.conf', readonly: true },
@@ -132,6 +161,33 @@ export class Containers {
     // The log is kept small: each container starts a fresh one once it passes 1 MiB.
     if (((await stat(logFile).catch(() => undefined))?.size ?? 0) > 1024 * 1024) await rm(logFile, { force: true });
     await this.#runtimeCreate(slot);
+  }
+
+  /** The image config the slot's container was made with (null: the image has none), or undefined before its first start. */
+  async imageConfig(slot: string): Promise<ImageConfig | null | undefined> {
+    const text = await readFile(path.join(this.#deps.slots.slotDir(slot), IMAGE_CONFIG_FILE), 'utf8').catch(() => undefined);
+    return text === undefined ? undefined : (JSON.parse(text) as ImageConfig | null);
+  }
+
+  #agentRuntime(): Promise<AgentRuntime> {
+    this.#runtime ??= agentRuntime(this.#deps.agentFiles).catch((err: Error) => {
+      // A failed make is tried again by the next create (the cause may be fixed meanwhile).
+      this.#runtime = undefined;
+      throw new AppError('failed_to_start', err.message);
+    });
+    return this.#runtime;
+  }
+
+  /**
+   * The workspace's environment for the agent's commands, as the agent reads it: a JSON array of `KEY=value`,
+   * readable by the workspace's root only (as the token is: an image's Env may hold what its users should not
+   * read), in the token's directory. Replaced by rename, like the token.
+   */
+  async #writeEnvFile(state: WorkspaceState, env: string[]): Promise<void> {
+    const file = path.join(this.#deps.slots.tokenDir(state.slot), ENV_FILE_NAME);
+    await writeFile(`${file}.tmp`, `${JSON.stringify(env)}\n`, { mode: 0o400 });
+    await chown(`${file}.tmp`, state.idRange.base, state.idRange.base);
+    await rename(`${file}.tmp`, file);
   }
 
   async #runtimeCreate(slot: string): Promise<void> {
@@ -203,4 +259,9 @@ export class Containers {
     await this.kill(state.slot);
     await this.#deps.slots.remove(state);
   }
+}
+
+/** The config of an image the store has (the store's `ImageInfo.config`); undefined for images without one. */
+function configOf(image: ImageInfo): ImageConfig | undefined {
+  return (image as ImageInfo & { config?: ImageConfig }).config;
 }

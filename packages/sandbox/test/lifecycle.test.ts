@@ -60,8 +60,9 @@ describe.skipIf(skip)(`sandbox lifecycle${skip ? ` (skipped: ${skip})` : ''}`, (
         "touch: cannot touch '/opt/cove/app/packages/x': Read-only file system",
         '/opt/cove/app/node_modules ro,nosuid,nodev,relatime',
         '/opt/cove/app/packages ro,nosuid,nodev,relatime',
-        '/opt/cove/bin/node ro,nosuid,nodev,relatime',
-        '/opt/cove/bin/tini ro,nosuid,nodev,relatime',
+        // The agent's runtime: node, tini, the helpers and their libraries (agent-runtime.ts).
+        '/opt/cove/bin ro,nosuid,nodev,relatime',
+        '/opt/cove/lib ro,nosuid,nodev,relatime',
       ].sort(),
     );
     await t.driver.destroy(s.id);
@@ -112,7 +113,7 @@ describe.skipIf(skip)(`sandbox lifecycle${skip ? ` (skipped: ${skip})` : ''}`, (
     expect(await nftRules(t.driver.table)).not.toContain('8080');
   }, 120_000);
 
-  it('refuses an unknown image', async () => {
-    await expect(t.driver.create(spec({ image: 'nope:1' }))).rejects.toMatchObject({ code: 'bad_request' });
+  it('refuses an image the store does not have', async () => {
+    await expect(t.driver.create(spec({ image: 'nope:1' }))).rejects.toMatchObject({ code: 'not_found' });
   });
 });

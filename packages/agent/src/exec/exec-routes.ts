@@ -40,6 +40,8 @@ export function registerExecRoutes(app: AgentApp, ctx: AgentContext, deps: ExecR
   const run = async (body: ExecRunBody, reply: FastifyReply, forceStream: boolean) => {
     const spec = parseRunRequest(body, ctx.workdir, forceStream);
     const invocation = resolveInvocation(spec.command, spec.mode);
+    // The request's user and variables win over the workspace's (the image's User and Env).
+    const identity = ctx.processes.resolve(spec.user, spec.env);
     const task = new Task({
       id: registry.newId(),
       command: spec.command,
@@ -51,7 +53,7 @@ export function registerExecRoutes(app: AgentApp, ctx: AgentContext, deps: ExecR
       limits: deps.limits,
     });
     registry.admit(task);
-    const started = await task.start(invocation, mergeEnv(spec.env), deps.spawner, (t) => registry.finished(t));
+    const started = await task.start(invocation, identity, deps.spawner, (t) => registry.finished(t));
     if (!started) {
       throw new AppError(
         'failed_to_start',
@@ -211,15 +213,4 @@ function runningTask(registry: TaskRegistry, id: string): Task {
   const task = registry.get(id);
   if (!task.running) throw new AppError('task_not_running', `task ${task.id} is not running (status ${task.status})`);
   return task;
-}
-
-/** The agent's environment with the request's variables over it (null removes one). */
-function mergeEnv(overrides: Record<string, string | null> | undefined): NodeJS.ProcessEnv | undefined {
-  if (!overrides) return undefined;
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const [key, value] of Object.entries(overrides)) {
-    if (value === null) delete env[key];
-    else env[key] = value;
-  }
-  return env;
 }

@@ -14,8 +14,10 @@ export interface RunRequest {
   keepLogs: boolean;
   /** Absolute, or undefined for the agent's workdir. */
   cwd: string | undefined;
-  /** Overrides merged over the agent's environment; null removes a variable. */
+  /** Overrides merged over the workspace's environment; null removes a variable. */
   env: Record<string, string | null> | undefined;
+  /** The user to run as instead of the workspace's default. */
+  user: string | undefined;
 }
 
 export const DEFAULT_TTL_SECONDS = 300;
@@ -53,6 +55,7 @@ export function parseRunRequest(body: ExecRunBody, workdir: string, forceStream:
     keepLogs: body.keep_logs === true,
     cwd,
     env: body.env === undefined ? undefined : checkEnv(body.env),
+    user: body.user,
   };
 }
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import type { RunAs } from '../identity/users.js';
 
 /** A started process as the task sees it, whoever started it. */
 export interface SpawnedProcess {
@@ -13,10 +14,17 @@ export interface SpawnedProcess {
 
 export interface SpawnRequest {
   file: string;
+  /** The program's name as it sees it (argv[0]); default `file`. */
+  argv0?: string | undefined;
   args: string[];
   cwd: string;
   /** The whole environment, or undefined for the agent's own. */
   env: NodeJS.ProcessEnv | undefined;
+  /**
+   * Who to run as (only the node spawner switches itself, keeping no supplementary groups but the primary one:
+   * `launch` sends switches through exec-as when it exists).
+   */
+  runAs?: RunAs | undefined;
 }
 
 /** A process could not be started; `code` is the errno name (ENOENT, EACCES, ...). */
@@ -38,10 +46,11 @@ export interface Spawner {
 /** Spawning straight from the agent with child_process (the fallback). */
 export const nodeSpawner: Spawner = {
   kind: 'node',
-  spawn({ file, args, cwd, env }) {
+  spawn({ file, argv0, args, cwd, env, runAs }) {
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(file, args, { cwd, env, detached: true, stdio: 'pipe' });
+      const who = runAs ? { uid: runAs.uid, gid: runAs.gid } : {};
+      child = spawn(file, args, { cwd, env, detached: true, stdio: 'pipe', ...(argv0 !== undefined ? { argv0 } : {}), ...who });
     } catch (err) {
       throw new SpawnError((err as NodeJS.ErrnoException).code ?? 'EINVAL');
     }

@@ -1,6 +1,8 @@
 import type { Writable } from 'node:stream';
 import type { ExecMode, ExecTaskJson, TaskStatus } from '@cove/protocol';
+import type { ProcessIdentity } from '../identity/process-defaults.js';
 import type { Invocation } from './command-line.js';
+import { launch } from './launch.js';
 import { interleave, OutputRing } from './output-ring.js';
 import { signalNumber } from './signals.js';
 import type { SpawnedProcess, Spawner } from './spawner.js';
@@ -109,14 +111,20 @@ export class Task {
    */
   async start(
     invocation: Invocation,
-    env: NodeJS.ProcessEnv | undefined,
+    identity: Pick<ProcessIdentity, 'env' | 'runAs'>,
     spawner: Spawner,
     onFinish: (task: Task) => void,
   ): Promise<boolean> {
     this.#onFinish = onFinish;
     let child: SpawnedProcess;
     try {
-      const spawned = spawner.spawn({ file: invocation.file, args: invocation.args, cwd: this.cwd, env });
+      const spawned = launch(spawner, {
+        file: invocation.file,
+        args: invocation.args,
+        cwd: this.cwd,
+        env: identity.env,
+        runAs: identity.runAs,
+      });
       child = spawned instanceof Promise ? await spawned : spawned;
     } catch (err) {
       this.#fail(err as Error);

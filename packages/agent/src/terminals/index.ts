@@ -10,7 +10,7 @@ export type TerminalsDomainOptions = TerminalManagerOptions;
 export function createTerminalsDomain(options: TerminalsDomainOptions = {}): Domain {
   return (app, ctx) => {
     const manager = new TerminalManager(ctx.hub, ctx.log, options);
-    if (!closesInheritedFds) ctx.log.warn("bash not found: terminals may inherit other terminals' PTY fds");
+    if (!closesInheritedFds()) ctx.log.warn("neither exec-as nor bash found: terminals may inherit other terminals' PTY fds");
     registerTerminalRoutes(app, ctx, manager);
     attachTerminalChannel(ctx.hub, manager);
     ctx.onClose(() => manager.closeAll());

@@ -1,33 +1,14 @@
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 
 /**
- * The user's login shell: `$SHELL`, else the user's /etc/passwd entry, else
- * /bin/bash, else /bin/sh — the first that is an executable file.
+ * The user's login shell: `$SHELL`, else the shell of the user's /etc/passwd entry, else /bin/bash, else
+ * /bin/sh — the first that is an executable file.
  */
-export function defaultShell(env: NodeJS.ProcessEnv = process.env): string {
-  const candidates = [env.SHELL, passwdShell(), '/bin/bash', '/bin/sh'];
+export function defaultShell(env: NodeJS.ProcessEnv = process.env, passwdShell?: string): string {
+  const candidates = [env.SHELL, passwdShell, '/bin/bash', '/bin/sh'];
   for (const candidate of candidates) if (candidate && path.isAbsolute(candidate) && isExecutable(candidate)) return candidate;
   return '/bin/sh';
-}
-
-function passwdShell(): string | undefined {
-  let uid: number;
-  try {
-    uid = os.userInfo().uid;
-  } catch {
-    return undefined;
-  }
-  try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const fields = line.split(':');
-      if (fields.length >= 7 && Number(fields[2]) === uid) return fields[6] || undefined;
-    }
-  } catch {
-    // No readable passwd: fall through to the fixed candidates.
-  }
-  return undefined;
 }
 
 export function isExecutable(file: string): boolean {

@@ -1,13 +1,16 @@
 import { existsSync, readSync } from 'node:fs';
 import { type IPty, spawn } from 'node-pty';
+import { execAsArgs, execAsPath } from '../identity/run-as.js';
+import type { RunAs } from '../identity/users.js';
 
 /**
  * node-pty's forkpty leaves every terminal's master (/dev/ptmx) fd open
  * without FD_CLOEXEC, so each new terminal would inherit the masters of all
  * the others (and could read their output, or keep them from ever seeing
- * EOF). The child therefore starts through bash, which closes every fd above
- * stdio and then execs the real command. Bash is needed because POSIX sh
- * cannot name fds above 9.
+ * EOF). The child therefore starts through exec-as (native/exec-as.c), which
+ * closes every fd above stdio, switches to the terminal's user (giving it the
+ * terminal) and then executes the real command. Without exec-as, bash does
+ * the closing (POSIX sh cannot name fds above 9) and node-pty the switch.
  */
 const CLOSE_FDS_THEN_EXEC =
   // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template.
@@ -21,24 +24,34 @@ export interface PtySpawnOptions {
   args: readonly string[];
   cwd: string;
   env: Record<string, string>;
+  /** Who the program runs as; undefined: as the agent. */
+  runAs?: RunAs | undefined;
   cols: number;
   rows: number;
 }
 
 /** Whether new terminals are protected from inheriting other terminals' fds. */
-export const closesInheritedFds = BASH !== undefined;
+export function closesInheritedFds(): boolean {
+  return execAsPath() !== null || BASH !== undefined;
+}
 
 /** Starts a program on a new PTY; output arrives as Buffers (binary-safe). */
 export function spawnPty(options: PtySpawnOptions): IPty {
-  const [file, args] = BASH
-    ? [BASH, ['-c', CLOSE_FDS_THEN_EXEC, 'cove-pty', options.file, ...options.args]]
-    : [options.file, [...options.args]];
+  const execAs = execAsPath();
+  const { runAs } = options;
+  let file: string;
+  let args: string[];
+  if (execAs !== null) [file, args] = execAsArgs(execAs, options.file, options.file, options.args, { closeFds: true, tty: true, runAs });
+  else if (BASH) [file, args] = [BASH, ['-c', CLOSE_FDS_THEN_EXEC, 'cove-pty', options.file, ...options.args]];
+  else [file, args] = [options.file, [...options.args]];
   return spawn(file, args, {
     name: options.env.TERM ?? 'xterm-256color',
     cols: options.cols,
     rows: options.rows,
     cwd: options.cwd,
     env: options.env,
+    // Without exec-as, node-pty switches (the primary group only).
+    ...(runAs && execAs === null ? { uid: runAs.uid, gid: runAs.gid } : {}),
     // null: onData yields Buffers, so non-UTF-8 output survives byte for byte.
     encoding: null,
   });

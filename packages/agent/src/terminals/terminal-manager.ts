@@ -1,5 +1,6 @@
 import { AppError, TERMINAL_LIMITS } from '@cove/protocol';
 import type { Logger } from 'pino';
+import type { RunAs } from '../identity/users.js';
 import type { WsHub } from '../ws/hub.js';
 import { type TerminalSession as Session, TerminalSession } from './session.js';
 import { spawnPty } from './spawn-pty.js';
@@ -21,6 +22,8 @@ export interface SpawnRequest {
   args: string[];
   cwd: string;
   env: Record<string, string>;
+  /** Who the program runs as; undefined: as the agent. */
+  runAs: RunAs | undefined;
   cols: number;
   rows: number;
   scrollbackSize: number;
@@ -92,7 +95,7 @@ export class TerminalManager {
     const id = this.#allocateId();
     let pty: ReturnType<typeof spawnPty>;
     try {
-      pty = spawnPty({ file: req.file, args: req.args, cwd: req.cwd, env: req.env, cols: req.cols, rows: req.rows });
+      pty = spawnPty({ file: req.file, args: req.args, cwd: req.cwd, env: req.env, runAs: req.runAs, cols: req.cols, rows: req.rows });
     } catch (err) {
       this.#log.warn({ err, command: req.command[0] }, 'PTY spawn failed');
       throw new AppError('failed_to_start', `failed to create PTY session: ${(err as Error).message}`);

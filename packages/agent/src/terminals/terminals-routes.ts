@@ -29,7 +29,7 @@ export function registerTerminalRoutes(app: AgentApp, ctx: AgentContext, manager
       },
     },
     async (request, reply) => {
-      const session = manager.create(toSpawnRequest(request.body, ctx.workdir));
+      const session = manager.create(toSpawnRequest(request.body, ctx.workdir, ctx.processes));
       ctx.log.info({ terminal: session.id, command: session.command[0], pid: session.pid }, 'terminal created');
       return reply.code(201).send({ success: true, ...describe(session) });
     },

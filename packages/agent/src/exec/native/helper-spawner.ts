@@ -122,7 +122,9 @@ export function startHelperSpawner(binary: string, fallback: Spawner, log: Logge
     spawn(request: SpawnRequest): SpawnedProcess | Promise<SpawnedProcess> {
       if (dead) return fallback.spawn(request);
       const id = (++seq).toString(36);
-      const fields = [id, request.cwd, request.file, String(request.args.length + 1), request.file, ...request.args];
+      // The helper cannot switch users: `launch` sends such requests through exec-as (or the node spawner).
+      if (request.runAs) return fallback.spawn(request);
+      const fields = [id, request.cwd, request.file, String(request.args.length + 1), request.argv0 ?? request.file, ...request.args];
       // The agent's environment is sent every time (as child_process does), so changes to it apply.
       const entries = Object.entries(request.env ?? process.env).filter((e): e is [string, string] => e[1] !== undefined);
       fields.push(String(entries.length), ...entries.map(([k, v]) => `${k}=${v}`));
