@@ -58,7 +58,7 @@ export class ImageStore implements ImageCatalog {
   readonly layout: StoreLayout;
   readonly #opts: ImageStoreOptions;
   readonly #building = new Map<string, Promise<ImageInfo>>();
-  readonly #pulls = new Map<string, Promise<ImageSummary>>();
+  readonly #pulls = new Map<string, SharedPull>();
 
   constructor(options: ImageStoreOptions) {
     this.#opts = options;
@@ -221,18 +221,30 @@ export class ImageStore implements ImageCatalog {
     };
   }
 
+  /**
+   * Concurrent pulls of one reference share one: each caller gets the progress, and the pull is cancelled only
+   * when every caller that joined it has cancelled (a caller without a signal keeps it going).
+   */
   pull(reference: string, options: PullOptions = {}): Promise<ImageSummary> {
     const builtin = builtinImage(reference);
     if (builtin) return this.ensure(builtin.id).then(() => this.#builtinSummary(builtin));
     const ref = parseReference(reference);
-    const shared = this.#pulls.get(ref.canonical);
-    if (shared) return shared;
-    const key = createHash('sha256').update(ref.canonical).digest('hex').slice(0, 24);
-    const promise = withLockFile(this.layout.locks, `pull-${key}`, () => this.#pull(ref, options)).finally(() =>
-      this.#pulls.delete(ref.canonical),
-    );
-    this.#pulls.set(ref.canonical, promise);
-    return promise;
+    let shared = this.#pulls.get(ref.canonical);
+    if (!shared) {
+      const key = createHash('sha256').update(ref.canonical).digest('hex').slice(0, 24);
+      const listeners = new Set<(p: ImageProgress) => void>();
+      const abort = new AbortController();
+      const onProgress = (p: ImageProgress) => {
+        for (const listener of listeners) listener(p);
+      };
+      const promise = withLockFile(this.layout.locks, `pull-${key}`, () =>
+        this.#pull(ref, { ...options, onProgress, signal: abort.signal }),
+      ).finally(() => this.#pulls.delete(ref.canonical));
+      const joined: SharedPull = { listeners, live: 0, abort, promise };
+      this.#pulls.set(ref.canonical, joined);
+      shared = joined;
+    }
+    return joinPull(shared, options);
   }
 
   async #pull(ref: ImageReference, options: PullOptions): Promise<ImageSummary> {
@@ -454,4 +466,41 @@ async function waitFor(file: string, waiting: () => boolean): Promise<boolean> {
     if (!waiting()) return existsSync(file);
     await new Promise((r) => setTimeout(r, pause));
   }
+}
+
+/** A pull in flight and the callers waiting on it. */
+interface SharedPull {
+  listeners: Set<(p: ImageProgress) => void>;
+  /** Callers that may still want it (those without a signal count for ever). */
+  live: number;
+  abort: AbortController;
+  promise: Promise<ImageSummary>;
+}
+
+function joinPull(shared: SharedPull, options: PullOptions): Promise<ImageSummary> {
+  const { onProgress, signal } = options;
+  if (onProgress) shared.listeners.add(onProgress);
+  const leave = () => {
+    if (onProgress) shared.listeners.delete(onProgress);
+  };
+  shared.live += 1;
+  if (signal) {
+    const drop = () => {
+      shared.live -= 1;
+      if (shared.live === 0) shared.abort.abort(signal.reason);
+    };
+    if (signal.aborted) drop();
+    else signal.addEventListener('abort', drop, { once: true });
+  }
+  // A caller that cancelled gets its own rejection at once, whether or not the shared pull goes on.
+  const own = signal
+    ? Promise.race([
+        shared.promise,
+        new Promise<never>((_, reject) => {
+          if (signal.aborted) reject(signal.reason);
+          else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        }),
+      ])
+    : shared.promise;
+  return own.finally(leave);
 }
