@@ -42,6 +42,7 @@ export default defineConfig({
       '@cove/protocol/ids': fileURLToPath(new URL('./packages/protocol/src/ids.ts', import.meta.url)),
       '@cove/protocol': src('protocol'),
       '@cove/http': src('http'),
+      '@cove/wire': src('wire'),
       '@cove/agent/main': fileURLToPath(new URL('./packages/agent/src/main.ts', import.meta.url)),
       '@cove/agent': src('agent'),
       '@cove/gateway': src('gateway'),

@@ -1,4 +1,4 @@
-import type { Exchange } from './wire/exchange.js';
+import type { Exchange } from '@cove/wire';
 
 const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
 const EXPOSED_HEADERS = 'content-length, content-range, content-type, content-disposition, x-request-id';

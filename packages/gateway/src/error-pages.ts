@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { AppError } from '@cove/protocol';
-import { answerError } from './wire/error-answers.js';
-import type { Exchange } from './wire/exchange.js';
+import type { Exchange } from '@cove/wire';
+import { answerError } from '@cove/wire';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 

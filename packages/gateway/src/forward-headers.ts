@@ -1,4 +1,4 @@
-import type { RequestHead } from './wire/request-head.js';
+import type { RequestHead } from '@cove/wire';
 
 /**
  * Header hygiene between the caller and an agent.

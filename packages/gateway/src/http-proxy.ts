@@ -1,12 +1,11 @@
 import { AppError, bearerToken, redactUrl } from '@cove/protocol';
+import type { Exchange, UpstreamPools } from '@cove/wire';
+import { answerError, asAppError } from '@cove/wire';
 import type { Logger } from 'pino';
 import type { Authorizer, Upstream } from './authorizer.js';
 import { applyCors } from './cors.js';
 import { forwardedHeaderLines, type ScannedRequest, scanRequestHeaders } from './forward-headers.js';
 import type { PublicPorts } from './public-ports.js';
-import { answerError, asAppError } from './wire/error-answers.js';
-import type { Exchange } from './wire/exchange.js';
-import type { UpstreamPools } from './wire/upstream-pools.js';
 
 const HEALTH_BODY = Buffer.from('{"status":"ok"}');
 const HEALTH_HEADERS = { 'content-type': 'application/json; charset=utf-8' };

@@ -1,6 +1,6 @@
+import type { RequestHead } from '@cove/wire';
 import { connectionListed, dropRequestHeader } from './forward-headers.js';
 import { splitCookies } from './public-port-auth.js';
-import type { RequestHead } from './wire/request-head.js';
 
 /** The agent's `/proxy` target selector: only the gateway sets it on public-port requests. */
 export const PROXY_TARGET_HEADER = 'x-oblien-proxy-target';

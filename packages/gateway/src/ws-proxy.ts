@@ -2,14 +2,13 @@ import http, { type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AppError, bearerToken, offeredProtocols, redactUrl, subprotocolToken, upgradeOriginAllowed } from '@cove/protocol';
+import type { RequestHead, UpstreamPools } from '@cove/wire';
+import { asAppError, answerAndClose as rejectUpgrade } from '@cove/wire';
 import type { Logger } from 'pino';
 import type { Authorizer, Upstream } from './authorizer.js';
 import { upstreamUpgradeHeaders } from './forward-headers.js';
 import type { PublicPorts } from './public-ports.js';
 import { upstreamError } from './upstream-errors.js';
-import { asAppError, answerAndClose as rejectUpgrade } from './wire/error-answers.js';
-import type { RequestHead } from './wire/request-head.js';
-import type { UpstreamPools } from './wire/upstream-pools.js';
 
 export interface WsProxyDeps {
   authorizer: Authorizer;

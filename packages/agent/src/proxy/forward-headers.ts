@@ -16,11 +16,14 @@ const HOP_BY_HOP = new Set([
 /** Never forwarded to the app: the caller's credentials for the agent and the proxy's own instructions. */
 const CONSUMED = new Set(['authorization', TARGET_HEADER, 'expect', REQUEST_ID_HEADER]);
 
-/** The header names a `Connection` header lists (hop-by-hop too). */
-function connectionNamed(raw: readonly string[]): Set<string> {
-  const named = new Set<string>();
+/** The header names `Connection` headers list (hop-by-hop too), or undefined when there are none (the usual case). */
+function connectionNamed(raw: readonly string[]): Set<string> | undefined {
+  let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if ((raw[i] as string).toLowerCase() !== 'connection') continue;
+    const header = raw[i] as string;
+    // Only a name of this length can be `Connection`: most headers are never lower-cased here.
+    if (header.length !== 10 || header.toLowerCase() !== 'connection') continue;
+    named ??= new Set();
     for (const token of (raw[i + 1] as string).split(',')) {
       const name = token.trim().toLowerCase();
       if (name) named.add(name);
@@ -37,14 +40,15 @@ function connectionNamed(raw: readonly string[]): Set<string> {
  * the agent's id, so the app logs the same id as the agent. `keep` lists
  * hop-by-hop headers to pass anyway (`Upgrade` and `Connection` on upgrades),
  * `tokenProtocols` subprotocol values that carry the token; `chunked` says
- * the caller's body is chunked (the agent re-chunks it).
+ * the caller's body is chunked (the agent re-chunks it); `reframed` that the
+ * connection to the app frames the body itself (Content-Length is dropped too).
  */
 export function requestHeadersForApp(
   raw: readonly string[],
   requestId: string,
-  options: { upgrade?: boolean; chunked?: boolean; tokenProtocols?: ReadonlySet<string> } = {},
+  options: { upgrade?: boolean; chunked?: boolean; reframed?: boolean; tokenProtocols?: ReadonlySet<string> } = {},
 ): string[] {
-  const named = options.upgrade ? new Set<string>() : connectionNamed(raw);
+  const named = options.upgrade ? undefined : connectionNamed(raw);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -65,7 +69,7 @@ export function requestHeadersForApp(
         continue;
       }
     }
-    if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || named?.has(lower) === true || (options.reframed && lower === 'content-length')) continue;
     out.push(name, value);
   }
   // A chunked body stays chunked: for GET, DELETE or OPTIONS node:http would otherwise send it unframed.
@@ -77,10 +81,11 @@ export function requestHeadersForApp(
 /**
  * The app's response headers for the caller: everything but hop-by-hop
  * headers (the agent frames the answer itself) and the app's own
- * `X-Request-Id` (every agent answer carries the agent's).
+ * `X-Request-Id` (every agent answer carries the agent's, which the caller
+ * adds).
  */
-export function responseHeadersForCaller(raw: readonly string[], requestId: string, options: { upgrade?: boolean } = {}): string[] {
-  const named = options.upgrade ? new Set<string>() : connectionNamed(raw);
+export function appResponseHeaders(raw: readonly string[], options: { upgrade?: boolean } = {}): string[] {
+  const named = options.upgrade ? undefined : connectionNamed(raw);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -90,9 +95,15 @@ export function responseHeadersForCaller(raw: readonly string[], requestId: stri
       out.push(name, raw[i + 1] as string);
       continue;
     }
-    if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || named?.has(lower) === true) continue;
     out.push(name, raw[i + 1] as string);
   }
+  return out;
+}
+
+/** `appResponseHeaders` and the agent's `X-Request-Id`. */
+export function responseHeadersForCaller(raw: readonly string[], requestId: string, options: { upgrade?: boolean } = {}): string[] {
+  const out = appResponseHeaders(raw, options);
   out.push(REQUEST_ID_HEADER, requestId);
   return out;
 }

@@ -1,14 +1,12 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { AppError } from '@cove/protocol';
 import type { Logger } from 'pino';
 import { requestHeadersForApp, responseHeadersForCaller } from './forward-headers.js';
-import { writeProxyError } from './proxy-errors.js';
+import { targetFailure, writeProxyError } from './proxy-errors.js';
 import type { ProxyRoute } from './proxy-request.js';
 
-/** Errors that mean nothing answers on the target port. */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EADDRNOTAVAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
-
 /**
+ * The relay for a `/proxy` request that arrives on a connection the JSON app
+ * already serves (see index.ts: such a connection stays with node:http).
  * Relays one HTTP exchange to the app and back, streaming both ways: the
  * request body is piped to the app and the answer to the caller, each with
  * `pipe`'s backpressure (a slow reader pauses the app's socket, a slow app
@@ -64,10 +62,8 @@ export function relayHttp(
         send(false);
         return;
       }
-      const code = err.code ?? 'error';
-      log.debug({ reqId: requestId, target: route.target.label, code }, 'proxy target unreachable');
-      const message = UNREACHABLE.has(code) ? `nothing answers on ${route.target.label}` : `proxy target ${route.target.label} failed`;
-      writeProxyError(res, new AppError('proxy_target_unreachable', `${message} (${code})`), requestId);
+      log.debug({ reqId: requestId, target: route.target.label, code: err.code }, 'proxy target unreachable');
+      writeProxyError(res, targetFailure(err.code, route.target.label), requestId);
     });
 
     // The caller went away before the answer ended: stop the app's side too.

@@ -1,6 +1,16 @@
 import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type AppError, REQUEST_ID_HEADER } from '@cove/protocol';
+import { AppError, REQUEST_ID_HEADER } from '@cove/protocol';
+
+/** Errors that mean nothing answers on the target port. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EADDRNOTAVAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+
+/** 502 `proxy_target_unreachable`: the app could not be reached, or broke off before answering. */
+export function targetFailure(code: string | undefined, label: string): AppError {
+  const why = code ?? 'error';
+  const message = UNREACHABLE.has(why) ? `nothing answers on ${label}` : `proxy target ${label} failed`;
+  return new AppError('proxy_target_unreachable', `${message} (${why})`);
+}
 
 /**
  * Answers a proxied request the proxy itself refuses (bad target, no token,

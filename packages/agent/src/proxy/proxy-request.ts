@@ -75,7 +75,10 @@ export function resolveProxyRoute(remainder: string, header: string | string[] |
  * repeated and empty ones).
  */
 function stripReserved(query: string): { query: string; target: string | undefined } {
-  if (query === '') return { query, target: undefined };
+  // Neither name can be spelled without these letters (`+` decodes to a space, so only `%` escapes could hide them).
+  if (query === '' || (!query.includes('token') && !query.includes('x_oblien_target') && !query.includes('%'))) {
+    return { query, target: undefined };
+  }
   let target: string | undefined;
   const kept: string[] = [];
   for (const pair of query.split('&')) {

@@ -25,8 +25,15 @@ export interface UpstreamTarget {
 export interface UpstreamPoolsOptions extends UpstreamTimeouts {
   /** The end-to-end response headers the caller may see. */
   responseHeaders(raw: readonly string[]): string[];
-  /** What the caller is told when a request could not reach its agent (502, 504). */
-  upstreamError(err: Error): AppError;
+  /**
+   * The trailers of a chunked request body that reach the upstream, and of a
+   * chunked response body that reach the caller. Without them trailers are
+   * dropped (the body itself is relayed whole either way).
+   */
+  requestTrailers?: (raw: readonly string[]) => readonly string[];
+  responseTrailers?: (raw: readonly string[]) => readonly string[];
+  /** What the caller is told when a request could not reach `target` (502, 504). */
+  upstreamError(err: Error, target: UpstreamTarget): AppError;
   /** Told of each request that failed before any answer. */
   onFailure?(error: AppError, cause: Error, requestId: string): void;
 }
@@ -56,6 +63,14 @@ class OriginPool implements ConnectionPool {
 
   get headersMs(): number {
     return this.#pools.headersMs;
+  }
+
+  get requestTrailers(): ((raw: readonly string[]) => readonly string[]) | undefined {
+    return this.#options.requestTrailers;
+  }
+
+  get responseTrailers(): ((raw: readonly string[]) => readonly string[]) | undefined {
+    return this.#options.responseTrailers;
   }
 
   responseHeaders(raw: readonly string[]): string[] {
@@ -102,7 +117,7 @@ class OriginPool implements ConnectionPool {
       this.send(exchange, head, false);
       return;
     }
-    const answer = this.#options.upstreamError(error);
+    const answer = this.#options.upstreamError(error, this.#target);
     this.#options.onFailure?.(answer, error, exchange.request.requestId);
     if (exchange.relay !== undefined) exchange.relay.answerFailure(answer, error);
     else answerError(exchange, answer);

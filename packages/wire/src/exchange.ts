@@ -10,7 +10,8 @@ export interface BodySink {
   onChunk(chunk: Buffer): boolean;
   /** Sends what it holds; false when full. */
   flush(): boolean;
-  onEnd(): void;
+  /** The body is complete; `trailers` is its trailer section (flat `[name, value, …]`, usually empty). */
+  onEnd(trailers: readonly string[]): void;
 }
 
 /** What an exchange needs from the connection it runs on. */
@@ -37,6 +38,7 @@ type ResponseMode = 'none' | 'length' | 'chunked' | 'close';
 const BODY_BUFFER_BYTES = 64 * 1024;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 const CHUNKED_END = '0\r\n\r\n';
+const NO_TRAILERS: readonly string[] = [];
 const CRLF = '\r\n';
 
 /**
@@ -60,6 +62,7 @@ export class Exchange {
   #onAbort: (() => void) | undefined;
 
   #requestComplete = false;
+  #requestTrailers: readonly string[] = NO_TRAILERS;
   #sink: BodySink | undefined;
   #sinkFull = false;
   #buffered: Buffer[] = [];
@@ -147,16 +150,17 @@ export class Exchange {
     if (this.#bufferedBytes >= BODY_BUFFER_BYTES) this.#owner.setBodyPaused(true);
   }
 
-  /** Called by the connection when the request's last byte is parsed. */
-  receiveEnd(): void {
+  /** Called by the connection when the request's last byte is parsed, with the body's trailers. */
+  receiveEnd(trailers: readonly string[] = NO_TRAILERS): void {
     this.#requestComplete = true;
+    this.#requestTrailers = trailers;
     if (this.#buffered.length === 0) this.#endBody();
   }
 
   #endBody(): void {
     if (this.#sink === undefined || this.#bodyEnded || this.done) return;
     this.#bodyEnded = true;
-    this.#sink.onEnd();
+    this.#sink.onEnd(this.#requestTrailers);
   }
 
   #drainBuffer(): void {
@@ -207,8 +211,9 @@ export class Exchange {
   writeHead(status: number, message: string, headers: readonly string[], length: number | undefined, noBody: boolean): void {
     if (this.done || this.#headSent) return;
     this.#headSent = true;
-    let head = `HTTP/1.1 ${status} ${message || STATUS_CODES[status] || ''}${CRLF}`;
-    for (let i = 0; i < headers.length; i += 2) head += `${headers[i] as string}: ${headers[i + 1] as string}${CRLF}`;
+    // An answer that goes out before the request is read whole ends the connection (see `exchangeFinished`): say so.
+    if (!this.#requestComplete) this.keepAlive = false;
+    let head = `HTTP/1.1 ${status} ${message || STATUS_CODES[status] || ''}${CRLF}${headerLines(headers)}`;
     head += this.#extraHeaders;
     if (noBody) this.#mode = 'none';
     else if (length !== undefined) this.#mode = 'length';
@@ -251,11 +256,11 @@ export class Exchange {
     this.#socket.once('drain', fn);
   }
 
-  /** The response is complete. */
-  end(): void {
+  /** The response is complete; `trailers` (flat `[name, value, …]`) go out when the body is chunked. */
+  end(trailers: readonly string[] = NO_TRAILERS): void {
     if (this.done) return;
     this.#finished = true;
-    if (this.#mode === 'chunked') this.#out.text(CHUNKED_END);
+    if (this.#mode === 'chunked') this.#out.text(trailers.length === 0 ? CHUNKED_END : `0${CRLF}${headerLines(trailers)}${CRLF}`);
     this.#out.flush();
     this.#buffered = [];
     this.#owner.exchangeFinished(this);
@@ -283,4 +288,11 @@ export class Exchange {
     this.#onAbort = undefined;
     fn?.();
   }
+}
+
+/** `name: value` lines of a flat `[name, value, …]` list. */
+export function headerLines(raw: readonly string[]): string {
+  let text = '';
+  for (let i = 0; i < raw.length; i += 2) text += `${raw[i] as string}: ${raw[i + 1] as string}${CRLF}`;
+  return text;
 }

@@ -2,14 +2,35 @@ import type { Socket } from 'node:net';
 import { AppError } from '@cove/protocol';
 import { answerAndClose, answerError } from './error-answers.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
-import { isParseFailure, type MessageHead, MessageParser, type ParseFailure } from './llhttp.js';
+import { type HeadAction, isParseFailure, type MessageHead, MessageParser, NO_BODY, type ParseFailure, READ_BODY, STOP } from './llhttp.js';
 import { RequestHead } from './request-head.js';
+
+const EMPTY = Buffer.alloc(0);
 
 export interface WireHandlers {
   /** A request to answer or relay. */
   request(exchange: Exchange): void;
   /** An upgrade request: the socket is handed over with the bytes that followed the head. */
   upgrade(request: RequestHead, socket: Socket, head: Buffer): void;
+  /** Called once for each exchange `request` was called with, when its answer is complete or it was cut. */
+  settled?(exchange: Exchange): void;
+}
+
+/**
+ * Another HTTP server sharing the wire's connections (the agent's JSON app):
+ * a request the wire does not keep hands its whole connection over, at that
+ * request's head, once the requests before it are answered. The connection
+ * does not come back.
+ */
+export interface WireHandOff {
+  /** Whether the wire serves this request (else the connection is handed over). */
+  keeps(request: RequestHead, upgrade: boolean): boolean;
+  /**
+   * Takes the connection over. The request's head and whatever followed it
+   * are back at the front of the socket's readable stream, which is paused
+   * and resumed right after this returns.
+   */
+  take(socket: Socket): void;
 }
 
 export interface WireTimeouts {
@@ -36,6 +57,13 @@ export class DownstreamConnection implements ExchangeOwner {
   /** The exchange that received body bytes during the current read: told to send them on once it is parsed. */
   #bodyTarget: Exchange | undefined;
   #upgrade: RequestHead | undefined;
+  /** The exchange handed to the `request` handler and not yet settled. */
+  #dispatched: Exchange | undefined;
+  readonly #handOff: WireHandOff | undefined;
+  /** A request whose connection is to be handed over once the queue is empty, and the bytes that followed its head. */
+  #handingOver: { request: RequestHead; rest: Buffer } | undefined;
+  /** Called when the connection is handed over: it is no longer the wire's. */
+  readonly #released: (connection: DownstreamConnection) => void;
   /** When the current request head began to arrive (ms, performance.now()), or -1 between requests. */
   #headStartedAt = -1;
   /** Since when no request has been in flight (ms), or -1 while one is. */
@@ -46,9 +74,17 @@ export class DownstreamConnection implements ExchangeOwner {
   #peerEnded = false;
   #closing = false;
 
-  constructor(socket: Socket, handlers: WireHandlers, timeouts: WireTimeouts) {
+  constructor(
+    socket: Socket,
+    handlers: WireHandlers,
+    timeouts: WireTimeouts,
+    handOff?: WireHandOff,
+    released: (connection: DownstreamConnection) => void = () => {},
+  ) {
     this.socket = socket;
     this.#handlers = handlers;
+    this.#handOff = handOff;
+    this.#released = released;
     this.#timeouts = timeouts;
     this.#parser = new MessageParser('request', {
       onHead: (head) => this.#onHead(head),
@@ -56,12 +92,12 @@ export class DownstreamConnection implements ExchangeOwner {
         this.#bodyTarget = this.#parsing;
         this.#parsing?.receiveBody(chunk);
       },
-      onComplete: () => this.#onComplete(),
+      onComplete: (trailers) => this.#onComplete(trailers),
     });
     socket.setNoDelay(true);
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
-    socket.on('error', () => socket.destroy());
+    socket.on('error', this.#onError);
     socket.once('close', this.#onClose);
   }
 
@@ -78,19 +114,30 @@ export class DownstreamConnection implements ExchangeOwner {
       this.#refuseUnparsable(result);
       return;
     }
+    if (this.#handingOver !== undefined) {
+      this.#handingOver.rest = chunk.subarray(result);
+      this.#updateReading();
+      if (this.#queue.length === 0) this.#handOver();
+      return;
+    }
     const upgrade = this.#upgrade;
     if (upgrade !== undefined) this.#startUpgrade(upgrade, chunk.subarray(result));
   };
 
-  #onHead(head: MessageHead): boolean {
+  #onHead(head: MessageHead): HeadAction {
     this.#awaitingHead = false;
     this.#headStartedAt = -1;
-    if (this.#closing) return false;
+    if (this.#closing) return NO_BODY;
     const request = new RequestHead(head, this.socket.remoteAddress ?? '');
+    if (this.#handOff !== undefined && !this.#handOff.keeps(request, head.upgrade)) {
+      // llhttp stops right after this head: the head and the bytes after it go to the other server.
+      this.#handingOver = { request, rest: EMPTY };
+      return STOP;
+    }
     if (head.upgrade) {
       // llhttp stops after an upgrade head; the rest of the bytes belong to the new protocol.
       this.#upgrade = request;
-      return false;
+      return READ_BODY;
     }
     const exchange = new Exchange(request, this, head.keepAlive && !this.#peerEnded);
     this.#parsing = exchange;
@@ -98,17 +145,49 @@ export class DownstreamConnection implements ExchangeOwner {
     this.#queue.push(exchange);
     if (this.#queue.length === 1) this.#dispatch(exchange);
     else this.#updateReading();
-    return false;
+    return READ_BODY;
   }
 
-  #onComplete(): void {
+  #onComplete(trailers: readonly string[]): void {
+    // A head the connection is handed over at completes at once (llhttp skips its body): nothing to do here.
+    if (this.#handingOver !== undefined) return;
     const exchange = this.#parsing;
     this.#parsing = undefined;
     this.#awaitingHead = true;
-    exchange?.receiveEnd();
+    exchange?.receiveEnd(trailers);
+  }
+
+  /**
+   * Gives the connection to the other server: the wire lets go of the
+   * socket, puts the request's head (rebuilt from what llhttp parsed, see
+   * `RequestHead.toBytes`) and the bytes after it back into the socket's
+   * stream, and the other server reads them as if it had accepted the
+   * connection itself.
+   */
+  #handOver(): void {
+    const pending = this.#handingOver as { request: RequestHead; rest: Buffer };
+    const socket = this.socket;
+    this.#closing = true;
+    this.#parser.close();
+    socket.off('data', this.#onData);
+    socket.off('end', this.#onEnd);
+    socket.off('error', this.#onError);
+    socket.off('close', this.#onClose);
+    this.#released(this);
+    if (this.#peerEnded) {
+      // The caller's end was read while earlier requests were answered: a stream past its end takes nothing back.
+      socket.end();
+      return;
+    }
+    socket.pause();
+    const head = pending.request.toBytes();
+    socket.unshift(pending.rest.length === 0 ? head : Buffer.concat([head, pending.rest]));
+    this.#handOff?.take(socket);
+    socket.resume();
   }
 
   #dispatch(exchange: Exchange): void {
+    this.#dispatched = exchange;
     try {
       this.#handlers.request(exchange);
     } catch {
@@ -118,6 +197,7 @@ export class DownstreamConnection implements ExchangeOwner {
 
   exchangeFinished(exchange: Exchange): void {
     if (this.#queue[0] === exchange) this.#queue.shift();
+    this.#settle(exchange);
     this.#bodyPaused = false;
     // A body left unread (an early answer) cannot be skipped reliably: the connection ends instead.
     if (!exchange.keepAlive || !exchange.requestComplete || (this.#peerEnded && this.#queue.length === 0)) {
@@ -126,7 +206,10 @@ export class DownstreamConnection implements ExchangeOwner {
     }
     const next = this.#queue[0];
     if (next !== undefined) queueMicrotask(() => this.#dispatch(next));
-    else this.#idleSince = performance.now();
+    else if (this.#handingOver !== undefined) {
+      this.#handOver();
+      return;
+    } else this.#idleSince = performance.now();
     this.#updateReading();
   }
 
@@ -136,7 +219,8 @@ export class DownstreamConnection implements ExchangeOwner {
   }
 
   #updateReading(): void {
-    const want = !this.#closing && !this.#bodyPaused && this.#queue.length <= 1 && this.#upgrade === undefined;
+    const want =
+      !this.#closing && !this.#bodyPaused && this.#queue.length <= 1 && this.#upgrade === undefined && this.#handingOver === undefined;
     if (want === this.#reading) return;
     this.#reading = want;
     if (want) this.socket.resume();
@@ -156,6 +240,10 @@ export class DownstreamConnection implements ExchangeOwner {
     this.#parser.close();
     this.#handlers.upgrade(request, socket, rest);
   }
+
+  readonly #onError = (): void => {
+    this.socket.destroy();
+  };
 
   readonly #onEnd = (): void => {
     this.#peerEnded = true;
@@ -184,8 +272,16 @@ export class DownstreamConnection implements ExchangeOwner {
     }
   }
 
+  /** Tells the handlers an exchange they were given is over (once). */
+  #settle(exchange: Exchange): void {
+    if (this.#dispatched !== exchange) return;
+    this.#dispatched = undefined;
+    this.#handlers.settled?.(exchange);
+  }
+
   readonly #onClose = (): void => {
     this.#closing = true;
+    if (this.#dispatched !== undefined) this.#settle(this.#dispatched);
     for (const exchange of this.#queue) exchange.abort();
     this.#parsing?.abort();
     this.#queue.length = 0;

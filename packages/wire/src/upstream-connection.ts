@@ -1,6 +1,6 @@
 import net, { type Socket } from 'node:net';
-import type { BodySink, Exchange } from './exchange.js';
-import { isParseFailure, type MessageHead, MessageParser } from './llhttp.js';
+import { type BodySink, type Exchange, headerLines } from './exchange.js';
+import { type HeadAction, isParseFailure, type MessageHead, MessageParser, NO_BODY, READ_BODY } from './llhttp.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
 /** What a connection needs from the pool that owns it. */
@@ -9,6 +9,9 @@ export interface ConnectionPool {
   readonly headersMs: number;
   /** The end-to-end response headers the caller may see (the gateway's header policy). */
   responseHeaders(raw: readonly string[]): string[];
+  /** The trailers relayed with a chunked body each way; without these, trailers are dropped. */
+  readonly requestTrailers: ((raw: readonly string[]) => readonly string[]) | undefined;
+  readonly responseTrailers: ((raw: readonly string[]) => readonly string[]) | undefined;
   /** The response is complete and the connection can carry another request. */
   release(connection: UpstreamConnection, idleMs: number): void;
   /** The connection closed or broke. */
@@ -63,7 +66,7 @@ export class UpstreamConnection {
     this.#parser = new MessageParser('response', {
       onHead: (head) => this.#onHead(head),
       onBody: (chunk) => this.#onBody(chunk),
-      onComplete: () => this.#onComplete(),
+      onComplete: (trailers) => this.#onComplete(trailers),
     });
     // `onread`: answers are read into one shared buffer and handed straight to the parser (which copies what
     // it keeps), skipping a buffer allocation and a stream event per read. All reads are synchronous with
@@ -122,6 +125,7 @@ export class UpstreamConnection {
   /** Relays the request body, re-framed: pieces as they are under a Content-Length, or re-chunked. */
   #bodySink(exchange: Exchange, chunked: boolean): BodySink {
     const out = this.#out;
+    const relayTrailers = this.#pool.requestTrailers;
     const full = (): false => {
       this.socket.once('drain', () => exchange.resumeBody());
       return false;
@@ -134,8 +138,8 @@ export class UpstreamConnection {
         return room || full();
       },
       flush: () => out.flush() || full(),
-      onEnd: () => {
-        if (chunked) out.text(`0${CRLF}${CRLF}`);
+      onEnd: (trailers) => {
+        if (chunked) out.text(`0${CRLF}${trailers.length > 0 && relayTrailers ? headerLines(relayTrailers(trailers)) : ''}${CRLF}`);
         out.flush();
         this.#requestSent = true;
       },
@@ -160,14 +164,14 @@ export class UpstreamConnection {
     if (this.#exchange === exchange && !exchange.flush()) this.#pauseUntilDrained(exchange);
   }
 
-  #onHead(head: MessageHead): boolean {
+  #onHead(head: MessageHead): HeadAction {
     const exchange = this.#exchange;
-    if (exchange === undefined) return true;
+    if (exchange === undefined) return NO_BODY;
     this.#status = head.statusCode;
     if (head.statusCode < 200) {
       // 1xx interim answers concern this connection only; a 101 was never asked for.
       if (head.statusCode === 101) this.socket.destroy();
-      return false;
+      return READ_BODY;
     }
     this.#answered = true;
     this.#headersDeadline = Number.POSITIVE_INFINITY;
@@ -185,7 +189,7 @@ export class UpstreamConnection {
     const relay = exchange.relay;
     const headers = relay === undefined ? this.#pool.responseHeaders(raw) : relay.responseHeaders(raw);
     exchange.writeHead(status, head.statusMessage, headers, length, noBody);
-    return isHead;
+    return isHead ? NO_BODY : READ_BODY;
   }
 
   #onBody(chunk: Buffer): void {
@@ -205,11 +209,12 @@ export class UpstreamConnection {
     });
   }
 
-  #onComplete(): void {
+  #onComplete(trailers: readonly string[]): void {
     if (this.#status < 200) return;
     const exchange = this.#exchange;
     this.#exchange = undefined;
-    exchange?.end();
+    const relayTrailers = this.#pool.responseTrailers;
+    exchange?.end(trailers.length > 0 && relayTrailers ? relayTrailers(trailers) : undefined);
     if (this.#requestSent) this.#recycle();
     // Otherwise the body is still being sent: the connection cannot carry another request.
     else this.socket.destroy();

@@ -12,6 +12,8 @@ export class RequestHead {
   readonly url: string;
   /** Flat `[name, value, …]`; values as received (llhttp refuses CR, LF and NUL in them). */
   readonly rawHeaders: readonly string[];
+  /** 1 (llhttp accepts only HTTP/1.x and HTTP/0.9). */
+  readonly versionMajor: number;
   /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
   readonly versionMinor: number;
   readonly remoteAddress: string;
@@ -29,6 +31,7 @@ export class RequestHead {
     this.method = head.method;
     this.url = head.url;
     this.rawHeaders = head.rawHeaders;
+    this.versionMajor = head.versionMajor;
     this.versionMinor = head.versionMinor;
     this.remoteAddress = remoteAddress;
     let framing: BodyFraming;
@@ -63,6 +66,20 @@ export class RequestHead {
   /** Whether body bytes follow the head. */
   get hasBody(): boolean {
     return this.bodyFraming === 'chunked' || (this.bodyFraming !== undefined && this.bodyFraming > 0);
+  }
+
+  /**
+   * The head as bytes another HTTP/1.1 server parses exactly as this one was
+   * parsed (a connection handed over after it): the request line and the
+   * headers in their order and spelling, values as received (latin1, so any
+   * byte round-trips). Never longer than what the caller sent: no space after
+   * the colon, and the OWS llhttp trimmed stays trimmed.
+   */
+  toBytes(): Buffer {
+    let text = `${this.method} ${this.url} HTTP/${this.versionMajor}.${this.versionMinor}\r\n`;
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) text += `${raw[i] as string}:${raw[i + 1] as string}\r\n`;
+    return Buffer.from(`${text}\r\n`, 'latin1');
   }
 
   /** Lower-cased names, repeated headers joined with `, ` (built on first use: the hot path reads rawHeaders). */

@@ -4,9 +4,10 @@ import { createRequire } from 'node:module';
  * Node's own HTTP/1.1 parser (llhttp, the one behind `node:http`), driven
  * directly on raw sockets.
  *
- * The gateway's data path skips Node's `http.Server` and `undici`: their
- * per-request objects and stream machinery cost more than the relay itself
- * (see docs/decisions.md, Gateway, "The wire"). Parsing stays with llhttp in
+ * The relays built on it (the gateway's data path, the agent's `/proxy`)
+ * skip Node's `http.Server`, `http.request` and `undici`: their per-request
+ * objects and stream machinery cost more than the relay itself (see
+ * docs/decisions.md, Gateway, "The wire"). Parsing stays with llhttp in
  * strict mode, so every framing rule Node enforces against request smuggling
  * (Content-Length with Transfer-Encoding, bad chunk sizes, invalid header
  * characters, oversized heads) is enforced here too.
@@ -37,7 +38,7 @@ interface NativeParserClass {
 const common = createRequire(import.meta.url)('_http_common') as { HTTPParser: NativeParserClass; methods: string[] };
 const { HTTPParser, methods } = common;
 if (typeof HTTPParser !== 'function' || !Array.isArray(methods)) {
-  throw new Error("this Node.js version does not expose its HTTP parser ('_http_common'); the gateway needs Node 20 or 22");
+  throw new Error("this Node.js version does not expose its HTTP parser ('_http_common'); @cove/wire needs Node 20 or 22");
 }
 
 /** What llhttp refused, and where. */
@@ -50,6 +51,7 @@ export interface ParseFailure extends Error {
 
 /** A parsed request or status line with its header section. */
 export interface MessageHead {
+  versionMajor: number;
   versionMinor: number;
   /** Flat `[name, value, name, value, …]` as sent (names keep their case). */
   rawHeaders: string[];
@@ -66,21 +68,38 @@ export interface MessageHead {
   keepAlive: boolean;
 }
 
+/**
+ * What the parser does after a head: read the body it announces (`READ_BODY`),
+ * take it as bodiless (`NO_BODY`: the answer to a HEAD request), or stop right
+ * after the head (`STOP`: `execute` returns the bytes consumed so far and the
+ * rest belongs to whoever takes the connection over).
+ */
+export const READ_BODY = 0;
+export const NO_BODY = 1;
+export const STOP = 2;
+export type HeadAction = typeof READ_BODY | typeof NO_BODY | typeof STOP;
+
 export interface MessageHandlers {
-  /** Return true to tell the parser that no body follows (the answer to a HEAD request). */
-  onHead(head: MessageHead): boolean | undefined;
+  onHead(head: MessageHead): HeadAction;
   /** A piece of the body, already de-chunked: a copy the handler may keep. */
   onBody(chunk: Buffer): void;
-  onComplete(): void;
+  /** The message is complete; `trailers` is the chunked body's trailer section (flat `[name, value, …]`, often empty). */
+  onComplete(trailers: readonly string[]): void;
 }
 
 export type MessageKind = 'request' | 'response';
+
+const NO_TRAILERS: readonly string[] = [];
 
 /** One parser for the life of one connection: messages follow each other on it. */
 export class MessageParser {
   readonly #native: NativeParser;
   #closed = false;
-  /** Header pieces llhttp hands over early when a head has more than 32 headers. */
+  /**
+   * Header pieces llhttp hands over before the head is complete (more than 32
+   * headers, and every head once a message had trailers), or, after the head,
+   * the trailer section.
+   */
   #pendingHeaders: string[] | undefined;
   #pendingUrl = '';
 
@@ -93,7 +112,7 @@ export class MessageParser {
       this.#pendingUrl += url;
     };
     native[HTTPParser.kOnHeadersComplete] = (
-      _versionMajor: number,
+      versionMajor: number,
       versionMinor: number,
       headers: string[] | undefined,
       method: number | undefined,
@@ -111,7 +130,8 @@ export class MessageParser {
         this.#pendingHeaders = undefined;
         this.#pendingUrl = '';
       }
-      const skipBody = handlers.onHead({
+      return handlers.onHead({
+        versionMajor,
         versionMinor,
         rawHeaders,
         method: method === undefined ? '' : (methods[method] ?? ''),
@@ -121,17 +141,23 @@ export class MessageParser {
         upgrade,
         keepAlive,
       });
-      return skipBody === true ? 1 : 0;
     };
     native[HTTPParser.kOnBody] = handlers.onBody;
-    native[HTTPParser.kOnMessageComplete] = handlers.onComplete;
+    native[HTTPParser.kOnMessageComplete] = () => {
+      // What llhttp flushed after the head is the trailer section: it belongs to this message, never to the next head.
+      const trailers = this.#pendingHeaders ?? NO_TRAILERS;
+      this.#pendingHeaders = undefined;
+      this.#pendingUrl = '';
+      handlers.onComplete(trailers);
+    };
     this.#native = native;
   }
 
   /**
    * Feeds bytes; handlers run synchronously. Returns how many bytes were
-   * consumed (fewer than given only after an upgrade head: the rest belongs
-   * to the upgraded protocol), or the parse failure.
+   * consumed (fewer than given only after an upgrade head or a head answered
+   * with `STOP`: the rest belongs to whoever takes the connection over), or
+   * the parse failure.
    */
   execute(data: Buffer): number | ParseFailure {
     if (this.#closed) return data.length;
