@@ -1,6 +1,7 @@
 import { AppError, type GatewayClaims, type WorkspaceRoute } from '@cove/protocol';
 import type { RouteCache } from './route-cache.js';
 import type { TokenVerifier } from './token-verifier.js';
+import type { Waker } from './wake.js';
 
 /** Where an authorized request goes and how it authenticates there. */
 export interface Upstream {
@@ -25,10 +26,12 @@ export interface Upstream {
 export class Authorizer {
   readonly #tokens: TokenVerifier;
   readonly #routes: RouteCache;
+  readonly #waker: Waker | undefined;
 
-  constructor(tokens: TokenVerifier, routes: RouteCache) {
+  constructor(tokens: TokenVerifier, routes: RouteCache, waker?: Waker) {
     this.#tokens = tokens;
     this.#routes = routes;
+    this.#waker = waker;
   }
 
   /** Synchronous when both the token and the route are cached (the hot path). */
@@ -44,9 +47,14 @@ export class Authorizer {
     return this.#check(claims, route);
   }
 
-  #check(claims: GatewayClaims, route: WorkspaceRoute | undefined): Upstream {
+  #check(claims: GatewayClaims, route: WorkspaceRoute | undefined, woken = false): Upstream | Promise<Upstream> {
     if (route === undefined) throw new AppError('unauthorized', 'invalid token: unknown workspace');
     if (claims.gen !== route.generation) throw new AppError('unauthorized', 'token revoked');
+    // A sleeping workspace is woken for a valid token it accepts, then checked again as it is now (a stopped
+    // one has no address until it starts).
+    if (!route.running && route.wakeable && route.publicAccess && this.#waker !== undefined && !woken) {
+      return this.#waker.wake(claims.wid).then((fresh) => this.#check(claims, fresh, true));
+    }
     // The address is compared, never used: requests only ever go to the store's current address.
     if (claims.ip !== route.ip || claims.port !== route.port) {
       throw new AppError('unauthorized', 'token was issued for another address of the workspace; get a fresh token');

@@ -1,5 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { RouteSource } from '@cove/protocol';
+import type { WireTimeouts } from '@cove/wire';
+import { UpstreamPools, type UpstreamTimeouts, WireServer } from '@cove/wire';
 import type { Logger } from 'pino';
 import { Authorizer } from './authorizer.js';
 import { downstreamResponseHeaders } from './forward-headers.js';
@@ -10,9 +12,7 @@ import { PublicPorts } from './public-ports.js';
 import { PublicPortCache, RouteCache } from './route-cache.js';
 import { TokenVerifier } from './token-verifier.js';
 import { upstreamError } from './upstream-errors.js';
-import type { WireTimeouts } from './wire/downstream-connection.js';
-import { UpstreamPools, type UpstreamTimeouts } from './wire/upstream-pools.js';
-import { WireServer } from './wire/wire-server.js';
+import { Waker } from './wake.js';
 import { wsProxy } from './ws-proxy.js';
 
 export interface GatewayOptions {
@@ -35,6 +35,8 @@ export interface GatewayOptions {
    * resolve `*.localhost` to loopback.
    */
   previewDomain?: string;
+  /** How long a request for a sleeping workspace is held while it wakes (ms) before a 503 `wake_timeout`. Default 30 000. */
+  wakeTimeoutMs?: number;
 }
 
 export interface Gateway {
@@ -49,7 +51,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const log = options.logger ?? createGatewayLogger();
   const tokens = new TokenVerifier({ secret: options.secret, ...(options.tokenCacheSize ? { cacheSize: options.tokenCacheSize } : {}) });
   const routes = new RouteCache(options.routes, options.routeCacheMs ?? 500);
-  const authorizer = new Authorizer(tokens, routes);
+  const waker = Waker.for(options.routes, routes, options.wakeTimeoutMs ?? 30_000, log);
+  const authorizer = new Authorizer(tokens, routes, waker);
   const pools = new UpstreamPools({
     ...options.upstreamTimeouts,
     responseHeaders: downstreamResponseHeaders,
@@ -66,6 +69,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     pools,
     log,
     tunnels,
+    waker,
   });
 
   // Uploads, downloads and streams take as long as they need: only a slow request head or an idle connection is cut.

@@ -1,5 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { AppError, bearerToken, offeredProtocols, type PublicPortRoute, redactUrl, type WorkspaceRoute } from '@cove/protocol';
+import type { Exchange, RequestHead, UpstreamPools } from '@cove/wire';
+import { asAppError, answerAndClose as rejectUpgrade } from '@cove/wire';
 import type { Logger } from 'pino';
 import { type Upstream, upstreamOf } from './authorizer.js';
 import { answerPublicError } from './error-pages.js';
@@ -8,10 +10,7 @@ import type { PreviewHostMatch, PreviewHosts } from './preview-host.js';
 import { portTokenCookie, portTokenMatches, splitQueryToken } from './public-port-auth.js';
 import { PROXY_TARGET_HEADER, type ScannedPublicRequest, scanPublicRequest } from './public-port-headers.js';
 import type { PublicPortCache, RouteCache } from './route-cache.js';
-import { asAppError, answerAndClose as rejectUpgrade } from './wire/error-answers.js';
-import type { Exchange } from './wire/exchange.js';
-import type { RequestHead } from './wire/request-head.js';
-import type { UpstreamPools } from './wire/upstream-pools.js';
+import type { Waker } from './wake.js';
 import { tunnel } from './ws-proxy.js';
 
 export interface PublicPortsDeps {
@@ -24,6 +23,8 @@ export interface PublicPortsDeps {
   tunnels: Set<Duplex>;
   /** How often connections of exposed ports are checked against the store (ms). Default 250. */
   sweepMs?: number;
+  /** Wakes sleeping workspaces for their ports' visitors (absent: they are answered 503). */
+  waker?: Waker | undefined;
 }
 
 /** What a connection serving an exposed port was admitted under. */
@@ -31,6 +32,8 @@ interface Admission {
   slug: string;
   workspaceId: string;
   generation: number;
+  /** A request on it is being admitted (its workspace may be waking): the sweep leaves it alone meanwhile. */
+  busy?: boolean;
 }
 
 /** An admitted request: where it goes, and the port it was admitted under. */
@@ -90,6 +93,8 @@ export class PublicPorts {
       return;
     }
     const query = splitQueryToken(target);
+    const kept = this.#admitted.get(exchange.socket);
+    if (kept !== undefined) kept.busy = true;
     this.#admit(match, scanned, query.hadToken, query.token, false)
       .then((admitted) => {
         if (exchange.done) return;
@@ -213,7 +218,10 @@ export class PublicPorts {
         );
       }
     }
-    const route = await this.#deps.routes.get(port.workspaceId);
+    let route = await this.#deps.routes.get(port.workspaceId);
+    if (route !== undefined && !route.running && route.wakeable && this.#deps.waker !== undefined) {
+      route = await this.#deps.waker.wake(port.workspaceId);
+    }
     return { port, upstream: reachable(route, match.host) };
   }
 
@@ -227,6 +235,7 @@ export class PublicPorts {
       admission.slug = port.slug;
       admission.workspaceId = port.workspaceId;
       admission.generation = port.generation;
+      admission.busy = false;
     }
     if (this.#sweeper === undefined) {
       this.#sweeper = setInterval(() => void this.#sweep(), this.#sweepMs);
@@ -272,6 +281,7 @@ export class PublicPorts {
     }
     const live = route?.running === true && route.enabled;
     for (const [socket, admission] of list) {
+      if (admission.busy) continue;
       if (!live || port === undefined || port.generation !== admission.generation || port.workspaceId !== admission.workspaceId) {
         this.#admitted.delete(socket);
         socket.destroy();

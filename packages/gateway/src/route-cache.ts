@@ -34,6 +34,11 @@ export class LookupCache<T> {
     this.#entries.clear();
   }
 
+  /** Replaces the answer for `key` with one known to be current (a workspace just woken). */
+  put(key: string, value: T): void {
+    this.#entries.set(key, { value, fetchedAt: performance.now() });
+  }
+
   #fetch(key: string): Promise<T | undefined> {
     const pending = this.#pending.get(key);
     if (pending !== undefined) return pending;

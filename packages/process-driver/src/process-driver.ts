@@ -1,10 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type AgentEndpoint, AppError, type ResolvedNetwork, type WorkspaceDriver, type WorkspaceSpec } from '@cove/protocol';
+import {
+  type AgentEndpoint,
+  AppError,
+  type ResolvedNetwork,
+  type WorkspaceDriver,
+  type WorkspaceDriverEvent,
+  type WorkspaceSpec,
+  type WorkspaceStats,
+} from '@cove/protocol';
 import { AgentOutput } from './agent-output.js';
 import { signalTree } from './process-tree.js';
+import { readProcessTreeStats } from './stats.js';
 
 /** Where the driver reports agents started, exited and killed: a pino logger fits. */
 export interface DriverLog {
@@ -32,6 +41,8 @@ interface RunningAgent {
   exited: Promise<void>;
   /** Frozen by `pause` (SIGSTOP on the agent and every process below it). */
   paused: boolean;
+  /** Being stopped on request: its exit is no news for `watch`. */
+  stopping?: boolean;
 }
 
 const LOOPBACK = '127.0.0.1';
@@ -52,6 +63,7 @@ export class ProcessDriver implements WorkspaceDriver {
   /** Per-workspace chain so that concurrent calls on one workspace run one after another. */
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #networks = new Map<string, ResolvedNetwork>();
+  readonly #listeners = new Set<(event: WorkspaceDriverEvent) => void>();
 
   constructor(options: ProcessDriverOptions) {
     this.#opts = options;
@@ -124,10 +136,17 @@ export class ProcessDriver implements WorkspaceDriver {
     });
   }
 
+  /** Agents that exit unasked (crashed, killed from outside) are reported as they exit. */
+  watch(listener: (event: WorkspaceDriverEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   stopAgent(id: string): Promise<void> {
     return this.#serial(id, async () => {
       const running = this.#agents.get(id);
       if (!running) return;
+      running.stopping = true;
       running.child.kill('SIGTERM');
       // A paused agent acts on SIGTERM only once it runs again.
       if (running.paused && running.child.pid !== undefined) await signalTree(running.child.pid, 'SIGCONT');
@@ -156,6 +175,21 @@ export class ProcessDriver implements WorkspaceDriver {
   async applyNetwork(id: string, network: ResolvedNetwork): Promise<void> {
     // Nothing to enforce without a network namespace: the settings are recorded for `GET /network`.
     this.#networks.set(id, network);
+  }
+
+  /** What /proc shows of the workspace's agent and the processes below it, and its directory's disk use (stats.ts). */
+  stats(id: string): Promise<WorkspaceStats> {
+    return readProcessTreeStats(this.#agents.get(id)?.child.pid, this.#dir(id));
+  }
+
+  /** The agent's output: `agent.log` in the workspace's directory. */
+  bootLogFile(id: string): string | undefined {
+    return path.join(this.#dir(id), 'agent.log');
+  }
+
+  /** The running agent's control socket, in its state directory (`--state-dir`). */
+  agentSocket(id: string): string | undefined {
+    return this.#agents.has(id) ? path.join(this.#dir(id), 'state', 'agent.sock') : undefined;
   }
 
   async shutdown(): Promise<void> {
@@ -204,10 +238,24 @@ export class ProcessDriver implements WorkspaceDriver {
     const dir = this.#dir(id);
     const home = path.join(dir, 'home');
     await mkdir(home, { recursive: true, mode: 0o700 });
-    const log = await open(path.join(dir, 'agent.log'), 'a', 0o600);
+    const logFile = path.join(dir, 'agent.log');
+    // The boot log is kept small: each start begins a fresh one once it passes 1 MiB (the previous one kept as .1).
+    if (((await stat(logFile).catch(() => undefined))?.size ?? 0) > 1024 * 1024) await rename(logFile, `${logFile}.1`);
+    const log = await open(logFile, 'a', 0o600);
     const [command, ...prefix] = this.#opts.agentCommand;
     if (!command) throw new Error('empty agent command');
-    const args = [...prefix, '--listen', `${LOOPBACK}:${port}`, '--workdir', home, '--token-file', path.join(dir, 'agent.token')];
+    const args = [
+      ...prefix,
+      '--listen',
+      `${LOOPBACK}:${port}`,
+      '--workdir',
+      home,
+      '--token-file',
+      path.join(dir, 'agent.token'),
+      // The agent's own directory (workloads, the command log, its control socket), beside its home.
+      '--state-dir',
+      path.join(dir, 'state'),
+    ];
     let child: ChildProcess;
     try {
       // A minimal environment: commands run by the agent must not inherit the control plane's secrets.
@@ -228,6 +276,7 @@ export class ProcessDriver implements WorkspaceDriver {
     child.once('exit', (code, signal) => {
       if (this.#agents.get(id) === running) this.#agents.delete(id);
       this.#opts.log.info({ workspace: id, code, signal }, 'agent exited');
+      if (!running.stopping) for (const listener of this.#listeners) listener({ type: 'agent-exited', workspaceId: id, code, signal });
     });
     if (child.pid) await writeFile(path.join(dir, 'agent.pid'), `${child.pid}\n`, { mode: 0o600 });
     this.#opts.log.info({ workspace: id, port: actualPort }, 'agent started');

@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { WORKSPACE_ID_PATTERN } from './ids.js';
+import { LifecycleCreateFields } from './lifecycle.js';
 
 /**
  * The control plane's wire contract (`cove api`): workspaces, Internal API
@@ -47,6 +48,8 @@ export const WorkspaceCreateBody = Type.Object(
     disk: Opt(DiskMb),
     idempotency_key: Opt(Type.String({ minLength: 1, maxLength: 200 })),
     wait_ready: Opt(Type.Boolean()),
+    // Lifecycle: mode, ttl, ttl_action, remove_on_exit, idle, restart_policy, max_restarts.
+    ...LifecycleCreateFields,
   },
   { additionalProperties: true },
 );

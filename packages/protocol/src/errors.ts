@@ -39,6 +39,7 @@ export type ErrorCode =
   | 'proxy_target_unreachable'
   | 'service_unavailable'
   | 'no_free_address'
+  | 'wake_timeout'
   | 'gateway_timeout';
 
 /** HTTP status per code. Adding a code without a status fails to compile. */
@@ -73,6 +74,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   service_unavailable: 503,
   // A capacity limit of the host, not a fault: every private address of the driver's subnet is taken.
   no_free_address: 503,
+  // A sleeping workspace (paused, suspended or stopped by its idle policy) did not wake within the gateway's deadline.
+  wake_timeout: 503,
   search_timeout: 504,
   install_failed: 503,
   gateway_timeout: 504,

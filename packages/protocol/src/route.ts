@@ -24,6 +24,11 @@ export interface WorkspaceRoute {
   running: boolean;
   /** Workspace paused (not running until resumed): only changes what a refused caller is told. */
   paused?: boolean;
+  /**
+   * Not running, but a request may wake it: paused (by a user or a policy), or stopped by its idle policy. A
+   * workspace a user stopped is never woken. Absent: false.
+   */
+  wakeable?: boolean;
 }
 
 /**
@@ -48,4 +53,10 @@ export interface RouteSource {
   getRoute(workspaceId: string): Promise<WorkspaceRoute | undefined>;
   /** The exposed port with this slug, or undefined (never exposed, or revoked). */
   getPublicPort(slug: string): Promise<PublicPortRoute | undefined>;
+  /**
+   * Wakes a `wakeable` workspace (resumes or starts it) and resolves once it serves; concurrent calls share one
+   * wake. Absent where the source cannot (a routes file, a store without its control plane): such routes stay
+   * refused with 503.
+   */
+  wake?(workspaceId: string): Promise<void>;
 }

@@ -71,6 +71,38 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; statemen
       `CREATE UNIQUE INDEX public_ports_slug ON public_ports (slug)`,
     ],
   },
+  {
+    version: 3,
+    name: 'workspace_lifecycle',
+    statements: [
+      // One row per workspace with a lifecycle other than the default (permanent, no TTL, no idle policy, never
+      // restarted). Deadlines are derived from the stored times (expires_at, last_activity_at, suspended_at),
+      // so a restarted control plane re-arms them and does at once what fell due while it was down. Events are
+      // a short JSON list (the latest few), shown by GET /workspace/:id/lifecycle.
+      `CREATE TABLE workspace_lifecycle (
+        workspace_id TEXT PRIMARY KEY,
+        mode TEXT NOT NULL DEFAULT 'permanent',
+        ttl_seconds INTEGER,
+        ttl_action TEXT NOT NULL DEFAULT 'stop',
+        expires_at TEXT,
+        remove_on_exit INTEGER NOT NULL DEFAULT 0,
+        idle_suspend_after INTEGER,
+        idle_stop_after INTEGER,
+        restart_policy TEXT NOT NULL DEFAULT 'never',
+        max_restarts INTEGER NOT NULL DEFAULT 0,
+        restart_count INTEGER NOT NULL DEFAULT 0,
+        last_restart_at TEXT,
+        last_activity_at TEXT,
+        suspended_at TEXT,
+        stopped_by TEXT,
+        wake_on_traffic INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT,
+        events TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 /** Applies the migrations not yet recorded; safe to run at every start and from several instances at once. */

@@ -63,3 +63,50 @@ export interface PublicPortRecord {
 
 /** What an expose may change on an exposed port. */
 export type PublicPortPatch = Partial<Pick<PublicPortRecord, 'slug' | 'label' | 'auth' | 'tokenSha256'>>;
+
+/** Who or what put a workspace in its current not-running state. */
+export type StoppedBy = 'user' | 'ttl' | 'idle' | 'failure';
+
+/** One line of a workspace's lifecycle history (kept short: the latest few). */
+export interface LifecycleEventRecord {
+  at: string;
+  type: string;
+  action?: string;
+  detail?: string;
+}
+
+/**
+ * A workspace's lifecycle: its mode and policies, and the state the scheduler needs to carry across a
+ * restart of the control plane (deadlines are derived from these times, never kept in timers alone).
+ * Workspaces without a row have the defaults (`defaultLifecycle`).
+ */
+export interface LifecycleRecord {
+  workspaceId: string;
+  mode: 'permanent' | 'temporary';
+  ttlSeconds: number | null;
+  ttlAction: 'stop' | 'pause' | 'suspend' | 'remove';
+  /** When the TTL runs out (temporary workspaces); renewed by ping, updateTtl, and a start after it ran out. */
+  expiresAt: string | null;
+  removeOnExit: boolean;
+  /** Idle policy: suspend after this many seconds without activity (null: no policy). */
+  idleSuspendAfter: number | null;
+  /** …then stop after this many more seconds suspended (null or 0: stay suspended). */
+  idleStopAfter: number | null;
+  restartPolicy: 'never' | 'on-failure' | 'always';
+  /** 0: no limit. */
+  maxRestarts: number;
+  restartCount: number;
+  lastRestartAt: string | null;
+  /** The last activity known (start, ping, wake, or what the agent reported); not written per request. */
+  lastActivityAt: string | null;
+  /** When a policy suspended (paused) it: where `idleStopAfter` counts from. */
+  suspendedAt: string | null;
+  stoppedBy: StoppedBy | null;
+  /** A request through the gateway may start it (stopped by a policy, not by a user). Paused ones always may. */
+  wakeOnTraffic: boolean;
+  /** When it last started (uptime). */
+  startedAt: string | null;
+  events: LifecycleEventRecord[];
+  createdAt: string;
+  updatedAt: string;
+}

@@ -1,6 +1,7 @@
 import type { PublicPortRoute, WorkspaceRoute } from '@cove/protocol';
+import { fromLifecycle, type LifecycleRow, toLifecycle, UPSERT_LIFECYCLE } from './lifecycle-rows.js';
 import { migrate } from './migrations.js';
-import type { CredentialRecord, PublicPortPatch, PublicPortRecord, WorkspacePatch, WorkspaceRecord } from './records.js';
+import type { CredentialRecord, LifecycleRecord, PublicPortPatch, PublicPortRecord, WorkspacePatch, WorkspaceRecord } from './records.js';
 import type { SqlDriver } from './sql-driver.js';
 import type { Store, WorkspaceQuery } from './store.js';
 
@@ -191,6 +192,7 @@ export class SqlStore implements Store {
   async deleteWorkspace(id: string): Promise<boolean> {
     // Ports first: a crash between the two leaves a workspace without ports, never ports without a workspace.
     await this.#db.run('DELETE FROM public_ports WHERE workspace_id = $1', [id]);
+    await this.#db.run('DELETE FROM workspace_lifecycle WHERE workspace_id = $1', [id]);
     return (await this.#db.run('DELETE FROM workspaces WHERE id = $1', [id])) > 0;
   }
 
@@ -266,9 +268,32 @@ export class SqlStore implements Store {
     return Number(rows[0].value);
   }
 
+  async getLifecycle(workspaceId: string): Promise<LifecycleRecord | undefined> {
+    const rows = await this.#db.query<LifecycleRow>('SELECT * FROM workspace_lifecycle WHERE workspace_id = $1', [workspaceId]);
+    return rows[0] && toLifecycle(rows[0]);
+  }
+
+  async listLifecycles(): Promise<LifecycleRecord[]> {
+    const rows = await this.#db.query<LifecycleRow>('SELECT * FROM workspace_lifecycle ORDER BY workspace_id');
+    return rows.map(toLifecycle);
+  }
+
+  async putLifecycle(record: LifecycleRecord): Promise<void> {
+    await this.#db.run(UPSERT_LIFECYCLE, fromLifecycle(record));
+  }
+
   async getRoute(workspaceId: string): Promise<WorkspaceRoute | undefined> {
     const ws = await this.getWorkspace(workspaceId);
     if (!ws) return undefined;
+    // Only a stopped workspace costs a second look-up: whether a policy (not a user) stopped it.
+    let wakeable = ws.status === 'paused';
+    if (ws.status === 'stopped') {
+      const rows = await this.#db.query<{ wake_on_traffic: number }>(
+        'SELECT wake_on_traffic FROM workspace_lifecycle WHERE workspace_id = $1',
+        [workspaceId],
+      );
+      wakeable = Boolean(Number(rows[0]?.wake_on_traffic ?? 0));
+    }
     const reachable = ws.accessEnabled && ws.rawToken !== null && ws.ip !== null && ws.port !== null;
     return {
       workspaceId: ws.id,
@@ -280,6 +305,7 @@ export class SqlStore implements Store {
       publicAccess: ws.network.publicAccess,
       running: ws.status === 'running',
       paused: ws.status === 'paused',
+      wakeable,
     };
   }
 

@@ -1,5 +1,13 @@
 import type { RouteSource } from '@cove/protocol';
-import type { CredentialRecord, PublicPortPatch, PublicPortRecord, WorkspacePatch, WorkspaceRecord, WorkspaceState } from './records.js';
+import type {
+  CredentialRecord,
+  LifecycleRecord,
+  PublicPortPatch,
+  PublicPortRecord,
+  WorkspacePatch,
+  WorkspaceRecord,
+  WorkspaceState,
+} from './records.js';
 
 export interface WorkspaceQuery {
   owner?: string;
@@ -52,4 +60,11 @@ export interface Store extends RouteSource {
   ): Promise<PublicPortRecord | 'slug_taken' | undefined>;
   /** Revokes an exposed port; false when it was not exposed. */
   deletePublicPort(workspaceId: string, port: number): Promise<boolean>;
+
+  /** The workspace's lifecycle row, or undefined when it has the defaults (never written). */
+  getLifecycle(workspaceId: string): Promise<LifecycleRecord | undefined>;
+  /** Every lifecycle row (the scheduler's state at start). */
+  listLifecycles(): Promise<LifecycleRecord[]>;
+  /** Writes the whole row (insert or replace). deleteWorkspace removes it with its workspace. */
+  putLifecycle(record: LifecycleRecord): Promise<void>;
 }

@@ -153,15 +153,46 @@ describe.each(backends)('%s store', (_name, config) => {
       publicAccess: true,
       running: true,
       paused: false,
+      wakeable: false,
     });
     await store.updateWorkspace('ws_route001', { status: 'paused' });
-    expect(await store.getRoute('ws_route001')).toMatchObject({ running: false, paused: true });
+    expect(await store.getRoute('ws_route001')).toMatchObject({ running: false, paused: true, wakeable: true });
     expect((await store.getWorkspace('ws_route001'))?.status).toBe('paused');
     await store.updateWorkspace('ws_route001', { status: 'stopped', ip: null });
-    expect(await store.getRoute('ws_route001')).toMatchObject({ enabled: false, running: false, paused: false, ip: '' });
+    expect(await store.getRoute('ws_route001')).toMatchObject({ enabled: false, running: false, paused: false, ip: '', wakeable: false });
+    // Stopped by a policy (the lifecycle row says traffic may wake it): wakeable; the row goes with its workspace.
+    const at = '2026-01-01T00:00:00.000Z';
+    const lifecycle = {
+      workspaceId: 'ws_route001',
+      mode: 'temporary' as const,
+      ttlSeconds: 60,
+      ttlAction: 'remove' as const,
+      expiresAt: at,
+      removeOnExit: true,
+      idleSuspendAfter: 30,
+      idleStopAfter: null,
+      restartPolicy: 'on-failure' as const,
+      maxRestarts: 3,
+      restartCount: 1,
+      lastRestartAt: at,
+      lastActivityAt: at,
+      suspendedAt: at,
+      stoppedBy: 'idle' as const,
+      wakeOnTraffic: true,
+      startedAt: at,
+      events: [{ at, type: 'idle_stop' }],
+      createdAt: at,
+      updatedAt: at,
+    };
+    await store.putLifecycle(lifecycle);
+    await store.putLifecycle({ ...lifecycle, restartCount: 2 });
+    expect(await store.getLifecycle('ws_route001')).toEqual({ ...lifecycle, restartCount: 2 });
+    expect(await store.listLifecycles()).toEqual([{ ...lifecycle, restartCount: 2 }]);
+    expect(await store.getRoute('ws_route001')).toMatchObject({ running: false, wakeable: true });
     expect(await store.getRoute('ws_nothere01')).toBeUndefined();
     expect(await store.deleteWorkspace('ws_route001')).toBe(true);
     expect(await store.deleteWorkspace('ws_route001')).toBe(false);
     expect(await store.getRoute('ws_route001')).toBeUndefined();
+    expect(await store.getLifecycle('ws_route001')).toBeUndefined();
   });
 });

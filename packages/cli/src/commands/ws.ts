@@ -5,6 +5,8 @@ import { resolveWorkspace, session } from '../client.js';
 import { withConnection } from '../config.js';
 import { EXIT } from '../exit-codes.js';
 import { paint, printFields, printJson, printTable, withSpinner } from '../output.js';
+import { forkCommand } from './fork.js';
+import { durationArg, lifecycleCommands, restartPolicyArg, ttlActionArg } from './ws-lifecycle.js';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -39,6 +41,12 @@ interface CreateFlags {
   memory?: number;
   disk?: number;
   publicAccess?: boolean;
+  ttl?: string;
+  ttlAction?: 'stop' | 'pause' | 'suspend' | 'remove';
+  removeOnExit?: boolean;
+  idleSuspend?: string;
+  idleStop?: string;
+  restart?: 'never' | 'on-failure' | 'always';
 }
 
 function createCommand(): Command {
@@ -50,11 +58,18 @@ function createCommand(): Command {
     .option('--memory <mib>', 'memory in MiB', positiveInt('--memory'))
     .option('--disk <mib>', 'disk size in MiB', positiveInt('--disk'))
     .option('--public-access', 'reachable through the gateway right away (network public_access)')
+    .option('--ttl <duration>', 'temporary: lives this long (30s, 10m, 2h, 1d), then --ttl-action', durationArg('--ttl'))
+    .option('--ttl-action <action>', 'when the TTL runs out: stop (default), pause, suspend or remove', ttlActionArg)
+    .option('--remove-on-exit', 'temporary: removed whenever it stops')
+    .option('--idle-suspend <duration>', 'suspend after this long without activity (a request wakes it)', durationArg('--idle-suspend'))
+    .option('--idle-stop <duration>', 'stop this long after an idle suspend', durationArg('--idle-stop'))
+    .option('--restart <policy>', 'when its agent dies: never, on-failure or always', restartPolicyArg)
     .addHelpText(
       'after',
       `
 Examples:
   cove ws create --name dev --public-access
+  cove ws create --ttl 1h --idle-suspend 10m
   ID=$(cove ws create --json | jq -r .id)`,
     )
     .action(async (flags: CreateFlags, command: Command) => {
@@ -66,6 +81,7 @@ Examples:
           ...(flags.cpus !== undefined ? { cpus: flags.cpus } : {}),
           ...(flags.memory !== undefined ? { memoryMb: flags.memory } : {}),
           ...(flags.disk !== undefined ? { diskSizeMb: flags.disk } : {}),
+          ...lifecycleFields(flags),
         });
         if (flags.publicAccess) await s.client.workspaces.network.update(w.id, { public_access: true });
         return w;
@@ -73,6 +89,22 @@ Examples:
       if (s.json) printJson(created);
       else showWorkspace(created);
     });
+}
+
+/** What `create` sends about the lifecycle (a TTL or --remove-on-exit makes the workspace temporary). */
+function lifecycleFields(flags: CreateFlags): Record<string, unknown> {
+  if (flags.idleStop !== undefined && flags.idleSuspend === undefined) throw new CliError('--idle-stop needs --idle-suspend', EXIT.usage);
+  const temporary = flags.ttl !== undefined || flags.ttlAction !== undefined || flags.removeOnExit === true;
+  return {
+    ...(temporary ? { mode: 'temporary' } : {}),
+    ...(flags.ttl !== undefined ? { ttl: flags.ttl } : {}),
+    ...(flags.ttlAction !== undefined ? { ttl_action: flags.ttlAction } : {}),
+    ...(flags.removeOnExit ? { remove_on_exit: true } : {}),
+    ...(flags.idleSuspend !== undefined
+      ? { idle: { suspend_after: flags.idleSuspend, ...(flags.idleStop !== undefined ? { stop_after: flags.idleStop } : {}) } }
+      : {}),
+    ...(flags.restart !== undefined ? { restart_policy: flags.restart } : {}),
+  };
 }
 
 function listCommand(): Command {
@@ -169,7 +201,7 @@ function rmCommand(): Command {
 
 /** `cove ws …`: workspaces on the control plane. */
 export function wsCommand(): Command {
-  return new Command('ws')
+  const ws = new Command('ws')
     .alias('workspace')
     .description('Create, list, start, stop, pause and delete workspaces')
     .addCommand(createCommand())
@@ -180,6 +212,9 @@ export function wsCommand(): Command {
     .addCommand(powerCommand('restart', 'Restart workspaces'))
     .addCommand(powerCommand('pause', 'Pause workspaces: every process stops where it is, memory kept'))
     .addCommand(powerCommand('resume', 'Resume paused workspaces'))
+    .addCommand(forkCommand())
     .addCommand(rmCommand())
     .addHelpText('after', '\nExamples:\n  cove ws create --name dev --public-access\n  cove ws list\n  cove ws stop dev');
+  for (const command of lifecycleCommands()) ws.addCommand(command);
+  return ws;
 }
