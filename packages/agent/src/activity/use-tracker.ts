@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { appProxyOf } from '../proxy/index.js';
 
 /** The path the control plane asks; its own requests are not use of the workspace. */
 export const ACTIVITY_PATH = '/activity';
@@ -26,6 +27,14 @@ export class UseTracker {
       this.#inFlight++;
       this.#last = Date.now();
       res.once('close', ended);
+    });
+    // `/proxy` requests the wire relays never reach node:http's `request` event: the proxy tells of them.
+    appProxyOf(server)?.trackUse({
+      begin: () => {
+        this.#inFlight++;
+        this.#last = Date.now();
+      },
+      end: ended,
     });
     const closed = (): void => {
       this.#sockets--;

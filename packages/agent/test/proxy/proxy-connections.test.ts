@@ -139,6 +139,30 @@ describe('/proxy and the JSON app on one connection', () => {
     c.close();
   });
 
+  it('counts a request relayed on the wire as use of the workspace (GET /activity)', async () => {
+    const activity = async () =>
+      (await fetch(`${t.url}/activity`, { headers: { authorization: `Bearer ${t.token}` } })).json() as Promise<{
+        idle_ms: number;
+        requests_in_flight: number;
+      }>;
+    const c = await connect();
+    // A stream held open on a connection that never served a JSON request: only the wire sees it.
+    c.send(proxied('/sse'));
+    const deadline = Date.now() + 5_000;
+    let seen = await activity();
+    while (seen.requests_in_flight === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      seen = await activity();
+    }
+    expect(seen).toMatchObject({ requests_in_flight: 1, idle_ms: 0 });
+    c.close();
+    while (seen.requests_in_flight > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      seen = await activity();
+    }
+    expect(seen.requests_in_flight).toBe(0);
+  });
+
   it('tells a tracker of each request it serves on the wire, answered or cut', async () => {
     let begun = 0;
     let ended = 0;
