@@ -123,7 +123,9 @@ export class PublicPorts {
           `${req.method} /proxy${query.target} HTTP/1.1\r\nhost: ${scanned.host as string}\r\n${scanned.forward}` +
           `authorization: ${upstream.authorization}\r\n${PROXY_TARGET_HEADER}: ${admitted.port.port}\r\n` +
           forwardedHeaderLines(req, scanned.host);
-        this.#deps.pools.forward(upstream, exchange, head);
+        // Their own pool: its connections carry only `/proxy`, which the agent relays on its raw wire; a
+        // connection that served a data-plane request is node:http's at the agent, a slower path for apps.
+        this.#deps.pools.forward({ ...upstream, origin: `${upstream.origin}#proxy` }, exchange, head);
       })
       // A throw while relaying is answered (or cuts the exchange), never an unhandled rejection.
       .catch(fail);

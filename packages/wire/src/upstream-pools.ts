@@ -16,7 +16,7 @@ export interface UpstreamTimeouts {
 
 /** Where a request goes. */
 export interface UpstreamTarget {
-  /** `http://ip:port`: the key of the connection pool. */
+  /** The key of the connection pool: `http://ip:port`, with a suffix where one upstream has separate pools. */
   origin: string;
   ip: string;
   port: number;
