@@ -108,6 +108,28 @@ describe.each(['internal-api-access', 'runtime-api-access'])('/workspace/:id/%s'
     expect(after.body.token).toBe(before.body.token);
   });
 
+  it('a token asked for while enable is starting the agent waits for it, never "no running agent"', async () => {
+    const fresh = await t.createWorkspace({ name: `race-${prefix}` });
+    const enabling = t.json('POST', `/workspace/${fresh}/${prefix}/enable`);
+    let done = false;
+    void enabling.finally(() => {
+      done = true;
+    });
+    const answers: Array<{ status: number; message?: string }> = [];
+    while (!done) {
+      const [token, raw] = await Promise.all([
+        t.json('GET', `/workspace/${fresh}/${prefix}/token`),
+        t.json('GET', `/workspace/${fresh}/${prefix}/token/raw`),
+      ]);
+      answers.push({ status: token.status, message: token.body.message }, { status: raw.status, message: raw.body.message });
+    }
+    expect((await enabling).status).toBe(200);
+    // Before the enable is recorded: "not enabled"; from then on the answer waits for the agent's address.
+    for (const a of answers) {
+      if (a.status !== 200) expect(a).toMatchObject({ status: 409, message: expect.stringContaining('not enabled') });
+    }
+  });
+
   it('rotate: the old raw token is refused by the agent at once, the new one works, the generation goes up', async () => {
     const old = await t.json('GET', `/workspace/${id}/${prefix}/token/raw`);
     const oldStatus = await t.json('GET', `/workspace/${id}/${prefix}`);

@@ -31,6 +31,17 @@ function requireEnabled(ws: WorkspaceRecord): void {
   }
 }
 
+/**
+ * The workspace as reads of its tokens need it: access enabled but no agent address yet is an enable (or a
+ * start) in progress under the workspace's lock, so the record is read again once that is done; otherwise a
+ * caller racing it would be told there is no agent. The common case takes no lock.
+ */
+async function settledWorkspace(ctx: ControlContext, owner: string, id: string): Promise<WorkspaceRecord> {
+  const ws = await ownedWorkspace(ctx, owner, id);
+  if (!ws.accessEnabled || (ws.ip !== null && ws.port !== null)) return ws;
+  return ctx.locks.run(id, () => ownedWorkspace(ctx, owner, id));
+}
+
 /** Starts the agent if it is not running (it crashed, or the control plane restarted) and records its address. */
 export async function ensureAgent(ctx: ControlContext, ws: WorkspaceRecord, token: string): Promise<WorkspaceRecord> {
   if (ctx.driver.agentRunning(ws.id) && ws.ip !== null && ws.port !== null) return ws;
@@ -107,7 +118,7 @@ export async function rotateToken(ctx: ControlContext, owner: string, id: string
 
 /** `GET …/token`: a fresh JWT of the current generation, without side effects on the workspace. */
 export async function currentToken(ctx: ControlContext, owner: string, id: string) {
-  const ws = await ownedWorkspace(ctx, owner, id);
+  const ws = await settledWorkspace(ctx, owner, id);
   requireEnabled(ws);
   requireRunning(ws);
   return issue(ctx, ws, 'session', false);
@@ -115,7 +126,7 @@ export async function currentToken(ctx: ControlContext, owner: string, id: strin
 
 /** `GET …/token/raw`: the agent's own token and address, for direct connections. */
 export async function rawToken(ctx: ControlContext, owner: string, id: string) {
-  const ws = await ownedWorkspace(ctx, owner, id);
+  const ws = await settledWorkspace(ctx, owner, id);
   requireEnabled(ws);
   requireRunning(ws);
   if (ws.ip === null || ws.port === null || ws.rawToken === null) throw new AppError('conflict', `workspace '${id}' has no running agent`);
