@@ -18,6 +18,7 @@ declare -A NEEDED=(
   [zstd]=zstd                # zstd-compressed image layers
   [buildah]=buildah          # image builds (cove image build)
   [musl-gcc]=musl-tools      # the agent's static runtime helpers, built against musl
+  [mkfs.xfs]=xfsprogs        # the disk pool: workspaces' disks as XFS files, cloned in constant time (snapshots, forks)
   [patchelf]=patchelf        # the agent's runtime: node and its helpers made to load the runtime's own libraries
   [cc]=gcc                   # native helpers built by npm ci (the agent's spawn helper, the sandbox's ns-helper)
   [g++]=g++                  # node-pty's addon

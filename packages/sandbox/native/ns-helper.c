@@ -16,10 +16,18 @@
  *     idmapped through the user namespace, and attaches it at target (move_mount). A file owned by uid k
  *     on disk then shows as base+k there, and as k inside the workspace: the image stays shared,
  *     read-only and unshifted.
+ *   ns-helper idmap-shift <from> <to> <size> ro|rw <source> <target> [<source> <target>]...
+ *     Like idmap, through a user namespace made for the call (not pinned: the mounts hold it) that maps ids
+ *     from..from+size-1 to to..to+size-1: a file owned by from+k shows as to+k. Snapshots and forks use it:
+ *     a disk cloned from another workspace keeps that workspace's owners, and shows them as its new
+ *     workspace's (rw: its upper layer); a snapshot read for an archive shows the owners as seen inside (to 0).
+ *     rw also maps host root to itself: overlayfs makes its work directories as its mounter (host root), which
+ *     an idmapped upper must be able to represent (EOVERFLOW otherwise); no workspace id maps to it.
  *   ns-helper overlay <target> <upperdir> <workdir> <lowerdir>...
  *     Mounts an overlay at target with the lower directories given top first, through the new mount API
  *     (fsopen + one `lowerdir+` fsconfig per layer): mount(2)'s option string is limited to a page, which
- *     some tens of layers' paths exceed; overlay itself stacks up to 500.
+ *     some tens of layers' paths exceed; overlay itself stacks up to 500. Upper and work `-` `-`: a read-only
+ *     overlay of the lower directories only (at least two).
  *   ns-helper layer-fixups <dir>
  *     Makes in an unpacked image layer what Node has no call for, from NUL-terminated fields on stdin:
  *     `w <path>` an overlay whiteout (a 0/0 character device), `o <path>` an opaque directory
@@ -230,6 +238,52 @@ static int cmd_idmap(int argc, char **argv) {
   return 0;
 }
 
+/* The child of idmap-shift: a user namespace of its own, mapped by the parent. */
+static int enter_plain_userns(void *arg) {
+  (void)arg;
+  return unshare(CLONE_NEWUSER);
+}
+
+static int cmd_idmap_shift(int argc, char **argv) {
+  if (argc < 6 || argc % 2 != 0 || (strcmp(argv[3], "ro") && strcmp(argv[3], "rw"))) {
+    fprintf(stderr, "usage: ns-helper idmap-shift <from> <to> <size> ro|rw <source> <target> [<source> <target>]...\n");
+    return 2;
+  }
+  unsigned long from = parse_id(argv[0], "from"), to = parse_id(argv[1], "to"), size = parse_id(argv[2], "size");
+  if (size == 0 || from + size - 1 > 0xfffffffeUL || to + size - 1 > 0xfffffffeUL) {
+    fprintf(stderr, "ns-helper: the mapping leaves the id space\n");
+    return 2;
+  }
+  int readonly = strcmp(argv[3], "ro") == 0;
+  if (!readonly && (from == 0 || to == 0)) {
+    fprintf(stderr, "ns-helper: a writable view keeps host root as it is: neither range may start at 0\n");
+    return 2;
+  }
+  struct child child = fork_child(enter_plain_userns, NULL);
+  char file[64], map[128];
+  if (readonly) snprintf(map, sizeof map, "%lu %lu %lu\n", from, to, size);
+  else snprintf(map, sizeof map, "0 0 1\n%lu %lu %lu\n", from, to, size);
+  snprintf(file, sizeof file, "/proc/%d/uid_map", (int)child.pid);
+  write_file(file, map);
+  snprintf(file, sizeof file, "/proc/%d/gid_map", (int)child.pid);
+  write_file(file, map);
+  snprintf(file, sizeof file, "/proc/%d/ns/user", (int)child.pid);
+  int userns = open(file, O_RDONLY | O_CLOEXEC);
+  if (userns < 0) die("open", file);
+  for (int i = 4; i < argc; i += 2) {
+    const char *source = argv[i], *target = argv[i + 1];
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE_ | OPEN_TREE_CLOEXEC_ | AT_RECURSIVE_);
+    if (tree < 0) die("open_tree", source);
+    struct mount_attr_ attr = { .attr_set = MOUNT_ATTR_IDMAP_ | (readonly ? MOUNT_ATTR_RDONLY_ : 0), .userns_fd = (uint64_t)userns };
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE_, &attr, sizeof attr)) die("mount_setattr (idmap)", source);
+    if (syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH_)) die("move_mount to", target);
+    close(tree);
+  }
+  close(userns);
+  release(&child);
+  return 0;
+}
+
 /* The kernel's own words on a failed fsconfig (read from the context's fd), appended to the error. */
 static void die_fs(int fs, const char *what, const char *arg) {
   int err = errno;
@@ -258,8 +312,11 @@ static int cmd_overlay(int argc, char **argv) {
   if (fs < 0) die("fsopen", "overlay");
   fs_set(fs, "source", "overlay");
   for (int i = 3; i < argc; i++) fs_set(fs, "lowerdir+", argv[i]);
-  fs_set(fs, "upperdir", argv[1]);
-  fs_set(fs, "workdir", argv[2]);
+  /* `-` `-`: no upper layer, a read-only overlay of the lower directories (archives read one). */
+  if (strcmp(argv[1], "-") || strcmp(argv[2], "-")) {
+    fs_set(fs, "upperdir", argv[1]);
+    fs_set(fs, "workdir", argv[2]);
+  }
   if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE_, NULL, NULL, 0)) die_fs(fs, "create the overlay on", argv[0]);
   int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC_, 0);
   if (mnt < 0) die("fsmount", argv[0]);
@@ -430,10 +487,11 @@ static int cmd_shift(int argc, char **argv) {
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "userns") == 0) return cmd_userns(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "idmap") == 0) return cmd_idmap(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "idmap-shift") == 0) return cmd_idmap_shift(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "netns") == 0) return cmd_netns(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "shift") == 0) return cmd_shift(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "overlay") == 0) return cmd_overlay(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "layer-fixups") == 0) return cmd_layer_fixups(argc - 2, argv + 2);
-  fprintf(stderr, "usage: ns-helper userns|netns|idmap|overlay|layer-fixups|shift ...\n");
+  fprintf(stderr, "usage: ns-helper userns|netns|idmap|idmap-shift|overlay|layer-fixups|shift ...\n");
   return 2;
 }

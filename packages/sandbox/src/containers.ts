@@ -215,7 +215,7 @@ export class Containers {
     // A new user namespace (its pin was lost) cannot join a network namespace of the previous one: made again.
     if (await ensureUserns(userns, state.idRange)) await removeNetwork(state.slot);
     await ensureNetwork(state.slot, state.ip, this.#deps.plan.hostAddress, userns);
-    await mountRoot(this.#deps.slots.layout(state.slot), image, state.idRange, userns);
+    await mountRoot(this.#deps.slots.layout(state.slot), image, state.idRange, userns, state.diskBase);
     return image;
   }
 

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { chmod, chown, lchown, mkdir, open, rm } from 'node:fs/promises';
+import { chmod, chown, lchown, lstat, mkdir, open, realpath, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { IdRange } from './id-ranges.js';
 import type { ImageInfo } from './images/index.js';
 import { mountedPaths } from './mounts.js';
 import { run } from './run-command.js';
-import { idmapMounts, NS_HELPER } from './userns.js';
+import { idmapMounts, idmapShift, NS_HELPER } from './userns.js';
 
 /**
  * A workspace's writable layer lives on its own ext4 file system in a sparse
@@ -63,9 +63,14 @@ export async function prepareRootsDir(dir: string): Promise<void> {
   }
 }
 
-/** Creates the image file and its file system (lazy inode tables: a few ms even for GiBs), its root owned by the range's root. */
-export async function createDisk(layout: DiskLayout, sizeMb: number, range: IdRange): Promise<void> {
-  const file = await open(layout.image, 'wx', 0o600);
+/**
+ * Creates the image file and its file system (lazy inode tables: a few ms even for GiBs), its root owned by the
+ * range's root. With `poolFile` the image is made there (the disk pool, where it can be cloned in constant time:
+ * snapshots/disk-pool.ts) and `layout.image` is a symlink to it.
+ */
+export async function createDisk(layout: DiskLayout, sizeMb: number, range: IdRange, poolFile?: string): Promise<void> {
+  if (poolFile !== undefined) await symlink(poolFile, layout.image);
+  const file = await open(poolFile ?? layout.image, 'wx', 0o600);
   try {
     await file.truncate(sizeMb * 1024 * 1024);
   } finally {
@@ -94,24 +99,53 @@ export function layerViews(layout: DiskLayout, image: ImageInfo): { views: Array
   return { views, lowers };
 }
 
+/** Where the disk's image really is: the pool's file a symlink names, or the image itself. */
+export async function diskFile(layout: DiskLayout): Promise<string> {
+  return (await lstat(layout.image)).isSymbolicLink() ? realpath(layout.image) : layout.image;
+}
+
+/** The writable, idmapped view of a disk whose owners are another range's (see `mountRoot`). */
+function shiftedDiskView(layout: DiskLayout): string {
+  return path.join(layout.idmapDir, 'disk');
+}
+
 /**
  * Mounts the disk, the idmapped views of the image's layers (through the slot's user namespace, `usernsFile`)
  * and the overlay root (the layers below, top first; the disk's upper layer on top). Idempotent.
+ *
+ * `diskBase` is the range the disk's owners are written in: the slot's own, unless the disk was cloned from
+ * another workspace's (a fork, a restored snapshot of a fork's parent). Then the upper layer and its work
+ * directory are reached through a writable idmapped view of the disk mapping that range onto the slot's, so
+ * the clone is used as it is, with no walk over its files: on disk its owners stay in `diskBase`'s range.
  */
-export async function mountRoot(layout: DiskLayout, image: ImageInfo, range: IdRange, usernsFile: string): Promise<void> {
+export async function mountRoot(
+  layout: DiskLayout,
+  image: ImageInfo,
+  range: IdRange,
+  usernsFile: string,
+  diskBase: number = range.base,
+): Promise<void> {
   const mounted = await mountedPaths();
   await mkdir(layout.mountPoint, { recursive: true, mode: 0o700 });
   if (!mounted.has(layout.mountPoint)) {
     // `loop` allocates a loop device that is released by the unmount (autoclear).
     await run(['mount', '-t', 'ext4', '-o', 'loop,noatime', layout.image, layout.mountPoint]);
   }
-  const upper = path.join(layout.mountPoint, 'upper');
-  const work = path.join(layout.mountPoint, 'work');
-  await mkdir(upper, { recursive: true, mode: 0o755 });
-  await mkdir(work, { recursive: true, mode: 0o700 });
+  await mkdir(path.join(layout.mountPoint, 'upper'), { recursive: true, mode: 0o755 });
+  await mkdir(path.join(layout.mountPoint, 'work'), { recursive: true, mode: 0o700 });
   // The upper layer's root is the workspace's `/`: owned by its root.
-  await lchown(upper, range.base, range.base);
-  await lchown(work, range.base, range.base);
+  await lchown(path.join(layout.mountPoint, 'upper'), diskBase, diskBase);
+  await lchown(path.join(layout.mountPoint, 'work'), diskBase, diskBase);
+  let top = layout.mountPoint;
+  if (diskBase !== range.base) {
+    top = shiftedDiskView(layout);
+    if (!mounted.has(top)) {
+      await mkdir(top, { recursive: true, mode: 0o700 });
+      await idmapShift(diskBase, range.base, range.size, 'rw', [{ source: layout.mountPoint, target: top }]);
+    }
+  }
+  const upper = path.join(top, 'upper');
+  const work = path.join(top, 'work');
   const layers = layerViews(layout, image);
   const views = [...layers.views, ...image.hostBinds.map((b, i) => ({ source: b.source, target: idmappedBind(layout, i) }))].filter(
     (v) => !mounted.has(v.target),
@@ -150,5 +184,8 @@ export async function removeDisk(layout: DiskLayout): Promise<void> {
     if (inside) throw new Error(`${inside} is still mounted`);
     if (existsSync(p)) await rm(p, { recursive: true, force: true });
   }
+  // A pool disk: the file the symlink names goes with it.
+  const file = await diskFile(layout).catch(() => undefined);
+  if (file !== undefined && file !== layout.image) await rm(file, { force: true });
   await rm(layout.image, { force: true });
 }

@@ -4,7 +4,24 @@ export { type CgroupLimits, type CgroupMode, cgroupDirs, cgroupMode, isFrozen, r
 export { defaultEgressLookup, type EgressLookup } from './egress.js';
 export { type FirewallEntry, renderRuleset } from './firewall.js';
 export { ID_RANGE_SIZE, ID_RANGES_DIR, type IdRange, type IdRangeClaim, idRangeClaims } from './id-ranges.js';
-export { buildDebianImage, buildHostImage, IMAGE_ALIASES, type ImageInfo, ImageStore } from './images.js';
+export {
+  type BuildCacheUsage,
+  type BuildImageOptions,
+  type BuildImageStore,
+  buildCacheUsage,
+  buildImage,
+  pruneBuildCache,
+} from './image-build/build-image.js';
+export {
+  BUILTIN_IMAGES,
+  buildDebianImage,
+  buildHostImage,
+  type ImageInfo,
+  ImageStore,
+  type ImageStoreOptions,
+  parseReference,
+  StoreLayout,
+} from './images/index.js';
 export {
   type InstanceClaim,
   type InstanceNetwork,

@@ -2,9 +2,16 @@
 // firewall, delegating to the slots on disk, their containers, the agents inside and the warm pool.
 import { mkdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { type AgentEndpoint, type ResolvedNetwork, SERVER_DEFAULTS, type WorkspaceDriver, type WorkspaceSpec } from '@cove/protocol';
-import { AddressPlan } from './addresses.js';
-import { AGENT_INIT, type AgentFiles, defaultAgentFiles, missingAgentFiles } from './agent-files.js';
+import {
+  type AgentEndpoint,
+  type ResolvedNetwork,
+  SERVER_DEFAULTS,
+  type WorkspaceDriver,
+  type WorkspaceSpec,
+  type WorkspaceStats,
+} from '@cove/protocol';
+import { AddressPlan, vethName } from './addresses.js';
+import { AGENT_INIT, AGENT_STATE_DIR, type AgentFiles, defaultAgentFiles, missingAgentFiles } from './agent-files.js';
 import { Agents } from './agents.js';
 import { cgroupDirs } from './cgroups.js';
 import { Containers } from './containers.js';
@@ -12,7 +19,7 @@ import { prepareRootsDir, unmountRoot } from './disk.js';
 import { defaultEgressLookup } from './egress.js';
 import { removeTable } from './firewall.js';
 import type { IdRange } from './id-ranges.js';
-import { ImageStore } from './images.js';
+import { ImageStore } from './images/index.js';
 import { claimNetwork, type InstanceNetwork, instanceId, releaseNetwork } from './instance-network.js';
 import { migrateLegacySlot } from './migrate.js';
 import { enableForwarding } from './netns.js';
@@ -21,6 +28,10 @@ import { OciRuntime } from './runc.js';
 import type { SandboxDriverOptions } from './sandbox-options.js';
 import { KeyedSerial } from './serial.js';
 import { Slots } from './slots.js';
+import { type DiskPool, openDiskPool, removeDiskPool } from './snapshots/disk-pool.js';
+import { thawDisks } from './snapshots/freeze.js';
+import { SandboxSnapshots } from './snapshots/sandbox-snapshots.js';
+import { readSandboxStats } from './stats/sandbox-stats.js';
 import { nsHelperMissing } from './userns.js';
 import { WarmPool } from './warm-pool.js';
 import { WorkspaceFirewall } from './workspace-firewall.js';
@@ -56,8 +67,9 @@ export class SandboxDriver implements WorkspaceDriver {
   readonly #containers: Containers;
   readonly #agents: Agents;
   readonly #pool: WarmPool;
+  readonly #snapshots: SandboxSnapshots;
 
-  private constructor(options: SandboxDriverOptions, network: InstanceNetwork) {
+  private constructor(options: SandboxDriverOptions, network: InstanceNetwork, disks: DiskPool) {
     const { log } = options;
     const runtimeRoot = options.runtimeRoot ?? `/run/cove/${instanceId(options.dataDir)}`;
     const runtime = new OciRuntime(options.runtime ?? 'runc', runtimeRoot);
@@ -73,7 +85,7 @@ export class SandboxDriver implements WorkspaceDriver {
     const global = new KeyedSerial();
     // The roots' mount points: outside the data directory, where the workspaces' roots can reach them.
     const rootsDir = `/run/cove/roots/${instanceId(options.dataDir)}`;
-    const slots = new Slots({ dir: path.join(options.dataDir, 'workspaces'), rootsDir, images, plan, global });
+    const slots = new Slots({ dir: path.join(options.dataDir, 'workspaces'), rootsDir, images, plan, global, pool: disks });
     const firewall = new WorkspaceFirewall({
       table: network.table,
       plan,
@@ -97,6 +109,16 @@ export class SandboxDriver implements WorkspaceDriver {
     this.#containers = containers;
     this.#agents = agents;
     this.#pool = pool;
+    this.#snapshots = new SandboxSnapshots({
+      dataDir: options.dataDir,
+      pool: disks,
+      slots,
+      containers,
+      runtime,
+      serial: this.#serial,
+      applyFirewall: () => firewall.apply(),
+      log,
+    });
   }
 
   /**
@@ -109,7 +131,8 @@ export class SandboxDriver implements WorkspaceDriver {
     const helper = nsHelperMissing();
     if (helper) throw new Error(`the sandbox driver cannot run: ${helper}`);
     const network = await claimNetwork(options.dataDir, { subnet: options.subnet, table: options.nftTable }, options.ephemeralNetwork);
-    const driver = new SandboxDriver(options, network);
+    const disks = await openDiskPool(options.dataDir, options.log);
+    const driver = new SandboxDriver(options, network, disks);
     // A table given up for another (an explicit one replacing the recorded one) goes: nothing else may hold it.
     if (network.previousTable !== undefined) await removeTable(network.previousTable);
     await driver.#init();
@@ -120,12 +143,18 @@ export class SandboxDriver implements WorkspaceDriver {
     return this.#plan.cidr;
   }
 
+  /** The image store (the `ImageCatalog` of the driver interface, and what workspaces mount). */
   get images(): ImageStore {
     return this.#images;
   }
 
   get runtime(): OciRuntime {
     return this.#runtime;
+  }
+
+  /** Snapshots, restore, archives and forks (snapshots/): the disk cloned in constant time while frozen. */
+  get snapshots(): SandboxSnapshots {
+    return this.#snapshots;
   }
 
   get table(): string {
@@ -148,6 +177,10 @@ export class SandboxDriver implements WorkspaceDriver {
       );
       this.#slots.states.set(migrated.id, migrated);
     }
+    // Workspaces of versions that did not record their image's use (the store spares what is in use).
+    for (const state of this.#slots.states.values()) await this.#images.use(state.image, this.#slots.slotDir(state.slot));
+    // Disks a driver that stopped mid-snapshot left frozen.
+    await thawDisks([...this.#slots.states.values()].map((s) => this.#slots.layout(s.slot).mountPoint));
     for (const c of await this.#runtime.list()) {
       const state = [...this.#slots.states.values()].find((s) => s.slot === c.id);
       if (!state) continue;
@@ -174,7 +207,8 @@ export class SandboxDriver implements WorkspaceDriver {
   create(spec: WorkspaceSpec): Promise<void> {
     return this.#serial.run(spec.id, async () => {
       if (this.#slots.states.has(spec.id)) return;
-      const image = this.#slots.imageName(spec.image);
+      // Any image the store has (the control plane pulls one it lacks first); kept by id in the state.
+      const image = this.#slots.imageId(spec.image);
       if (await this.#pool.adopt(spec, image)) return;
       await this.#slots.make(spec.id, spec.id, image, spec.diskMb);
       await this.#firewall.apply();
@@ -223,6 +257,7 @@ export class SandboxDriver implements WorkspaceDriver {
     await this.#serial.run(id, async () => {
       const state = this.#slots.states.get(id);
       this.#agents.forget(id);
+      await this.#snapshots.forget(id);
       if (!state) return;
       await this.#containers.removeSlot(state);
       this.#slots.states.delete(id);
@@ -264,6 +299,30 @@ export class SandboxDriver implements WorkspaceDriver {
     await this.#firewall.apply([id]);
   }
 
+  /** The workspace's figures from the kernel (stats/): its cgroup, disk and link. Read at once, beside any lifecycle change. */
+  async stats(id: string): Promise<WorkspaceStats> {
+    const { slot } = this.#slots.get(id);
+    const relative = `${this.#opts.cgroupParent ?? 'cove'}/${slot}`;
+    return readSandboxStats({ cgroup: { relative }, diskMountPoint: this.#slots.layout(slot).mountPoint, hostLink: vethName(slot) });
+  }
+
+  /** The agent's output (the container's stdout and stderr), on the workspace's disk beside its upper layer. */
+  bootLogFile(id: string): string | undefined {
+    const slot = this.#slots.states.get(id)?.slot;
+    return slot === undefined ? undefined : this.#slots.logFile(slot);
+  }
+
+  /**
+   * The running agent's control socket, reached through its container's root (/proc/<pid>/root): a short path,
+   * wherever the data directory is, that follows the container's own mounts.
+   */
+  agentSocket(id: string): string | undefined {
+    const slot = this.#slots.states.get(id)?.slot;
+    if (slot === undefined || !this.#agents.running(id)) return undefined;
+    const pid = this.#containers.livePid(slot);
+    return pid === undefined ? undefined : `/proc/${pid}/root${AGENT_STATE_DIR}/agent.sock`;
+  }
+
   /** Resolves once the pool is full (benchmarks and tests; creates never wait for it). */
   async poolReady(timeoutMs = 120_000): Promise<void> {
     await this.#pool.ready(timeoutMs);
@@ -282,6 +341,7 @@ export class SandboxDriver implements WorkspaceDriver {
     for (const id of [...this.#slots.states.keys()]) await this.destroy(id);
     await this.#firewall.remove();
     await releaseNetwork(this.#opts.dataDir);
+    await removeDiskPool(this.#opts.dataDir);
     await rmdir(this.#runtime.root).catch(() => {});
     await rmdir(this.#slots.rootsDir).catch(() => {});
     // The cgroup parent runc made, in every hierarchy (rmdir refuses while another instance still uses it).

@@ -1,6 +1,6 @@
 // The slots on disk: each workspace's (or pooled workspace's) directory, its state.json, and the address,
 // disk, network namespace and overlay root made once for it and kept while it exists.
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, type ResolvedNetwork } from '@cove/protocol';
 import type { AddressPlan } from './addresses.js';
@@ -9,6 +9,7 @@ import { claimIdRange, type IdRange, releaseIdRange } from './id-ranges.js';
 import type { ImageStore } from './images/index.js';
 import { ensureNetwork, removeNetwork } from './netns.js';
 import type { KeyedSerial } from './serial.js';
+import { cloneDisk, type DiskPool, poolDisk } from './snapshots/disk-pool.js';
 import { ensureUserns, removeUserns } from './userns.js';
 
 /** What the driver keeps per workspace (`state.json`), enough to rebuild everything after a restart. */
@@ -33,6 +34,17 @@ export interface WorkspaceState {
    * made (see id-ranges.ts), kept for its life, released by its deletion.
    */
   idRange: IdRange;
+  /**
+   * The range the disk's owners are written in, when not `idRange`'s: a disk cloned from another workspace
+   * (a fork) keeps its parent's owners and is mounted through a view mapping them (see `mountRoot`).
+   */
+  diskBase?: number;
+}
+
+/** A disk to start a slot from instead of an empty one (a fork's): cloned, its owners in `base`'s range. */
+export interface DiskSource {
+  file: string;
+  base: number;
 }
 
 /** A slot of a version before user namespaces (no id range): the driver's open migrates it (migrate.ts). */
@@ -56,6 +68,8 @@ export interface SlotsDeps {
   plan: AddressPlan;
   /** Address allocation is global (one serial for the driver's global changes). */
   global: KeyedSerial;
+  /** Where disk images are made (and cloned in constant time); without it, in the slot's directory. */
+  pool?: DiskPool;
 }
 
 /** The driver's slots: the workspaces' by id, and the spare ones (the warm pool's) that hold an address too. */
@@ -139,6 +153,10 @@ export class Slots {
     return this.#deps.images;
   }
 
+  get pool(): DiskPool | undefined {
+    return this.#deps.pool;
+  }
+
   /**
    * Reads every slot's state.json into `states`; resolves to the pool slots of a previous run (not adopted) and
    * the workspaces of a version before user namespaces (not in `states` until migrated).
@@ -161,7 +179,7 @@ export class Slots {
   }
 
   /** Makes a slot's persistent state: directory, disk, address, network namespace and link, mounted overlay. */
-  async make(slot: string, id: string, image: string, diskMb: number): Promise<WorkspaceState> {
+  async make(slot: string, id: string, image: string, diskMb: number, from?: DiskSource): Promise<WorkspaceState> {
     const info = await this.#deps.images.ensure(image);
     await mkdir(this.slotDir(slot), { recursive: false, mode: 0o700 });
     let range: IdRange | undefined;
@@ -181,12 +199,19 @@ export class Slots {
     try {
       // Entered (0711), never listed, by the workspace's root, who reads its token file in it.
       await mkdir(this.tokenDir(slot), { mode: 0o711 });
+      const pool = this.#deps.pool;
+      if (from) {
+        if (!pool) throw new Error('a disk can only be cloned into the disk pool');
+        if (from.base !== range.base) state.diskBase = from.base;
+        await symlink(poolDisk(pool, slot), this.layout(slot).image);
+        await cloneDisk(pool, from.file, poolDisk(pool, slot));
+      }
       await this.save(state);
-      await createDisk(this.layout(slot), diskMb, range);
+      if (!from) await createDisk(this.layout(slot), diskMb, range, pool && poolDisk(pool, slot));
       // The user and network namespaces, link and overlay are made now so that start does not pay for them.
       await ensureUserns(this.usernsFile(slot), range);
       await ensureNetwork(slot, state.ip, this.#deps.plan.hostAddress, this.usernsFile(slot));
-      await mountRoot(this.layout(slot), info, range, this.usernsFile(slot));
+      await mountRoot(this.layout(slot), info, range, this.usernsFile(slot), state.diskBase);
     } catch (err) {
       // The address is given back once what was made is gone; if even that fails it stays taken,
       // so that no other slot gets an address still routed to the remains.

@@ -51,6 +51,22 @@ export async function idmapMounts(usernsFile: string, pairs: Array<{ source: str
 }
 
 /**
+ * Attaches idmapped views of each source at its target through a mapping made for the call: a file owned by
+ * `from + k` shows as `to + k` (`size` ids). `rw` views also keep host root as itself (overlayfs writes its
+ * work directory as its mounter).
+ */
+export async function idmapShift(
+  from: number,
+  to: number,
+  size: number,
+  mode: 'ro' | 'rw',
+  pairs: Array<{ source: string; target: string }>,
+): Promise<void> {
+  if (pairs.length === 0) return;
+  await helper(['idmap-shift', String(from), String(to), String(size), mode, ...pairs.flatMap((p) => [p.source, p.target])]);
+}
+
+/**
  * Moves every owner under `dir` into the range (k → base + k; ids outside 0–65535 become the range's nobody),
  * keeping set-id bits, file capabilities (for the range's root) and ACLs. Idempotent: ids already in the range stay.
  */

@@ -17,6 +17,8 @@ describe.skipIf(skip)(`sandbox churn (${CGROUPS})${skip ? ` (skipped: ${skip})` 
     return {
       mounts: readFileSync('/proc/self/mountinfo', 'utf8')
         .split('\n')
+        // The data directory's disk pool (the driver's, not a workspace's) stays mounted until destroyAll.
+        .filter((l) => !l.includes(` ${t.dataDir}/disks `))
         .filter((l) => l.includes(t.dataDir) || l.includes(`/run/netns/${netnsName(ID_PREFIX)}`)),
       links: ids.map(vethName).filter((dev) => existsSync(`/sys/class/net/${dev}`)),
       netns: readdirSync('/run/netns').filter((ns) => ns.startsWith(netnsName(ID_PREFIX))),

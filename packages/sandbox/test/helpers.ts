@@ -195,11 +195,17 @@ export async function nftRules(table: string): Promise<string> {
   return (await run(['nft', 'list', 'table', 'inet', table], { allowFailure: true })).stdout;
 }
 
-/** Loop devices backed by files under `dir`. */
+/**
+ * Loop devices backed by files under `dir`. A slot's disk image is in the data directory's disk pool
+ * (`<data>/disks/workspaces/<slot>.ext4`): a slot directory (`<data>/workspaces/<slot>/`) names it too. The pool's
+ * own file (`<data>/disks.xfs`) is the driver's, not a workspace's: it goes with `destroyAll`.
+ */
 export async function loopsUnder(dir: string): Promise<string[]> {
+  const slot = /^(.*)\/workspaces\/([^/]+)\/$/.exec(dir);
+  const prefixes = slot ? [dir, `${slot[1]}/disks/workspaces/${slot[2]}.ext4`] : [dir];
   const out = (await run(['losetup', '-l', '-n', '-O', 'BACK-FILE'], { allowFailure: true })).stdout;
   return out
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l.startsWith(dir));
+    .filter((l) => prefixes.some((p) => l.startsWith(p)) && !l.endsWith('/disks.xfs'));
 }
