@@ -19,6 +19,8 @@ export interface AgentConfig {
   envFile?: string;
   /** The user commands and terminals run as unless a request names one. */
   user?: string;
+  /** Absolute: where workload definitions, the command log and the control socket live (none: a temporary one). */
+  stateDir?: string;
 }
 
 /** A failure the agent reports as one line on stderr before exiting with `exitCode` (2: usage, 1: run time). */
@@ -57,6 +59,11 @@ const FLAGS: readonly FlagHelp[] = [
     flag: '--user <user>',
     env: 'COVE_AGENT_USER',
     text: 'user commands and terminals run as unless a request names one: name, uid, name:group or uid:gid (needs root)',
+  },
+  {
+    flag: '--state-dir <dir>',
+    env: 'COVE_AGENT_STATE_DIR',
+    text: "the agent's own directory: workloads, the command log, its control socket (default: a temporary one)",
   },
   {
     flag: '--allow-origin <origin...>',
@@ -148,6 +155,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv):
   const listen = values.listen ?? nonEmpty(env.COVE_AGENT_LISTEN) ?? SERVER_DEFAULTS.agentListen;
   const envFile = values['env-file'] ?? nonEmpty(env.COVE_AGENT_ENV_FILE);
   const user = values.user ?? nonEmpty(env.COVE_AGENT_USER);
+  const stateDir = values['state-dir'] ?? nonEmpty(env.COVE_AGENT_STATE_DIR);
   if (user !== undefined && !/^[^:\s]+(:[^:\s]+)?$/.test(user))
     throw usage(`invalid --user '${user}': expected NAME, UID, NAME:GROUP or UID:GID`);
   const tokenFile = values['token-file'] ?? nonEmpty(env.COVE_AGENT_TOKEN_FILE);
@@ -166,6 +174,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv):
       allowedOrigins: flagOrigins.length > 0 ? flagOrigins : envOrigins,
       ...(envFile !== undefined ? { envFile: path.resolve(envFile) } : {}),
       ...(user !== undefined ? { user } : {}),
+      ...(stateDir !== undefined ? { stateDir: path.resolve(stateDir) } : {}),
     },
   };
 }
@@ -182,6 +191,7 @@ function parse(args: readonly string[]) {
       'token-file': { type: 'string' },
       'env-file': { type: 'string' },
       user: { type: 'string' },
+      'state-dir': { type: 'string' },
       'allow-origin': { type: 'string', multiple: true },
       // Only to refuse it with a reason: a token on argv is readable by every user in /proc.
       token: { type: 'string' },

@@ -20,6 +20,13 @@ export type AgentApp = FastifyInstance<
 export interface AgentContext {
   /** Directory relative paths resolve against, and where commands start. */
   readonly workdir: string;
+  /**
+   * The agent's own directory (workload definitions, logs, its control socket): on the workspace's disk, so it
+   * survives restarts, and readable by root only.
+   */
+  readonly stateDir: string;
+  /** No state directory was given: `stateDir` is a temporary one, made only when a workload needs it. */
+  readonly stateIsTemporary: boolean;
   /** The environment and user commands and terminals start with unless a request says otherwise. */
   readonly processes: ProcessDefaults;
   readonly tokens: TokenStore;

@@ -31,7 +31,13 @@ export async function runAgent(config: AgentConfig): Promise<void> {
 
   let agent: Awaited<ReturnType<typeof createAgent>>;
   try {
-    agent = await createAgent({ token: config.token, workdir: config.workdir, allowedOrigins: config.allowedOrigins, processes });
+    agent = await createAgent({
+      token: config.token,
+      workdir: config.workdir,
+      allowedOrigins: config.allowedOrigins,
+      processes,
+      ...(config.stateDir !== undefined ? { stateDir: config.stateDir } : {}),
+    });
   } catch (err) {
     throw new AgentExitError((err as Error).message, 2);
   }

@@ -29,6 +29,8 @@ export interface ExecRouteDeps {
   spawner: Spawner;
   limits: TaskLimits;
   sse: SseOptions;
+  /** Told of every task once it has finished, before its output may be discarded (the command log). */
+  onFinished?: (task: Task) => void;
 }
 
 const TAGS = ['exec'];
@@ -53,7 +55,10 @@ export function registerExecRoutes(app: AgentApp, ctx: AgentContext, deps: ExecR
       limits: deps.limits,
     });
     registry.admit(task);
-    const started = await task.start(invocation, identity, deps.spawner, (t) => registry.finished(t));
+    const started = await task.start(invocation, identity, deps.spawner, (t) => {
+      deps.onFinished?.(t);
+      registry.finished(t);
+    });
     if (!started) {
       throw new AppError(
         'failed_to_start',

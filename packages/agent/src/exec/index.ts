@@ -1,4 +1,5 @@
 import type { Domain } from '../context.js';
+import { commandLogOf } from '../logs/command-log.js';
 import { registerExecRoutes } from './exec-routes.js';
 import { locateSpawnHelper, startHelperSpawner } from './native/helper-spawner.js';
 import { nodeSpawner } from './spawner.js';
@@ -55,6 +56,8 @@ export function createExecDomain(options: ExecDomainOptions = {}): Domain {
         stallTimeoutMs: options.stallTimeoutMs ?? 60_000,
         softLimit: options.sseSoftLimit ?? 512 * 1024,
       },
+      // Every command run through exec is recorded in the command log (logs/command-log.ts).
+      onFinished: (task) => commandLogOf(ctx).record(task),
     });
     // Tasks do not outlive the agent: every running group is killed when it stops.
     ctx.onClose(() => {
