@@ -106,6 +106,7 @@ function rmCommand(): Command {
 /** `cove archive create|ls|get|rm`: versioned archives of a workspace's file system. */
 export function archiveCommand(): Command {
   return new Command('archive')
+    .alias('archives')
     .description("Versioned archives of a workspace's file system: create, list, show or download, delete")
     .addHelpText(
       'after',
