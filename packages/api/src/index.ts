@@ -2,6 +2,7 @@ export { createCredential, hashSecret, type IssuedCredential, OWNER_PATTERN } fr
 export { GATEWAY_SECRET_SETTING, loadGatewaySecret, signGatewayJwt, verifyGatewayJwt } from './auth/gateway-jwt.js';
 export { createApiLogger } from './logger.js';
 export { API_VERSION, type ControlPlane, type ControlPlaneOptions, createControlPlane } from './server.js';
+export { wakingRoutes } from './service/lifecycle-routes-source.js';
 export { openStore, type StoreConfig, sqliteFile } from './store/open-store.js';
 export type { CredentialRecord, WorkspaceRecord } from './store/records.js';
 export type { Store } from './store/store.js';

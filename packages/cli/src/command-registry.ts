@@ -45,6 +45,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/ws.js')).wsCommand(),
   },
   {
+    name: 'image',
+    aliases: ['images'],
+    summary: 'Pull, import, build, list and remove the images workspaces are created from',
+    load: async () => (await import('./commands/image.js')).imageCommand(),
+  },
+  {
     name: 'access',
     summary: "Manage a workspace's Internal API access and tokens",
     load: async () => (await import('./commands/access.js')).accessCommand(),
@@ -115,6 +121,47 @@ export const COMMANDS: readonly CommandEntry[] = [
     args: '<workspace> <query> [path]',
     summary: 'Find files by name in a workspace (substring of the path)',
     load: async () => (await import('./commands/find.js')).findCommand(),
+  },
+  {
+    name: 'stats',
+    args: '<workspaces...>',
+    summary: "Show workspaces' CPU, memory, processes, disk and network use, live (a table refreshed every second)",
+    load: async () => (await import('./commands/stats.js')).statsCommand(),
+  },
+  {
+    name: 'logs',
+    args: '<workspace>',
+    summary: "Show a workspace's boot log (its start-up and agent output) or command log (commands run through exec)",
+    load: async () => (await import('./commands/logs.js')).logsCommand(),
+  },
+  {
+    name: 'workload',
+    aliases: ['workloads'],
+    summary: 'Run and manage supervised background processes in a workspace',
+    load: async () => (await import('./commands/workload.js')).workloadCommand(),
+  },
+  {
+    name: 'mcp',
+    summary: 'Serve workspaces to AI agents over MCP (stdio, or streamable HTTP with --listen): create, exec, read, edit, search',
+    load: async () => (await import('./commands/mcp.js')).mcpCommand(),
+  },
+  {
+    name: 'snapshot',
+    args: '<workspace>',
+    summary: "Snapshot a workspace's file system (frozen for the instant; memory is not included)",
+    load: async () => (await import('./commands/snapshot.js')).snapshotCommand(),
+  },
+  {
+    name: 'restore',
+    args: '<workspace>',
+    summary: "Bring a workspace's file system back to its latest snapshot (a running workspace restarts)",
+    load: async () => (await import('./commands/snapshot.js')).restoreCommand(),
+  },
+  {
+    name: 'archive',
+    aliases: ['archives'],
+    summary: "Versioned archives of a workspace's file system: create, list, show or download, delete",
+    load: async () => (await import('./commands/archive.js')).archiveCommand(),
   },
   {
     name: 'watch',

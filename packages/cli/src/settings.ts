@@ -93,12 +93,39 @@ export const SETTINGS = {
     default: String(SERVER_DEFAULTS.warmPool),
     description: 'sandbox workspaces kept ready for fast creates (default image and disk size)',
   },
+  diskOvercommit: {
+    key: 'disk_overcommit',
+    env: 'COVE_DISK_OVERCOMMIT',
+    file: 'config',
+    default: 'false',
+    choices: ['true', 'false', '1', '0'],
+    description:
+      "let sandbox disks together exceed the data volume's free space (sparse; writes may then be lost once it is full: docs/faults.md)",
+  },
   maxWorkspaces: {
     key: 'max_workspaces',
     env: 'COVE_MAX_WORKSPACES',
     file: 'config',
     default: String(SERVER_DEFAULTS.maxWorkspaces),
     description: 'workspaces each account may have',
+  },
+  accountCpus: {
+    key: 'account_cpus',
+    env: 'COVE_ACCOUNT_CPUS',
+    file: 'config',
+    description: "CPUs each account's workspaces may have in all, stopped ones included (unset: no cap)",
+  },
+  accountMemoryMb: {
+    key: 'account_memory_mb',
+    env: 'COVE_ACCOUNT_MEMORY_MB',
+    file: 'config',
+    description: "MiB of memory each account's workspaces may have in all (unset: no cap)",
+  },
+  accountDiskMb: {
+    key: 'account_disk_mb',
+    env: 'COVE_ACCOUNT_DISK_MB',
+    file: 'config',
+    description: "MiB of disk each account's workspaces may have in all (unset: no cap)",
   },
   allowOrigin: {
     key: 'allow_origin',
@@ -187,5 +214,16 @@ export const SETTINGS = {
     env: 'COVE_CLIENT_SECRET',
     file: 'credentials',
     description: 'client secret (prefer the environment: command lines are visible to every user)',
+  },
+  mcpListen: {
+    key: 'mcp_listen',
+    env: 'COVE_MCP_LISTEN',
+    description: 'serve MCP over streamable HTTP on this address instead of stdio',
+  },
+  mcpToken: {
+    key: 'mcp_token',
+    env: 'COVE_MCP_TOKEN',
+    file: 'config',
+    description: 'the bearer token HTTP clients must send (unset: one is generated and printed)',
   },
 } as const satisfies Record<string, Setting>;

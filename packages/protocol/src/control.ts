@@ -1,6 +1,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { WORKSPACE_ID_PATTERN } from './ids.js';
 import { LifecycleCreateFields } from './lifecycle.js';
+import { MetadataReplaceBody } from './metadata.js';
 
 /**
  * The control plane's wire contract (`cove api`): workspaces, Internal API
@@ -48,6 +49,8 @@ export const WorkspaceCreateBody = Type.Object(
     disk: Opt(DiskMb),
     idempotency_key: Opt(Type.String({ minLength: 1, maxLength: 200 })),
     wait_ready: Opt(Type.Boolean()),
+    /** Metadata to start with (metadata.ts: the bounds). */
+    metadata: Opt(MetadataReplaceBody.properties.metadata),
     // Lifecycle: mode, ttl, ttl_action, remove_on_exit, idle, restart_policy, max_restarts.
     ...LifecycleCreateFields,
   },

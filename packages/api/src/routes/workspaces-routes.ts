@@ -14,6 +14,7 @@ import {
 import type { ApiApp } from '../http/app-types.js';
 import type { ControlContext } from '../service/context.js';
 import { ownedWorkspace } from '../service/context.js';
+import { createLifecyclePlan } from '../service/lifecycle-policy.js';
 import { presentWorkspace } from '../service/present.js';
 import {
   createWorkspace,
@@ -44,7 +45,10 @@ export function workspacesRoutes(app: ApiApp, ctx: ControlContext): void {
       schema: { tags, summary: 'Create and start a workspace', body: WorkspaceCreateBody, response: { 201: WorkspaceEnvelope, ...errors } },
     },
     async (request, reply) => {
+      // Lifecycle fields (mode, ttl, idle, …) are checked before anything is made, and applied once it exists.
+      const lifecycle = createLifecyclePlan(request.body);
       const ws = await createWorkspace(ctx, request.coveOwner, request.body);
+      await ctx.lifecycle?.created(ws, lifecycle);
       return reply.code(201).send(envelope(ws));
     },
   );
@@ -172,8 +176,9 @@ export function workspacesRoutes(app: ApiApp, ctx: ControlContext): void {
       },
     },
     async (request) => {
-      const ws = await pingWorkspace(ctx, request.coveOwner, request.params.id);
-      return envelope(ws, { pinged_at: ws.lastPingAt, status: ws.status });
+      const ws = await pingWorkspace(ctx, request.coveOwner, request.params.id, request.body.ttl_seconds);
+      const expiresAt = (await ctx.store.getLifecycle(ws.id))?.expiresAt;
+      return envelope(ws, { pinged_at: ws.lastPingAt, status: ws.status, ...(expiresAt ? { expires_at: expiresAt } : {}) });
     },
   );
 }

@@ -1,22 +1,26 @@
 import type { WorkspaceDriver } from '@cove/protocol';
 import type { WorkspaceRecord } from '../store/records.js';
+import { provisioningOf } from './provisioning.js';
 
 /** The workspace as the wire shows it (COMPAT §2 envelope contents). */
 export function presentWorkspace(ws: WorkspaceRecord, driver: WorkspaceDriver) {
   const running = ws.status === 'running';
+  // Set while the workspace's image is pulled before its first boot (provisioning.ts), else null.
+  const provisioning = provisioningOf(driver, ws.id);
   return {
     id: ws.id,
     name: ws.name,
     image: ws.image,
     status: ws.status,
-    ready: running,
-    // Provisioning completes inside the create request, so there is never one in progress to report.
-    provisioning: null,
+    ready: running && provisioning === null,
+    provisioning,
     info: { is_running: running, status: ws.status },
     config: { cpus: ws.cpus, memory_mb: ws.memoryMb, disk_size_mb: ws.diskMb },
     cpus: ws.cpus,
     memory_mb: ws.memoryMb,
     disk_size_mb: ws.diskMb,
+    // Where the official SDK's WorkspaceData reads them.
+    resources: { cpus: ws.cpus, memory_mb: ws.memoryMb, disk_size_mb: ws.diskMb },
     driver: driver.name,
     ip: ws.ip,
     internal_api_access: { enabled: ws.accessEnabled, running: driver.agentRunning(ws.id) },

@@ -103,6 +103,21 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; statemen
       )`,
     ],
   },
+  {
+    version: 4,
+    name: 'workspace_metadata',
+    statements: [
+      // A workspace's metadata (string keys and values) as one JSON object per workspace, bounded (see
+      // METADATA_LIMITS). `version` makes every change a compare-and-set, so a merge (PATCH) from several
+      // control planes on one database never loses another's keys. Rows go with their workspace.
+      `CREATE TABLE workspace_metadata (
+        workspace_id TEXT PRIMARY KEY,
+        entries TEXT NOT NULL DEFAULT '{}',
+        version INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 /** Applies the migrations not yet recorded; safe to run at every start and from several instances at once. */

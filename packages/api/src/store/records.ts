@@ -32,8 +32,31 @@ export interface WorkspaceRecord {
 
 /** Fields that may change after creation. */
 export type WorkspacePatch = Partial<
-  Pick<WorkspaceRecord, 'name' | 'status' | 'ip' | 'port' | 'accessEnabled' | 'rawToken' | 'tokenExpiresAt' | 'lastPingAt' | 'network'>
+  Pick<
+    WorkspaceRecord,
+    | 'name'
+    | 'status'
+    | 'ip'
+    | 'port'
+    | 'accessEnabled'
+    | 'rawToken'
+    | 'tokenExpiresAt'
+    | 'lastPingAt'
+    | 'network'
+    | 'cpus'
+    | 'memoryMb'
+    | 'diskMb'
+  >
 >;
+
+/** A workspace's metadata (string keys and values) and the version every change compares and sets. */
+export interface MetadataRecord {
+  workspaceId: string;
+  entries: Record<string, string>;
+  /** 0: never written (no row); each write adds one. */
+  version: number;
+  updatedAt: string | null;
+}
 
 export interface CredentialRecord {
   clientId: string;

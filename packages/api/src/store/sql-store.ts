@@ -1,7 +1,16 @@
 import type { PublicPortRoute, WorkspaceRoute } from '@cove/protocol';
 import { fromLifecycle, type LifecycleRow, toLifecycle, UPSERT_LIFECYCLE } from './lifecycle-rows.js';
+import { fromMetadata, type MetadataRow, toMetadata } from './metadata-rows.js';
 import { migrate } from './migrations.js';
-import type { CredentialRecord, LifecycleRecord, PublicPortPatch, PublicPortRecord, WorkspacePatch, WorkspaceRecord } from './records.js';
+import type {
+  CredentialRecord,
+  LifecycleRecord,
+  MetadataRecord,
+  PublicPortPatch,
+  PublicPortRecord,
+  WorkspacePatch,
+  WorkspaceRecord,
+} from './records.js';
 import type { SqlDriver } from './sql-driver.js';
 import type { Store, WorkspaceQuery } from './store.js';
 
@@ -193,6 +202,7 @@ export class SqlStore implements Store {
     // Ports first: a crash between the two leaves a workspace without ports, never ports without a workspace.
     await this.#db.run('DELETE FROM public_ports WHERE workspace_id = $1', [id]);
     await this.#db.run('DELETE FROM workspace_lifecycle WHERE workspace_id = $1', [id]);
+    await this.#db.run('DELETE FROM workspace_metadata WHERE workspace_id = $1', [id]);
     return (await this.#db.run('DELETE FROM workspaces WHERE id = $1', [id])) > 0;
   }
 
@@ -282,6 +292,32 @@ export class SqlStore implements Store {
     await this.#db.run(UPSERT_LIFECYCLE, fromLifecycle(record));
   }
 
+  async getMetadata(workspaceId: string): Promise<MetadataRecord> {
+    const rows = await this.#db.query<MetadataRow>('SELECT * FROM workspace_metadata WHERE workspace_id = $1', [workspaceId]);
+    return rows[0] ? toMetadata(rows[0]) : { workspaceId, entries: {}, version: 0, updatedAt: null };
+  }
+
+  async putMetadata(workspaceId: string, entries: Record<string, string>, expectedVersion: number): Promise<MetadataRecord | undefined> {
+    const now = new Date().toISOString();
+    const text = fromMetadata(entries);
+    // The first write inserts (only for a workspace that exists: no row outlives its workspace's delete for
+    // long); a later one updates the version it read. Either way a concurrent writer's row makes it a no-op.
+    const rows =
+      expectedVersion === 0
+        ? await this.#db.query<MetadataRow>(
+            `INSERT INTO workspace_metadata (workspace_id, entries, version, updated_at)
+             SELECT $1, $2, 1, $3 WHERE EXISTS (SELECT 1 FROM workspaces WHERE id = $1)
+             ON CONFLICT (workspace_id) DO NOTHING RETURNING *`,
+            [workspaceId, text, now],
+          )
+        : await this.#db.query<MetadataRow>(
+            `UPDATE workspace_metadata SET entries = $2, version = version + 1, updated_at = $3
+             WHERE workspace_id = $1 AND version = $4 RETURNING *`,
+            [workspaceId, text, now, expectedVersion],
+          );
+    return rows[0] && toMetadata(rows[0]);
+  }
+
   async getRoute(workspaceId: string): Promise<WorkspaceRoute | undefined> {
     const ws = await this.getWorkspace(workspaceId);
     if (!ws) return undefined;
@@ -324,6 +360,9 @@ export class SqlStore implements Store {
     if (patch.rawToken !== undefined) set('raw_token', patch.rawToken);
     if (patch.tokenExpiresAt !== undefined) set('token_expires_at', patch.tokenExpiresAt);
     if (patch.lastPingAt !== undefined) set('last_ping_at', patch.lastPingAt);
+    if (patch.cpus !== undefined) set('cpus', patch.cpus);
+    if (patch.memoryMb !== undefined) set('memory_mb', patch.memoryMb);
+    if (patch.diskMb !== undefined) set('disk_mb', patch.diskMb);
     if (patch.network !== undefined) {
       set('public_access', patch.network.publicAccess ? 1 : 0);
       set('allow_internet', patch.network.allowInternet ? 1 : 0);

@@ -2,6 +2,7 @@ import type { RouteSource } from '@cove/protocol';
 import type {
   CredentialRecord,
   LifecycleRecord,
+  MetadataRecord,
   PublicPortPatch,
   PublicPortRecord,
   WorkspacePatch,
@@ -67,4 +68,12 @@ export interface Store extends RouteSource {
   listLifecycles(): Promise<LifecycleRecord[]>;
   /** Writes the whole row (insert or replace). deleteWorkspace removes it with its workspace. */
   putLifecycle(record: LifecycleRecord): Promise<void>;
+
+  /** The workspace's metadata; version 0 and no entries when it has none. */
+  getMetadata(workspaceId: string): Promise<MetadataRecord>;
+  /**
+   * Replaces the workspace's metadata if its version is still `expectedVersion` (compare-and-set); undefined when
+   * another write came first (read again and retry) or the workspace is gone. deleteWorkspace removes it.
+   */
+  putMetadata(workspaceId: string, entries: Record<string, string>, expectedVersion: number): Promise<MetadataRecord | undefined>;
 }

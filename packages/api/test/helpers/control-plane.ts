@@ -61,6 +61,7 @@ export async function startTestControlPlane(
     driver?: ControlPlaneOptions['driver'];
     previewDomain?: string;
     gatewayUrl?: string;
+    imageImport?: ControlPlaneOptions['imageImport'];
   } = {},
 ): Promise<TestControlPlane> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'cove-api-')));
@@ -74,6 +75,7 @@ export async function startTestControlPlane(
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.previewDomain ? { previewDomain: options.previewDomain } : {}),
     ...(options.gatewayUrl ? { gatewayUrl: options.gatewayUrl } : {}),
+    ...(options.imageImport ? { imageImport: options.imageImport } : {}),
   });
   const url = await cp.listen('127.0.0.1', 0);
   const issued = await createCredential(store, 'alice', 'test');

@@ -70,7 +70,10 @@ export interface TestStack extends TestControlPlane {
 export async function startTestStack(
   kind: DriverKind,
   slot: number,
-  options: Pick<NonNullable<Parameters<typeof startTestControlPlane>[0]>, 'limits'> = {},
+  options: Pick<NonNullable<Parameters<typeof startTestControlPlane>[0]>, 'limits' | 'imageImport'> & {
+    /** The sandbox's images directory (default the machine's shared one). */
+    imagesDir?: string;
+  } = {},
 ): Promise<TestStack> {
   const log = pino({ level: process.env.COVE_TEST_LOG ?? 'silent' });
   let sandbox: { driver: SandboxDriver; dataDir: string } | undefined;
@@ -80,7 +83,7 @@ export async function startTestStack(
     const dataDir = await mkdtemp(path.join(os.tmpdir(), `cove-stack-${slot}-`));
     const driver = await SandboxDriver.open({
       dataDir,
-      imagesDir: IMAGES_DIR,
+      imagesDir: options.imagesDir ?? IMAGES_DIR,
       subnet: `10.85.${slot}.0/24`,
       nftTable: `cove_stack${slot}`,
       cgroupParent: `cove-stack${slot}`,
@@ -91,7 +94,8 @@ export async function startTestStack(
     });
     sandbox = { driver, dataDir };
   }
-  const t = await startTestControlPlane({ ...options, ...(sandbox ? { driver: sandbox.driver } : {}) });
+  const { imagesDir: _, ...cpOptions } = options;
+  const t = await startTestControlPlane({ ...cpOptions, ...(sandbox ? { driver: sandbox.driver } : {}) });
   const gateway = createGateway({ routes: t.store, secret: t.cp.context.jwtSecret, routeCacheMs: 0, logger: log });
   const gatewayURL = await gateway.listen('127.0.0.1', 0);
   const hostPath = (id: string, file: string): string => {

@@ -7,6 +7,7 @@ import { EXIT } from '../exit-codes.js';
 import { paint, printFields, printJson, printTable, withSpinner } from '../output.js';
 import { forkCommand } from './fork.js';
 import { durationArg, lifecycleCommands, restartPolicyArg, ttlActionArg } from './ws-lifecycle.js';
+import { resourceCommands } from './ws-resources.js';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -216,5 +217,6 @@ export function wsCommand(): Command {
     .addCommand(rmCommand())
     .addHelpText('after', '\nExamples:\n  cove ws create --name dev --public-access\n  cove ws list\n  cove ws stop dev');
   for (const command of lifecycleCommands()) ws.addCommand(command);
+  for (const command of resourceCommands()) ws.addCommand(command);
   return ws;
 }

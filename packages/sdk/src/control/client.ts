@@ -107,6 +107,9 @@ export class WorkspaceHandle {
   delete(request?: RequestOptions) {
     return this.#w.delete(this.id, request);
   }
+  fork(params?: { name?: string; count?: number }, request?: RequestOptions) {
+    return this.#w.fork(this.id, params, request);
+  }
   runtime(options?: { force?: boolean }): Promise<Runtime> {
     return this.#w.runtime(this.id, options);
   }

@@ -1,9 +1,17 @@
 import type { RequestOptions, Transport } from '../core/transport.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ApiAccess } from './api-access.js';
+import { Images } from './images.js';
+import { Lifecycle } from './lifecycle.js';
+import { Logs } from './logs.js';
+import { Metadata } from './metadata.js';
+import { Metrics } from './metrics.js';
 import { Network } from './network.js';
 import { PublicAccess } from './public-access.js';
+import { Resources } from './resources.js';
 import { RuntimeCache } from './runtime-cache.js';
+import { Snapshots } from './snapshots.js';
+import { Workloads } from './workloads.js';
 
 export interface WorkspaceInfo {
   id: string;
@@ -39,8 +47,24 @@ const path = (id: string, rest = '') => `/workspace/${encodeURIComponent(id)}${r
 export class Workspaces {
   readonly apiAccess: ApiAccess;
   readonly network: Network;
+  /** TTLs, idle policies, restart policies, ping. */
+  readonly lifecycle: Lifecycle;
   /** Public URLs for the workspace's ports. */
   readonly publicAccess: PublicAccess;
+  /** The images workspaces are created from: list, get, pull, import, remove. */
+  readonly images: Images;
+  /** Figures read from the kernel: stats (one, or a stream), info, config. */
+  readonly metrics: Metrics;
+  /** Managed background processes, supervised in the workspace. */
+  readonly workloads: Workloads;
+  /** Boot and command logs, log files. */
+  readonly logs: Logs;
+  /** Snapshots (the file system at one instant) and versioned archives. */
+  readonly snapshots: Snapshots;
+  /** Labels: string keys and values. */
+  readonly metadata: Metadata;
+  /** CPUs, memory and disk after creation. */
+  readonly resources: Resources;
   readonly #t: Transport;
   readonly #runtimes: RuntimeCache;
 
@@ -48,7 +72,15 @@ export class Workspaces {
     this.#t = transport;
     this.apiAccess = new ApiAccess(transport);
     this.network = new Network(transport);
+    this.lifecycle = new Lifecycle(transport);
     this.publicAccess = new PublicAccess(transport);
+    this.images = new Images(transport);
+    this.metrics = new Metrics(transport);
+    this.workloads = new Workloads(transport);
+    this.logs = new Logs(transport);
+    this.snapshots = new Snapshots(transport);
+    this.metadata = new Metadata(transport);
+    this.resources = new Resources(transport);
     this.#runtimes = new RuntimeCache(this.apiAccess, gatewayURL, fetchImpl);
   }
 
@@ -98,6 +130,15 @@ export class Workspaces {
     return this.#t.json({ method: 'POST', path: path(id, '/restart') }, request);
   }
 
+  /**
+   * New workspaces from this one's file system at this instant (`count`, default 1; named `name`, numbered when
+   * several), each with its image, limits and network settings and its own address and token; started.
+   */
+  async fork(id: string, params: { name?: string; count?: number } = {}, request?: RequestOptions): Promise<WorkspaceInfo[]> {
+    const body = await this.#t.json<{ workspaces: WorkspaceInfo[] }>({ method: 'POST', path: path(id, '/fork'), json: params }, request);
+    return body.workspaces;
+  }
+
   /** Freezes every process of the workspace where it is (memory kept) until `resume`. */
   pause(id: string, request?: RequestOptions): Promise<{ success: true; [key: string]: unknown }> {
     return this.#t.json({ method: 'POST', path: path(id, '/pause') }, request);
@@ -105,6 +146,11 @@ export class Workspaces {
 
   resume(id: string, request?: RequestOptions): Promise<{ success: true; [key: string]: unknown }> {
     return this.#t.json({ method: 'POST', path: path(id, '/resume') }, request);
+  }
+
+  /** Records activity; renews a temporary workspace's TTL (see `lifecycle`). */
+  ping(id: string, params: { ttl_seconds?: number } = {}, request?: RequestOptions) {
+    return this.lifecycle.ping(id, params, request);
   }
 
   /**
