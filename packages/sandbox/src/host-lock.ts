@@ -1,31 +1,7 @@
-// A lock shared by every Cove process on the host: a lock file created exclusively in a directory of
-// /var/lib/cove, naming its holder's pid so that the lock of a process that died holding it is broken.
-import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { processAlive } from './process-alive.js';
+// The host's short locks (id ranges, instance networks): held for milliseconds, so a waiter gives up after 10 s.
+import { withLockFile } from './lock-file.js';
 
 /** Runs `fn` holding `<dir>/.lock` (two callers of one process queue on it like two processes do). */
-export async function withHostLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const lock = path.join(dir, '.lock');
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      await writeFile(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number(await readFile(lock, 'utf8').catch(() => ''));
-      // (An empty file is one being written: its holder is alive.)
-      if (holder > 0 && !processAlive(holder)) await unlink(lock).catch(() => {});
-      else if (Date.now() > deadline) throw new Error(`${lock} is held by process ${holder || 'unknown'}`);
-      else await delay(5);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await unlink(lock).catch(() => {});
-  }
+export function withHostLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  return withLockFile(dir, '', fn, 10_000);
 }

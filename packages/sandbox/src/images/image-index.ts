@@ -6,8 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageConfig, ImageSource } from '@cove/protocol';
+import { withLockFile } from '../lock-file.js';
 import { processAlive } from '../process-alive.js';
-import { withLockFile } from './lock-file.js';
 import { hexOf, type StoreLayout } from './store-layout.js';
 
 export interface ImageRecord {

@@ -17,12 +17,12 @@ import {
   type PullOptions,
 } from '@cove/protocol';
 import type { Logger } from 'pino';
+import { withLockFile } from '../lock-file.js';
 import { BUILTIN_CONFIG, BUILTIN_IMAGES, type BuiltinImage, builtinDir, builtinImage, builtinReady } from './builtin.js';
 import { ImageConfigError, parseImageConfig } from './image-config.js';
 import { collect, dropUse, type ImageRecord, imagesInUse, readIndex, recordUse, updateIndex } from './image-index.js';
 import { importImages } from './import-source.js';
 import { type LayerInfo, unpackBlob } from './layers.js';
-import { withLockFile } from './lock-file.js';
 import { dockerTransport, type ImageReference, isLoopbackRegistry, parseImageId, parseReference } from './reference.js';
 import { SkopeoError, skopeo } from './skopeo.js';
 import { hexOf, StoreLayout } from './store-layout.js';

@@ -1,12 +1,14 @@
-// Locks shared by every process that uses one images directory (each Cove instance, `cove image build`): a
-// file created exclusively, naming its holder's pid, so the lock of a process that died holding it is broken.
-// Unlike the host lock (host-lock.ts), a holder may keep it for minutes (a pull), so waiters wait that long.
+// Locks shared by every Cove process on the host (each instance, `cove image build`): a file created
+// exclusively, naming its holder's pid, so that the lock of a process that died holding it is broken.
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { processAlive } from '../process-alive.js';
+import { processAlive } from './process-alive.js';
 
-/** Runs `fn` holding `<dir>/<name>.lock`; two callers of one process queue on it as two processes do. */
+/**
+ * Runs `fn` holding `<dir>/<name>.lock`; two callers of one process queue on it as two processes do. Waiters
+ * give up after `waitMs` (a pull may hold an image lock for minutes).
+ */
 export async function withLockFile<T>(dir: string, name: string, fn: () => Promise<T>, waitMs = 30 * 60_000): Promise<T> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const lock = path.join(dir, `${name}.lock`);
