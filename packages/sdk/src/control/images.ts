@@ -1,3 +1,4 @@
+import type { ImageProgress } from '@cove/protocol';
 import { APIError, apiErrorFrom, ConnectionError } from '../core/errors.js';
 import { lines } from '../core/lines.js';
 import type { RequestBody, RequestOptions, Transport } from '../core/transport.js';
@@ -39,14 +40,7 @@ export interface ImageListResult {
 }
 
 /** A step of a pull, as the server streams it. */
-export interface ImageProgress {
-  phase: 'resolving' | 'downloading' | 'unpacking' | 'building' | 'done';
-  message: string;
-  /** The layer (`sha256:…`) the step is about. */
-  layer?: string;
-  current?: number;
-  total?: number;
-}
+export type { ImageProgress } from '@cove/protocol';
 
 export interface PullImageOptions {
   /** Registry credentials (else the server's own, from its `~/.docker/config.json` or `auth.json`). */
