@@ -34,6 +34,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The helper's own oom_score_adj (the agent's), read at start. */
+static char own_oom_score_adj[16] = "0";
+
+static void set_oom_score_adj(const char *value) {
+  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t ignored = write(fd, value, strlen(value));
+  (void)ignored;
+  close(fd);
+}
+
+static void read_oom_score_adj(void) {
+  int fd = open("/proc/self/oom_score_adj", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, own_oom_score_adj, sizeof own_oom_score_adj - 1);
+  close(fd);
+  own_oom_score_adj[n > 0 ? n : 0] = '\0';
+  if (n <= 0) strcpy(own_oom_score_adj, "0");
+}
+
 extern char **environ;
 static int ipc = -1;
 
@@ -149,7 +169,12 @@ static void handle_request(char *data, uint32_t len) {
   posix_spawnattr_setsigdefault(&at_, &all);
   posix_spawnattr_setflags(&at_, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_USEVFORK);
   pid_t pid;
+  /* The task is the workspace's first out-of-memory victim, never the agent: it is spawned with the highest
+     oom_score_adj (inherited from this helper, raised just for the spawn, then put back; raising needs no
+     privilege and coming back down to where the container started is allowed). */
+  set_oom_score_adj("1000");
   int rc = strchr(file, '/') ? posix_spawn(&pid, file, &fa, &at_, argv, envp) : posix_spawnp(&pid, file, &fa, &at_, argv, envp);
+  set_oom_score_adj(own_oom_score_adj);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at_);
   for (int i = 0; i < 3; i++) close(pairs[i][1]);
@@ -190,6 +215,7 @@ int main(void) {
   unsetenv("NODE_CHANNEL_FD");
   unsetenv("NODE_CHANNEL_SERIALIZATION_MODE");
   fcntl(ipc, F_SETFD, FD_CLOEXEC);
+  read_oom_score_adj();
   signal(SIGPIPE, SIG_IGN);
   sigset_t chld;
   sigemptyset(&chld);

@@ -17,7 +17,8 @@ export function withDriverOptions(command: Command): Command {
     .addOption(settingOption(SETTINGS.subnet, '--subnet <cidr>'))
     .addOption(settingOption(SETTINGS.nftTable, '--nft-table <name>'))
     .addOption(settingOption(SETTINGS.imagesDir, '--images-dir <dir>'))
-    .addOption(settingOption(SETTINGS.warmPool, '--warm-pool <n>'));
+    .addOption(settingOption(SETTINGS.warmPool, '--warm-pool <n>'))
+    .addOption(settingOption(SETTINGS.diskOvercommit, '--disk-overcommit <bool>'));
 }
 
 /** Which driver `cove up` / `cove api` will open, decided before anything starts (see `chooseDriver`). */
@@ -80,6 +81,7 @@ async function openSandbox(settings: Settings, dataDir: string, runtime: string,
       dataDir: path.join(dataDir, 'sandbox'),
       imagesDir: path.resolve(settings.value(SETTINGS.imagesDir, 'imagesDir')),
       runtime,
+      diskOvercommit: ['true', '1'].includes(settings.value(SETTINGS.diskOvercommit, 'diskOvercommit') as string),
       ...(subnet ? { subnet } : {}),
       ...(nftTable ? { nftTable } : {}),
       log,

@@ -327,7 +327,8 @@ function reachable(route: WorkspaceRoute | undefined, name: string): Upstream {
 
 /** A failure to reach the agent, as a public port's caller is told: unreachable → 503; timeouts and bad answers as they are. */
 function agentFailure(answer: AppError, cause: Error, name: string): AppError {
-  if (answer.code !== 'bad_gateway' || (cause as { code?: unknown }).code === 'UPSTREAM_PROTOCOL') return answer;
+  if ((answer.code !== 'bad_gateway' && answer.code !== 'agent_unavailable') || (cause as { code?: unknown }).code === 'UPSTREAM_PROTOCOL')
+    return answer;
   return new AppError('service_unavailable', `the workspace behind ${name} cannot be reached (its agent does not answer)`);
 }
 

@@ -211,17 +211,21 @@ describe('header hygiene', () => {
 });
 
 describe('upstream failures', () => {
-  it('answers 502 bad_gateway when the agent is unreachable (HTTP and WebSocket)', async () => {
+  it('answers 503 agent_unavailable when nothing accepts connections at the agent (HTTP and WebSocket)', async () => {
     gw.routes.update('ws_up', { port: await closedPort() });
     const route = gw.routes.routes.get('ws_up');
     if (!route) throw new Error('no route');
     const t = await mintToken({ wid: 'ws_up', ip: route.ip, port: route.port, gen: 1 });
     const res = await rawRequest(`${gw.url}/files`, { headers: { authorization: `Bearer ${t}` } });
-    expect(res.status).toBe(502);
-    expect(JSON.parse(res.body)).toEqual({ success: false, error: expect.stringContaining('unreachable'), code: 'bad_gateway' });
+    expect(res.status).toBe(503);
+    expect(JSON.parse(res.body)).toEqual({
+      success: false,
+      error: expect.stringContaining('not running (ECONNREFUSED)'),
+      code: 'agent_unavailable',
+    });
     const ws = await tryUpgrade(`${gw.url}/ws?token=${t}`);
-    expect(ws.status).toBe(502);
-    expect(JSON.parse(ws.body)).toMatchObject({ success: false, code: 'bad_gateway' });
+    expect(ws.status).toBe(503);
+    expect(JSON.parse(ws.body)).toMatchObject({ success: false, code: 'agent_unavailable' });
   });
 
   it('answers 503 service_unavailable when the workspace is stopped or its server disabled', async () => {

@@ -88,12 +88,12 @@ describe('x-request-id through the gateway', () => {
       expect(res.status, route).toBe(status);
       expect(res.ids, route).toEqual([`gw-${status}`]);
     }
-    // An agent that is not there: the gateway's 502.
+    // An agent that is not there: the gateway's 503.
     gw.routes.set({ ...gw.routes.routes.get('ws_rec')!, workspaceId: 'ws_gone', port: 1 });
     const gone = await mintToken({ wid: 'ws_gone', ip: '127.0.0.1', port: 1, gen: 1 });
-    const down = await requestWithId(`${gw.url}/runtime`, 'gw-502', { headers: { authorization: `Bearer ${gone}` } });
-    expect(down.status).toBe(502);
-    expect(down.ids).toEqual(['gw-502']);
+    const down = await requestWithId(`${gw.url}/runtime`, 'gw-503', { headers: { authorization: `Bearer ${gone}` } });
+    expect(down.status).toBe(503);
+    expect(down.ids).toEqual(['gw-503']);
   });
 
   it('is on answers to requests it cannot parse', async () => {

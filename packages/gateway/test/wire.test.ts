@@ -291,10 +291,10 @@ describe('answers from agents', () => {
       expect(client.statuses).toEqual([200, 200]);
       expect(agent.connections()).toBe(2);
 
-      // A request with a body cannot be sent twice: the caller is told.
+      // A request with a body cannot be sent twice: the caller is told to retry.
       client.send(`POST /third HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer ${t}\r\nContent-Length: 2\r\n\r\nhi`);
-      await client.until((x) => x.includes('bad_gateway'));
-      expect(client.statuses).toEqual([200, 200, 502]);
+      await client.until((x) => x.includes('agent_unavailable'));
+      expect(client.statuses).toEqual([200, 200, 503]);
       client.close();
     } finally {
       await agent.close();

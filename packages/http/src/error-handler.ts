@@ -1,5 +1,6 @@
 import { AppError, ERROR_STATUS, type ErrorCode } from '@cove/protocol';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hostFault } from './fault-errors.js';
 
 /** Generic code for a status that a framework error carries without one of ours. */
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
@@ -91,7 +92,7 @@ export function toAppError(err: unknown): AppError | undefined {
     const code = CODE_BY_STATUS[status] ?? 'bad_request';
     return new AppError(code, fe.message ?? 'bad request');
   }
-  return undefined;
+  return hostFault(err);
 }
 
 /** Writes an AppError as the JSON error body. */

@@ -1,6 +1,9 @@
 // The contract between the control plane and the drivers that run workspaces (process, sandbox). It lives
 // here so that a driver depends on the protocol, not on the control plane, and the control plane on no driver.
 import type { ImageCatalog } from './images.js';
+import type { WorkspaceStats } from './metrics.js';
+import type { ResizeResult, ResourceSizes } from './resources.js';
+import type { WorkspaceSnapshots } from './snapshots.js';
 
 /** A workspace's network settings, in the control plane's (camelCase) shape. */
 export interface NetworkSettings {
@@ -41,6 +44,17 @@ export interface ResolvedNetwork extends NetworkSettings {
 }
 
 /**
+ * Something a driver saw happen to a workspace without being asked: its agent (or, in a sandbox, the container
+ * whose first process the agent is) exited. `code`/`signal` as the process ended, null where unknown.
+ */
+export interface WorkspaceDriverEvent {
+  type: 'agent-exited';
+  workspaceId: string;
+  code: number | null;
+  signal: string | null;
+}
+
+/**
  * Runs workspaces on a host. The control plane keeps the desired state in
  * its store and tells the driver what to do; a driver keeps only what it
  * can rebuild from that (after a restart the control plane calls `start`
@@ -57,6 +71,12 @@ export interface WorkspaceDriver {
   readonly canPause: boolean;
   /** Creates the workspace's persistent state (directories, root file system). */
   create(spec: WorkspaceSpec): Promise<void>;
+  /**
+   * Every workspace whose persistent state the driver has, whole (a driver opened after a crash has removed what
+   * it found half-made). The control plane reconciles its store against it at start (reconcile.ts); absent where
+   * the driver keeps nothing worth reconciling.
+   */
+  workspaceIds?(): string[];
   /** Boots the workspace; resolves to its private address. Idempotent. */
   start(spec: WorkspaceSpec): Promise<{ ip: string }>;
   /** The default route of the workspace's network (null where it has no network of its own). */
@@ -88,6 +108,38 @@ export interface WorkspaceDriver {
   applyNetwork(id: string, network: ResolvedNetwork): Promise<void>;
   /** Stops every workspace this driver started (control-plane shutdown). */
   shutdown(): Promise<void>;
+  /**
+   * Reports what happens to workspaces unasked (an agent that dies, not one `stop`/`stopAgent` ended); returns
+   * the unsubscribe. Optional: the control plane also checks `agentRunning` periodically, so a driver without
+   * it is only slower to notice.
+   */
+  watch?(listener: (event: WorkspaceDriverEvent) => void): () => void;
   /** The driver's image store; absent where workspaces run on the host's own files (the process driver). */
   readonly images?: ImageCatalog;
+  /**
+   * The running (or paused) workspace's figures, read from the kernel; fails with `conflict` when it is stopped.
+   * Absent where the driver cannot read any (the control plane then answers 409).
+   */
+  stats?(id: string): Promise<WorkspaceStats>;
+  /**
+   * The workspace's boot log on the host: its agent's output (in a sandbox, the container's stdout and stderr),
+   * kept bounded by the driver; the control plane reads and clears it. Undefined when there is none yet.
+   */
+  bootLogFile?(id: string): string | undefined;
+  /**
+   * The host path of the Unix socket on which the workspace's running agent also serves its API: the control
+   * plane's own channel to it (workloads, the command log), off the workspace's network and its firewall.
+   * Undefined when the agent is not running; without the member, the control plane uses the agent's address.
+   */
+  agentSocket?(id: string): string | undefined;
+  /** Snapshots, restore, versioned archives and forks; absent where the driver has none (the control plane answers 409). */
+  readonly snapshots?: WorkspaceSnapshots;
+  /**
+   * Changes a workspace's sizes now, as far as the driver can (`to`: only those that change; `from`: what it has).
+   * CPU and memory apply to a running workspace; a stopped one's take effect at its next `start` (whose spec
+   * carries them). A disk only grows: online where the kernel allows it, else at the next `start`, which grows
+   * a disk smaller than its spec's `diskMb`. Fails with `conflict` for what cannot be done (memory below what the
+   * workspace holds, a smaller disk). Absent where the driver applies no limits (the control plane records them).
+   */
+  resize?(id: string, from: ResourceSizes, to: Partial<ResourceSizes>): Promise<ResizeResult>;
 }

@@ -40,7 +40,10 @@ export type ErrorCode =
   | 'service_unavailable'
   | 'no_free_address'
   | 'wake_timeout'
-  | 'gateway_timeout';
+  | 'gateway_timeout'
+  | 'insufficient_storage'
+  | 'agent_unavailable'
+  | 'store_unavailable';
 
 /** HTTP status per code. Adding a code without a status fails to compile. */
 export const ERROR_STATUS: Record<ErrorCode, number> = {
@@ -79,6 +82,12 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   search_timeout: 504,
   install_failed: 503,
   gateway_timeout: 504,
+  // The host's data volume (or the disk reserve a create needs on it) is full: nothing was changed; retry once space is freed.
+  insufficient_storage: 507,
+  // The workspace's agent is not running (it died, or is being restarted by its policy): refused connections, not a bad answer.
+  agent_unavailable: 503,
+  // The control plane's store (PostgreSQL) cannot be reached: the request did nothing; retry.
+  store_unavailable: 503,
 };
 
 /** The body of every error response. */

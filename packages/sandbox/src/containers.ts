@@ -18,6 +18,7 @@ import {
 } from './agent-files.js';
 import type { AgentRuntime } from './agent-runtime.js';
 import { idmappedBind, mountRoot } from './disk.js';
+import { emptyCgroup, forceRemoveContainer } from './force-remove.js';
 import type { ImageInfo, ImageStore } from './images.js';
 import { ensureNetwork, netnsPath, removeNetwork } from './netns.js';
 import { ociConfig } from './oci-spec.js';
@@ -238,8 +239,13 @@ export class Containers {
   async kill(slot: string): Promise<void> {
     this.#runningPids.delete(slot);
     this.#paused.delete(slot);
+    const cgroup = `${this.#deps.options.cgroupParent ?? 'cove'}/${slot}`;
     let current = await this.#deps.runtime.state(slot);
-    if (!current) return;
+    if (!current) {
+      // The runtime forgot it, but its processes may live on in the cgroup (a removal cut short).
+      await emptyCgroup(cgroup);
+      return;
+    }
     if (current.status === 'paused') {
       // Should the thaw fail, `kill --all KILL` below still thaws the cgroup after signalling every process.
       await this.#deps.runtime.resume(slot).catch(() => {});
@@ -250,12 +256,14 @@ export class Containers {
       const deadline = Date.now() + (this.#deps.options.stopTimeoutMs ?? 5000);
       while (Date.now() < deadline && (await this.#deps.runtime.state(slot))?.status === 'running') await delay(20);
     }
-    await this.#deps.runtime.kill(slot, 'KILL', true);
-    await this.#deps.runtime.delete(slot, true);
+    // Whatever its processes are doing (frozen, stuck, fork-bombing): see force-remove.ts.
+    const left = await forceRemoveContainer(this.#deps.runtime, slot, cgroup);
+    if (left.length > 0) this.#deps.options.log.warn({ slot, pids: left }, 'processes of a removed container would not die yet');
   }
 
   /** Removes everything of a slot: container, network, disk, directory. */
   async removeSlot(state: WorkspaceState | LegacyState): Promise<void> {
+    await this.#deps.slots.markRemoving(state.slot);
     await this.kill(state.slot);
     await this.#deps.slots.remove(state);
   }

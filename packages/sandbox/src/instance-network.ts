@@ -155,7 +155,8 @@ export async function claimNetwork(
       addresses: slots.map((s) => s.ip),
     });
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    await writeAtomic(recordFile(dataDir), chosen);
+    // Rewritten only when it changes: a restart on a full data volume must not fail on a record it already has.
+    if (recorded?.subnet !== chosen.subnet || recorded?.table !== chosen.table) await writeAtomic(recordFile(dataDir), chosen);
     const claim: InstanceClaim = { id, dataDir: path.resolve(dataDir), pid: process.pid, ...chosen, ...(ephemeral ? { ephemeral } : {}) };
     await writeAtomic(path.join(INSTANCES_DIR, `${id}.json`), claim);
     return recorded && recorded.table !== chosen.table ? { ...chosen, previousTable: recorded.table } : chosen;

@@ -4,26 +4,32 @@ import { mkdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   type AgentEndpoint,
+  type ResizeResult,
   type ResolvedNetwork,
+  type ResourceSizes,
   SERVER_DEFAULTS,
   type WorkspaceDriver,
+  type WorkspaceDriverEvent,
   type WorkspaceSpec,
   type WorkspaceStats,
 } from '@cove/protocol';
 import { AddressPlan, vethName } from './addresses.js';
 import { AGENT_INIT, AGENT_STATE_DIR, type AgentFiles, defaultAgentFiles, missingAgentFiles } from './agent-files.js';
+import { AgentWatch } from './agent-watch.js';
 import { Agents } from './agents.js';
 import { cgroupDirs } from './cgroups.js';
 import { Containers } from './containers.js';
 import { prepareRootsDir, unmountRoot } from './disk.js';
 import { defaultEgressLookup } from './egress.js';
 import { removeTable } from './firewall.js';
+import { removeHalfMade } from './half-made.js';
 import type { IdRange } from './id-ranges.js';
 import { ImageStore } from './images/index.js';
 import { claimNetwork, type InstanceNetwork, instanceId, releaseNetwork } from './instance-network.js';
 import { migrateLegacySlot } from './migrate.js';
 import { enableForwarding } from './netns.js';
 import { processArgs } from './process-alive.js';
+import { growDiskBeforeStart, resizeSandbox } from './resize.js';
 import { OciRuntime } from './runc.js';
 import type { SandboxDriverOptions } from './sandbox-options.js';
 import { KeyedSerial } from './serial.js';
@@ -68,6 +74,10 @@ export class SandboxDriver implements WorkspaceDriver {
   readonly #agents: Agents;
   readonly #pool: WarmPool;
   readonly #snapshots: SandboxSnapshots;
+  readonly #watch = new AgentWatch(
+    () => this.#slots.states.keys(),
+    (id) => this.#agents.running(id),
+  );
 
   private constructor(options: SandboxDriverOptions, network: InstanceNetwork, disks: DiskPool) {
     const { log } = options;
@@ -85,7 +95,15 @@ export class SandboxDriver implements WorkspaceDriver {
     const global = new KeyedSerial();
     // The roots' mount points: outside the data directory, where the workspaces' roots can reach them.
     const rootsDir = `/run/cove/roots/${instanceId(options.dataDir)}`;
-    const slots = new Slots({ dir: path.join(options.dataDir, 'workspaces'), rootsDir, images, plan, global, pool: disks });
+    const slots = new Slots({
+      dir: path.join(options.dataDir, 'workspaces'),
+      rootsDir,
+      images,
+      plan,
+      global,
+      pool: disks,
+      diskOvercommit: options.diskOvercommit ?? false,
+    });
     const firewall = new WorkspaceFirewall({
       table: network.table,
       plan,
@@ -168,7 +186,9 @@ export class SandboxDriver implements WorkspaceDriver {
     await mkdir(this.#runtime.root, { recursive: true, mode: 0o700 });
     await enableForwarding();
     await prepareRootsDir(this.#slots.rootsDir);
-    const { stalePool, legacy } = await this.#slots.load();
+    const { stalePool, legacy, halfMade } = await this.#slots.load();
+    // Slots a kill left half-made or half-removed go whole (container, mounts, disk, network, id range) before anything else.
+    await removeHalfMade(halfMade, this.#containers, this.#opts.log);
     for (const state of legacy) {
       const migrated = await migrateLegacySlot(state, { slots: this.#slots, containers: this.#containers, log: this.#opts.log }).catch(
         (err: Error) => {
@@ -224,9 +244,21 @@ export class SandboxDriver implements WorkspaceDriver {
       // Up already; a paused one stays paused (resume thaws it).
       if (current?.status === 'created' || current?.status === 'running' || current?.status === 'paused') return { ip: state.ip };
       if (current) await this.#runtime.delete(state.slot, true);
+      // A disk grown while it ran (online growth refused, or recorded with `apply: false`) grows before it mounts.
+      await growDiskBeforeStart(this.#slots.layout(state.slot), spec.diskMb);
       await this.#containers.create(spec, state);
       return { ip: state.ip };
     });
+  }
+
+  /** Agents that die unasked (agent-watch.ts). */
+  watch(listener: (event: WorkspaceDriverEvent) => void): () => void {
+    return this.#watch.watch(listener);
+  }
+
+  /** Every workspace the driver has (whole: half-made ones were removed at open). */
+  workspaceIds(): string[] {
+    return [...this.#slots.states.keys()];
   }
 
   gatewayAddress(id: string): string | null {
@@ -266,7 +298,11 @@ export class SandboxDriver implements WorkspaceDriver {
   }
 
   startAgent(id: string, token: string, _preferredPort?: number | null): Promise<AgentEndpoint> {
-    return this.#serial.run(id, () => this.#agents.start(this.#slots.get(id), token));
+    return this.#serial.run(id, async () => {
+      const endpoint = await this.#agents.start(this.#slots.get(id), token);
+      this.#watch.started(id);
+      return endpoint;
+    });
   }
 
   stopAgent(id: string): Promise<void> {
@@ -306,6 +342,17 @@ export class SandboxDriver implements WorkspaceDriver {
     return readSandboxStats({ cgroup: { relative }, diskMountPoint: this.#slots.layout(slot).mountPoint, hostLink: vethName(slot) });
   }
 
+  /** CPUs and memory live on the running container (`runc update`), the disk grown (resize.ts). */
+  resize(id: string, from: ResourceSizes, to: Partial<ResourceSizes>): Promise<ResizeResult> {
+    const deps = {
+      slots: this.#slots,
+      containers: this.#containers,
+      runtime: this.#runtime,
+      cgroupParent: this.#opts.cgroupParent ?? 'cove',
+    };
+    return this.#serial.run(id, () => resizeSandbox(deps, this.#slots.get(id), from, to));
+  }
+
   /** The agent's output (the container's stdout and stderr), on the workspace's disk beside its upper layer. */
   bootLogFile(id: string): string | undefined {
     const slot = this.#slots.states.get(id)?.slot;
@@ -329,6 +376,7 @@ export class SandboxDriver implements WorkspaceDriver {
   }
 
   async shutdown(): Promise<void> {
+    this.#watch.close();
     this.#firewall.stopRefresh();
     await this.#pool.drain();
     await Promise.all([...this.#slots.states.keys()].map((id) => this.stop(id)));

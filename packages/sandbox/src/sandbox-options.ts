@@ -31,6 +31,12 @@ export interface SandboxDriverOptions {
   ephemeralNetwork?: boolean;
   /** cgroup parent of the workspaces (default `cove`). */
   cgroupParent?: string;
+  /**
+   * Allow disks whose sizes together exceed what the data volume can hold (default false: a create that would
+   * overcommit it is refused with 507; see disk-reserve.ts). Overcommitted, writes of a workspace may be lost
+   * at writeback once the volume is full.
+   */
+  diskOvercommit?: boolean;
   /** Process-count limit per workspace (default 4096). */
   pidsLimit?: number;
   /** The Internal API port inside each workspace (default 9990). */

@@ -1,16 +1,25 @@
 // The slots on disk: each workspace's (or pooled workspace's) directory, its state.json, and the address,
 // disk, network namespace and overlay root made once for it and kept while it exists.
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, type ResolvedNetwork } from '@cove/protocol';
 import type { AddressPlan } from './addresses.js';
 import { createDisk, type DiskLayout, diskLayout, mountRoot, removeDisk } from './disk.js';
+import { checkDiskReserve } from './disk-reserve.js';
 import { claimIdRange, type IdRange, releaseIdRange } from './id-ranges.js';
-import type { ImageStore } from './images/index.js';
+import type { ImageInfo, ImageStore } from './images/index.js';
 import { ensureNetwork, removeNetwork } from './netns.js';
 import type { KeyedSerial } from './serial.js';
 import { cloneDisk, type DiskPool, poolDisk } from './snapshots/disk-pool.js';
 import { ensureUserns, removeUserns } from './userns.js';
+
+/**
+ * Marks in a slot's directory saying its making or its removal has not finished: a driver killed in the middle
+ * leaves one, and the next open removes the slot whole (half-made.ts) instead of adopting its remains.
+ */
+export const MAKING_MARK = 'making';
+export const REMOVING_MARK = 'removing';
 
 /** What the driver keeps per workspace (`state.json`), enough to rebuild everything after a restart. */
 export interface WorkspaceState {
@@ -70,6 +79,8 @@ export interface SlotsDeps {
   global: KeyedSerial;
   /** Where disk images are made (and cloned in constant time); without it, in the slot's directory. */
   pool?: DiskPool;
+  /** Disks may overcommit the data volume (disk-reserve.ts); default false. */
+  diskOvercommit?: boolean;
 }
 
 /** The driver's slots: the workspaces' by id, and the spare ones (the warm pool's) that hold an address too. */
@@ -79,6 +90,8 @@ export class Slots {
   readonly states = new Map<string, WorkspaceState>();
   /** Slots with an address but no workspace: the warm pool's, ready or being made. */
   readonly spare = new Set<WorkspaceState>();
+  /** MiB of disks being made (checked against the volume, not on it yet). */
+  #pendingMb = 0;
 
   constructor(deps: SlotsDeps) {
     this.#deps = deps;
@@ -161,27 +174,51 @@ export class Slots {
    * Reads every slot's state.json into `states`; resolves to the pool slots of a previous run (not adopted) and
    * the workspaces of a version before user namespaces (not in `states` until migrated).
    */
-  async load(): Promise<{ stalePool: Array<WorkspaceState | LegacyState>; legacy: LegacyState[] }> {
+  async load(): Promise<{
+    stalePool: Array<WorkspaceState | LegacyState>;
+    legacy: LegacyState[];
+    halfMade: Array<WorkspaceState | LegacyState>;
+  }> {
     const stalePool: Array<WorkspaceState | LegacyState> = [];
     const legacy: LegacyState[] = [];
+    // Slots whose making or removal a kill cut short (a mark, or no state.json yet): removed whole at open.
+    const halfMade: Array<WorkspaceState | LegacyState> = [];
     for (const entry of await readdir(this.dir)) {
       const state = await readFile(path.join(this.dir, entry, 'state.json'), 'utf8')
         .then((t) => JSON.parse(t) as LegacyState & { idRange?: IdRange })
         .catch(() => undefined);
-      if (!state) continue;
+      const marked = existsSync(path.join(this.dir, entry, MAKING_MARK)) || existsSync(path.join(this.dir, entry, REMOVING_MARK));
+      if (!state || marked) {
+        halfMade.push(state && (state.slot ?? state.id) === entry ? { ...state, slot: entry } : halfState(entry));
+        continue;
+      }
       state.slot ??= state.id;
       if (state.slot !== entry) continue;
       if (state.id === '') stalePool.push(state);
       else if (state.idRange === undefined) legacy.push(state);
       else this.states.set(state.id, state as WorkspaceState);
     }
-    return { stalePool, legacy };
+    return { stalePool, legacy, halfMade };
   }
 
   /** Makes a slot's persistent state: directory, disk, address, network namespace and link, mounted overlay. */
   async make(slot: string, id: string, image: string, diskMb: number, from?: DiskSource): Promise<WorkspaceState> {
     const info = await this.#deps.images.ensure(image);
+    if (!this.#deps.diskOvercommit) {
+      const images = [...this.states.values(), ...this.spare].map((s) => this.layout(s.slot).image);
+      await checkDiskReserve({ dataDir: this.dataDir, images, pendingMb: this.#pendingMb, diskMb });
+    }
+    this.#pendingMb += diskMb;
+    try {
+      return await this.#make(slot, id, info, image, diskMb, from);
+    } finally {
+      this.#pendingMb -= diskMb;
+    }
+  }
+
+  async #make(slot: string, id: string, info: ImageInfo, image: string, diskMb: number, from?: DiskSource): Promise<WorkspaceState> {
     await mkdir(this.slotDir(slot), { recursive: false, mode: 0o700 });
+    await writeFile(path.join(this.slotDir(slot), MAKING_MARK), '', { mode: 0o600 });
     let range: IdRange | undefined;
     let state: WorkspaceState;
     try {
@@ -212,6 +249,7 @@ export class Slots {
       await ensureUserns(this.usernsFile(slot), range);
       await ensureNetwork(slot, state.ip, this.#deps.plan.hostAddress, this.usernsFile(slot));
       await mountRoot(this.layout(slot), info, range, this.usernsFile(slot), state.diskBase);
+      await rm(path.join(this.slotDir(slot), MAKING_MARK));
     } catch (err) {
       // The address is given back once what was made is gone; if even that fails it stays taken,
       // so that no other slot gets an address still routed to the remains.
@@ -235,12 +273,18 @@ export class Slots {
    */
   async remove(state: WorkspaceState | LegacyState): Promise<void> {
     const { slot } = state;
+    await this.markRemoving(slot);
     await removeNetwork(slot);
     await removeDisk(this.layout(slot));
     await removeUserns(this.usernsFile(slot));
     await rm(this.slotDir(slot), { recursive: true, force: true });
     await this.#deps.images.release(this.slotDir(slot));
     if ('idRange' in state && state.idRange) await releaseIdRange(state.idRange, this.dataDir, slot);
+  }
+
+  /** Marks the slot as being removed: should the removal be cut short, the next open finishes it. */
+  async markRemoving(slot: string): Promise<void> {
+    if (existsSync(this.slotDir(slot))) await writeFile(path.join(this.slotDir(slot), REMOVING_MARK), '', { mode: 0o600 });
   }
 
   /**
@@ -262,4 +306,9 @@ export class Slots {
     this.spare.delete(state);
     if (this.states.get(state.id) === state) this.states.delete(state.id);
   }
+}
+
+/** What is known of a slot without a readable state.json: its name (its removal goes by the name alone). */
+function halfState(slot: string): LegacyState {
+  return { id: '', slot, ip: '', image: '', network: DEFAULT_NETWORK };
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { RunAs } from '../identity/users.js';
 
@@ -43,6 +44,17 @@ export interface Spawner {
   close(): void;
 }
 
+/**
+ * Makes a task its workspace's first out-of-memory victim rather than the agent (the spawn helper does it before
+ * the task runs; here, just after, best effort). Raising needs no privilege.
+ */
+export function raiseOomScore(pid: number): void {
+  if (process.platform !== 'linux') return;
+  try {
+    writeFileSync(`/proc/${pid}/oom_score_adj`, '1000');
+  } catch {}
+}
+
 /** Spawning straight from the agent with child_process (the fallback). */
 export const nodeSpawner: Spawner = {
   kind: 'node',
@@ -62,6 +74,7 @@ export const nodeSpawner: Spawner = {
       });
     }
     child.on('error', () => {});
+    raiseOomScore(pid);
     return {
       pid,
       stdin,

@@ -4,12 +4,17 @@ import type { WorkspaceRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { isWorkspaceId } from './ids.js';
 import { KeyedLock } from './keyed-lock.js';
+import type { LifecycleHooks } from './lifecycle-hooks.js';
 
 export interface Limits {
   /** Workspaces one owner may have. */
   maxWorkspaces: number;
   /** Lifetime of standard gateway JWTs (1 h; shorter only for tests of token refresh). */
   sessionTokenTtlSeconds: number;
+  /** CPUs, MiB of memory and MiB of disk one owner's workspaces may have in all (absent: no cap; see resources.ts). */
+  accountCpus?: number;
+  accountMemoryMb?: number;
+  accountDiskMb?: number;
 }
 
 /** Where public port URLs point: `<gateway scheme>://<slug>.<previewDomain>:<gateway port>/`. */
@@ -31,6 +36,8 @@ export interface ControlContext {
   publicUrls: PublicUrls;
   /** Serialises state changes of one workspace. */
   locks: KeyedLock;
+  /** Told what users do to workspaces (set once the lifecycle runs). */
+  lifecycle?: LifecycleHooks;
 }
 
 export function createContext(init: Omit<ControlContext, 'locks'>): ControlContext {

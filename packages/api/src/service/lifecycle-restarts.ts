@@ -11,6 +11,8 @@ interface Policy {
 export interface RestartWatchDeps {
   /** Applies a change to the workspace's lifecycle row (under its lock) and re-arms its deadline. */
   record(id: string, change: (lc: LifecycleRecord) => void): Promise<void>;
+  /** A workspace without a restart policy whose agent died: reported as stopped by failure (lifecycle-failures.ts). */
+  failed?(id: string, reason: string): Promise<void>;
 }
 
 /**
@@ -133,7 +135,11 @@ export class RestartWatch {
   /** Confirms under the workspace's lock (a user's stop or restart in progress is no death), then schedules. */
   async #suspect(id: string, reason: string, clean: boolean): Promise<void> {
     const policy = this.#policies.get(id);
-    if (policy === undefined || this.#pending.has(id)) return;
+    if (policy === undefined) {
+      await this.#deps.failed?.(id, reason);
+      return;
+    }
+    if (this.#pending.has(id)) return;
     const dead = await this.#ctx.locks.run(id, async () => {
       const ws = await this.#ctx.store.getWorkspace(id);
       return ws !== undefined && ws.status === 'running' && ws.accessEnabled && !this.#ctx.driver.agentRunning(id);

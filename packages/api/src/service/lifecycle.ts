@@ -5,6 +5,7 @@ import type { LifecycleRecord, StoppedBy, WorkspaceRecord } from '../store/recor
 import { type ControlContext, ownedWorkspace } from './context.js';
 import { askActivity } from './lifecycle-activity.js';
 import { DeadlineQueue } from './lifecycle-deadlines.js';
+import { stopFailed } from './lifecycle-failures.js';
 import type { LifecycleHooks, UserVerb } from './lifecycle-hooks.js';
 import {
   addEvent,
@@ -51,7 +52,10 @@ export class Lifecycle implements LifecycleHooks {
       retryMs: options.retryMs ?? 5000,
     };
     this.#queue = new DeadlineQueue((id) => void this.#due(id));
-    this.#restarts = new RestartWatch(ctx, this.#opts, { record: (id, change) => this.#change(id, change) });
+    this.#restarts = new RestartWatch(ctx, this.#opts, {
+      record: (id, change) => this.#change(id, change),
+      failed: (id, reason) => stopFailed(ctx, id, reason, (i, change) => this.#change(i, change)),
+    });
   }
 
   /**

@@ -1,7 +1,11 @@
 import { AppError, WORKSPACE_DEFAULTS, type WorkspaceCreateBody, type WorkspaceSpec } from '@cove/protocol';
 import type { WorkspaceRecord, WorkspaceState } from '../store/records.js';
+import { archiveSeed } from './archives.js';
 import { type ControlContext, ownedWorkspace, present } from './context.js';
 import { newWorkspaceId } from './ids.js';
+import { createMetadata, initialMetadata } from './metadata.js';
+import { provisionWorkspace } from './provisioning.js';
+import { checkAccountCaps } from './resources.js';
 
 export const DEFAULTS = WORKSPACE_DEFAULTS;
 
@@ -20,13 +24,16 @@ export async function createWorkspace(ctx: ControlContext, owner: string, body: 
   if (total >= ctx.limits.maxWorkspaces) {
     throw new AppError('conflict', `workspace limit reached: this account may have ${ctx.limits.maxWorkspaces} workspaces`);
   }
+  const metadata = createMetadata(body.metadata);
+  // `from_archive` is checked before anything is made; the archive fills the disk before the first boot (archives.ts).
+  const seed = await archiveSeed(ctx, owner, body);
   const now = new Date().toISOString();
   const id = newWorkspaceId();
   const draft: WorkspaceRecord = {
     id,
     owner,
     name: body.name ?? id,
-    image: body.image ?? DEFAULTS.image,
+    image: body.image ?? seed?.image ?? DEFAULTS.image,
     cpus: body.config?.cpus ?? body.cpus ?? body.vcpus ?? body.cpu ?? DEFAULTS.cpus,
     memoryMb: body.config?.memory_mb ?? body.memory_mb ?? body.ram_mb ?? body.memory ?? DEFAULTS.memoryMb,
     diskMb: body.config?.disk_size_mb ?? body.disk_size_mb ?? body.disk_mb ?? body.disk ?? DEFAULTS.diskMb,
@@ -43,19 +50,27 @@ export async function createWorkspace(ctx: ControlContext, owner: string, body: 
     createdAt: now,
     updatedAt: now,
   };
+  await checkAccountCaps(ctx, owner, draft);
   const { record, created } = await ctx.store.insertWorkspace(draft);
   if (!created) return record;
-  return ctx.locks.run(id, async () => {
-    try {
-      await ctx.driver.create(specOf(record));
-      return await boot(ctx, record);
-    } catch (err) {
-      // A workspace the driver could not create is not left behind half-made.
-      await ctx.driver.destroy(id).catch(() => {});
-      await ctx.store.deleteWorkspace(id);
-      throw err;
-    }
-  });
+  await initialMetadata(ctx, id, metadata);
+  // An image the driver's store lacks is pulled first; with `wait_ready: false` in the background (provisioning.ts).
+  return provisionWorkspace(ctx, record, body.wait_ready !== false, (background) =>
+    ctx.locks.run(id, async () => {
+      if (background && !(await ctx.store.getWorkspace(id))) throw new AppError('not_found', `workspace '${id}' was deleted`);
+      try {
+        await ctx.driver.create(specOf(record));
+        await seed?.unpack(id);
+        return await boot(ctx, record);
+      } catch (err) {
+        // A workspace the driver could not create is not left behind half-made (in the background its record
+        // stays, to show the failure).
+        await ctx.driver.destroy(id).catch(() => {});
+        if (!background) await ctx.store.deleteWorkspace(id);
+        throw err;
+      }
+    }),
+  );
 }
 
 /** Starts the workspace and, if Internal API access is enabled, its agent. Caller holds the lock. */
@@ -100,26 +115,33 @@ export type PowerVerb = 'start' | 'stop' | 'restart' | 'pause' | 'resume';
 export async function power(ctx: ControlContext, owner: string, id: string, verb: PowerVerb): Promise<WorkspaceRecord> {
   await ownedWorkspace(ctx, owner, id);
   return ctx.locks.run(id, async () => {
-    const ws = await ownedWorkspace(ctx, owner, id);
-    switch (verb) {
-      case 'start':
-        if (ws.status === 'paused') return thaw(ctx, ws);
-        return ws.status === 'running' && (!ws.accessEnabled || ctx.driver.agentRunning(id)) ? ws : boot(ctx, ws);
-      case 'stop':
-        return ws.status === 'stopped' ? ws : halt(ctx, ws);
-      case 'restart':
-        return boot(ctx, await halt(ctx, ws));
-      case 'pause':
-        if (ws.status === 'paused') return ws;
-        requirePausable(ctx, ws, verb);
-        await ctx.driver.pause(id);
-        return present(await ctx.store.updateWorkspace(id, { status: 'paused' }), id);
-      case 'resume':
-        if (ws.status === 'running') return ws;
-        requirePausable(ctx, ws, verb);
-        return thaw(ctx, ws);
-    }
+    const ws = await powerLocked(ctx, await ownedWorkspace(ctx, owner, id), verb);
+    await ctx.lifecycle?.powered(ws, verb);
+    return ws;
   });
+}
+
+/** A power verb on a workspace whose lock the caller holds (`power`, and the lifecycle's own actions). */
+export async function powerLocked(ctx: ControlContext, ws: WorkspaceRecord, verb: PowerVerb): Promise<WorkspaceRecord> {
+  const id = ws.id;
+  switch (verb) {
+    case 'start':
+      if (ws.status === 'paused') return thaw(ctx, ws);
+      return ws.status === 'running' && (!ws.accessEnabled || ctx.driver.agentRunning(id)) ? ws : boot(ctx, ws);
+    case 'stop':
+      return ws.status === 'stopped' ? ws : halt(ctx, ws);
+    case 'restart':
+      return boot(ctx, await halt(ctx, ws));
+    case 'pause':
+      if (ws.status === 'paused') return ws;
+      requirePausable(ctx, ws, verb);
+      await ctx.driver.pause(id);
+      return present(await ctx.store.updateWorkspace(id, { status: 'paused' }), id);
+    case 'resume':
+      if (ws.status === 'running') return ws;
+      requirePausable(ctx, ws, verb);
+      return thaw(ctx, ws);
+  }
 }
 
 export async function renameWorkspace(ctx: ControlContext, owner: string, id: string, name: string | undefined): Promise<WorkspaceRecord> {
@@ -128,9 +150,13 @@ export async function renameWorkspace(ctx: ControlContext, owner: string, id: st
   return ctx.locks.run(id, async () => present(await ctx.store.updateWorkspace(id, { name }), id));
 }
 
-export async function pingWorkspace(ctx: ControlContext, owner: string, id: string): Promise<WorkspaceRecord> {
+export async function pingWorkspace(ctx: ControlContext, owner: string, id: string, ttlSeconds?: number): Promise<WorkspaceRecord> {
   await ownedWorkspace(ctx, owner, id);
-  return ctx.locks.run(id, async () => present(await ctx.store.updateWorkspace(id, { lastPingAt: new Date().toISOString() }), id));
+  return ctx.locks.run(id, async () => {
+    const ws = present(await ctx.store.updateWorkspace(id, { lastPingAt: new Date().toISOString() }), id);
+    await ctx.lifecycle?.pinged(ws, ttlSeconds);
+    return ws;
+  });
 }
 
 export async function deleteWorkspace(ctx: ControlContext, owner: string, id: string): Promise<WorkspaceRecord> {

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { SqlDriver } from './sql-driver.js';
+import { storeFault } from './store-faults.js';
 
 /** Arbitrary but fixed key of the advisory lock that serialises migrations across instances. */
 const MIGRATION_LOCK_KEY = 7_310_042;
@@ -10,18 +11,20 @@ export class PostgresDriver implements SqlDriver {
   readonly #pool: pg.Pool;
 
   constructor(connectionString: string, options: { max?: number } = {}) {
-    this.#pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+    // A database that does not answer fails a request in 5 s (503 store_unavailable) instead of holding it forever;
+    // keep-alive notices a connection whose peer vanished without a reset.
+    this.#pool = new pg.Pool({ connectionString, max: options.max ?? 10, connectionTimeoutMillis: 5000, keepAlive: true });
     // An idle client that loses its connection must not crash the process; the pool replaces it.
     this.#pool.on('error', () => {});
   }
 
   async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    const result = await this.#pool.query(sql, params as unknown[]);
+    const result = await this.#pool.query(sql, params as unknown[]).catch(storeFault);
     return result.rows as T[];
   }
 
   async run(sql: string, params: readonly unknown[] = []): Promise<number> {
-    const result = await this.#pool.query(sql, params as unknown[]);
+    const result = await this.#pool.query(sql, params as unknown[]).catch(storeFault);
     return result.rowCount ?? 0;
   }
 

@@ -1,5 +1,6 @@
 import { createApiLogger, createControlPlane, createCredential, OWNER_PATTERN, sqliteFile } from '@cove/api';
 import { Command } from 'commander';
+import { accountCapsOf } from '../account-caps.js';
 import { CliError } from '../cli-error.js';
 import { parseListen } from '../listen-address.js';
 import { Settings, settingOption } from '../resolve-setting.js';
@@ -15,6 +16,9 @@ export function apiCommand(): Command {
     .addOption(settingOption(SETTINGS.apiListen, '--listen <host:port>'));
   withDriverOptions(api)
     .addOption(settingOption(SETTINGS.maxWorkspaces, '--max-workspaces <n>'))
+    .addOption(settingOption(SETTINGS.accountCpus, '--account-cpus <n>'))
+    .addOption(settingOption(SETTINGS.accountMemoryMb, '--account-memory-mb <mib>'))
+    .addOption(settingOption(SETTINGS.accountDiskMb, '--account-disk-mb <mib>'))
     .addOption(settingOption(SETTINGS.previewDomain, '--preview-domain <domain>'))
     .addOption(settingOption(SETTINGS.publicGatewayUrl, '--gateway-url <url>'));
   api
@@ -125,9 +129,11 @@ async function serve(settings: Settings): Promise<void> {
       store,
       driver,
       logger: log,
-      limits: { maxWorkspaces },
+      limits: { maxWorkspaces, ...accountCapsOf(settings) },
       previewDomain: settings.value(SETTINGS.previewDomain, 'previewDomain') as string,
       gatewayUrl: settings.value(SETTINGS.publicGatewayUrl, 'gatewayUrl') as string,
+      // Only from the environment: a token on the command line is readable by every user of the machine.
+      metricsToken: process.env.COVE_METRICS_TOKEN,
     });
   } catch (err) {
     await driver.shutdown();
