@@ -3,6 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectHttp, type McpSession } from './helpers/mcp-client.js';
 import { type Stack, startStack } from './helpers/stack.js';
@@ -62,6 +63,21 @@ describe('cove mcp --listen', () => {
       await mcp.ok('workspace_write_file', { workspace: id, path: '/tmp/mcp-http/note.txt', content: 'over http\n' });
       const run = await mcp.ok('workspace_exec', { workspace: 'mcp-http', cmd: 'cat /tmp/mcp-http/note.txt' });
       expect(run).toMatchObject({ exit_code: 0, stdout: 'over http\n' });
+      // Progress notifications travel in the call's own response stream.
+      const seen: Progress[] = [];
+      const slow = (await mcp.client.callTool(
+        { name: 'workspace_exec', arguments: { workspace: id, cmd: 'echo one; sleep 0.5; echo two' } },
+        undefined,
+        { onprogress: (p) => seen.push(p) },
+      )) as { structuredContent: { stdout: string } };
+      expect(slow.structuredContent.stdout).toBe('one\ntwo\n');
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen[0]?.message).toMatch(/bytes on stdout/);
+      const workload = await mcp.ok('workload_run', { workspace: id, name: 'echoer', cmd: ['sh', '-c', 'echo from workload; sleep 60'] });
+      expect(workload.workload.status).toBe('running');
+      await expect
+        .poll(async () => (await mcp?.ok('workload_logs', { workspace: id, workload: 'echoer' }))?.lines, { timeout: 30_000 })
+        .toEqual(['from workload']);
       const bad = await mcp.call('workspace_exec', { workspace: id });
       expect(bad.isError).toBe(true);
       expect(bad.structured.error.code).toBe('bad_request');

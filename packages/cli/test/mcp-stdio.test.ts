@@ -1,6 +1,7 @@
 // `cove mcp` over stdio, driven by the MCP SDK's own client, against a real control plane, gateway and
 // process-driver workspaces: the tool list, a whole coding task, and hostile input.
 import { ExecRunBody, FileReadQuery } from '@cove/protocol';
+import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectStdio, type Json, type McpSession } from './helpers/mcp-client.js';
 import { runCove, type Stack, startStack } from './helpers/stack.js';
@@ -38,6 +39,23 @@ describe('cove mcp over stdio', () => {
       'workspace_search',
       'workspace_find_files',
       'workspace_expose_port',
+      'workspace_list_ports',
+      'workspace_unexpose_port',
+      'workspace_snapshot',
+      'workspace_restore',
+      'workspace_fork',
+      'workspace_archive_create',
+      'workspace_archive_list',
+      'workspace_logs',
+      'workload_run',
+      'workload_list',
+      'workload_logs',
+      'workload_stop',
+      'workspace_stats',
+      'workspace_set_ttl',
+      'workspace_ping',
+      'image_list',
+      'image_pull',
     ]);
     const byName = new Map(tools.map((t) => [t.name, t]));
     const exec = byName.get('workspace_exec') as Json;
@@ -47,6 +65,15 @@ describe('cove mcp over stdio', () => {
     expect(exec.inputSchema.properties.cmd.anyOf).toEqual(JSON.parse(JSON.stringify(ExecRunBody.properties.cmd.anyOf)));
     const read = byName.get('workspace_read_file') as Json;
     expect(read.inputSchema.properties.start_line).toEqual(JSON.parse(JSON.stringify(FileReadQuery.properties.start_line)));
+    // An argument with a default need not be given: the server fills it in.
+    expect(exec.inputSchema.properties.timeout.default).toBe(300);
+    expect(exec.inputSchema.required).not.toContain('timeout');
+    const fork = byName.get('workspace_fork') as Json;
+    expect(fork.inputSchema.properties.count).toMatchObject({ type: 'integer', minimum: 1, maximum: 100 });
+    const workload = byName.get('workload_run') as Json;
+    expect(workload.inputSchema.required).toEqual(['workspace', 'cmd']);
+    expect(workload.inputSchema.properties.restart_policy.anyOf.map((s: Json) => s.const)).toEqual(['never', 'on-failure', 'always']);
+    expect(byName.get('workspace_restore')?.annotations).toMatchObject({ destructiveHint: true });
     expect(byName.get('workspace_delete')?.annotations).toMatchObject({ destructiveHint: true });
     expect(byName.get('workspace_list')?.annotations).toMatchObject({ readOnlyHint: true });
     expect(mcp.client.getInstructions()).toMatch(/workspace_create/);
@@ -230,6 +257,132 @@ describe('cove mcp over stdio', () => {
     controller.abort();
     await expect(call).rejects.toThrow(/abort/i);
     while (await running()) {}
+  });
+
+  it('lists exposed ports and revokes one', async () => {
+    await mcp.ok('workspace_expose_port', { workspace: ws, port: 3001, label: 'api' });
+    const listed = await mcp.call('workspace_list_ports', { workspace: 'mcp-task' });
+    expect(listed.isError).toBe(false);
+    expect(listed.structured.ports.map((p: Json) => p.port)).toContain(3001);
+    expect(listed.text).toMatch(/^3001 {2}http:\/\/\S+ {2}public {2}api$/m);
+    expect(await mcp.ok('workspace_unexpose_port', { workspace: ws, port: 3001 })).toMatchObject({ port: 3001, revoked: true });
+    expect((await mcp.ok('workspace_list_ports', { workspace: ws })).ports.map((p: Json) => p.port)).not.toContain(3001);
+    const again = await mcp.call('workspace_unexpose_port', { workspace: ws, port: 3001 });
+    expect(again.isError).toBe(true);
+    expect(again.structured.error.code).toBe('not_found');
+  });
+
+  it('workloads: run one, read its output, list it, stop it, remove it', { timeout: 60_000 }, async () => {
+    const started = await mcp.ok('workload_run', {
+      workspace: ws,
+      name: 'ticker',
+      cmd: "echo ticker up; head -c 2000 /dev/zero | tr '\\0' z; echo; i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done",
+      restart_policy: 'on-failure',
+    });
+    expect(started.workload).toMatchObject({ name: 'ticker', status: 'running', restart_policy: 'on-failure' });
+    const wid = started.workload.id;
+
+    await expect
+      .poll(async () => (await mcp.ok('workload_logs', { workspace: ws, workload: 'ticker' })).lines.length, { timeout: 30_000 })
+      .toBeGreaterThan(3);
+    const out = await mcp.call('workload_logs', { workspace: ws, workload: wid });
+    expect(out.text.split('\n')[0]).toBe('ticker up');
+    expect(out.text).toMatch(/^tick 1$/m);
+    // Bounded from the end: the newest lines are kept, and the answer says how many older ones were not.
+    const cut = await mcp.call('workload_logs', { workspace: ws, workload: 'ticker', max_bytes: 1024 });
+    expect(cut.structured.truncated).toBe(true);
+    expect(cut.text).toMatch(/^\[… \d+ older lines left out/);
+    expect(cut.text).not.toContain('zzzz');
+    expect(cut.structured.lines.at(-1)).toMatch(/^tick \d+$/);
+
+    const listed = await mcp.call('workload_list', { workspace: ws, states: 'running' });
+    expect(listed.structured.workloads.map((w: Json) => w.id)).toEqual([wid]);
+    expect(listed.text).toContain(`${wid}  ticker  running (pid `);
+
+    const stopped = await mcp.ok('workload_stop', { workspace: ws, workload: 'ticker' });
+    expect(stopped).toMatchObject({ removed: false, workload: { id: wid, status: 'stopped' } });
+    expect((await mcp.ok('workload_list', { workspace: ws, states: 'running' })).workloads).toEqual([]);
+    expect((await mcp.ok('workload_stop', { workspace: ws, workload: wid, remove: true })).removed).toBe(true);
+    expect((await mcp.ok('workload_list', { workspace: ws })).workloads).toEqual([]);
+
+    const missing = await mcp.call('workload_logs', { workspace: ws, workload: 'ticker' });
+    expect(missing.isError).toBe(true);
+    expect(missing.structured.error.code).toBe('not_found');
+    const noCmd = await mcp.call('workload_run', { workspace: ws, cmd: [] });
+    expect(noCmd.structured.error.code).toBe('bad_request');
+  });
+
+  it('logs: the command log has the commands run, with their output; bounded from the end', { timeout: 60_000 }, async () => {
+    await mcp.ok('workspace_exec', { workspace: ws, cmd: "echo cmd-log-marker; head -c 3000 /dev/zero | tr '\\0' y; exit 4" });
+    const cmd = await mcp.call('workspace_logs', { workspace: ws, source: 'cmd', tail_lines: 50 });
+    expect(cmd.isError).toBe(false);
+    expect(cmd.structured.source).toBe('cmd');
+    const record = (cmd.structured.logs as Json[]).find((l) => String(l.message).includes('cmd-log-marker'));
+    expect(record).toMatchObject({ exit_code: 4 });
+    expect(cmd.text).toMatch(/cmd-log-marker.*\n {2}stdout:\n {4}cmd-log-marker/);
+
+    const cut = await mcp.call('workspace_logs', { workspace: ws, source: 'cmd', tail_lines: 50, max_bytes: 1024 });
+    expect(cut.structured.truncated).toBe(true);
+    expect(cut.structured.omitted_entries).toBeGreaterThan(0);
+    expect(cut.text).toMatch(/^\[… \d+ older entries left out/);
+
+    const boot = await mcp.call('workspace_logs', { workspace: ws });
+    expect(boot.isError).toBe(false);
+    expect(boot.structured.source).toBe('boot');
+    expect(boot.structured.logs.length).toBeGreaterThan(0);
+  });
+
+  it('stats, ttl and ping', async () => {
+    const stats = await mcp.call('workspace_stats', { workspace: ws });
+    expect(stats.isError).toBe(false);
+    expect(stats.structured).toMatchObject({ workspace_id: ws, status: 'running' });
+    expect(stats.structured.memory.current_bytes).toBeGreaterThan(0);
+    expect(stats.text).toMatch(/^memory: \d/m);
+
+    const temp = await mcp.ok('workspace_set_ttl', { workspace: ws, ttl: '2h', ttl_action: 'stop' });
+    expect(temp).toMatchObject({ workspace_id: ws, mode: 'temporary', ttl: 7200, ttl_action: 'stop' });
+    const expires = Date.parse(temp.expires_at);
+    expect(expires).toBeGreaterThan(Date.now() + 3600_000);
+    const pinged = await mcp.call('workspace_ping', { workspace: ws, ttl_seconds: 600 });
+    expect(pinged.isError).toBe(false);
+    expect(Date.parse(pinged.structured.expires_at)).toBeLessThan(expires);
+    expect(pinged.text).toContain('runs out at');
+
+    const forever = await mcp.ok('workspace_set_ttl', { workspace: ws, permanent: true });
+    expect(forever.mode).toBe('permanent');
+    expect((await mcp.ok('workspace_ping', { workspace: ws })).expires_at).toBeUndefined();
+
+    const nothing = await mcp.call('workspace_set_ttl', { workspace: ws });
+    expect(nothing.structured.error.code).toBe('bad_request');
+    const bogus = await mcp.call('workspace_set_ttl', { workspace: ws, ttl: 'soon' });
+    expect(bogus.structured.error).toMatchObject({ code: 'bad_request', status: 400 });
+    expect(bogus.text).toContain('ttl');
+  });
+
+  it('images: the list; a pull the server refuses is a tool error', async () => {
+    const images = await mcp.ok('image_list');
+    expect(images.images.map((i: Json) => i.image)).toContain('host');
+    expect((await mcp.ok('image_list', { search: 'nothing-like-this' })).images).toEqual([]);
+    const pull = await mcp.call('image_pull', { image: '127.0.0.1:1/none:1' });
+    expect(pull.isError).toBe(true);
+    expect(pull.structured.error.status).toBeGreaterThanOrEqual(400);
+    // Still serving.
+    expect((await mcp.ok('workspace_exec', { workspace: ws, cmd: 'echo alive' })).stdout).toBe('alive\n');
+  });
+
+  it('reports exec progress to a client that asks for it', { timeout: 60_000 }, async () => {
+    const seen: Progress[] = [];
+    const res = (await mcp.client.callTool(
+      { name: 'workspace_exec', arguments: { workspace: ws, cmd: 'for i in 1 2 3 4; do echo line $i; sleep 0.3; done' } },
+      undefined,
+      { onprogress: (p) => seen.push(p) },
+    )) as Json;
+    expect(res.structuredContent).toMatchObject({ exit_code: 0, stdout: 'line 1\nline 2\nline 3\nline 4\n' });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen[0]?.message).toMatch(/^\d+ bytes on stdout, 0 on stderr$/);
+    const figures = seen.map((p) => p.progress);
+    expect([...figures].sort((a, b) => a - b)).toEqual(figures);
+    expect(new Set(figures).size).toBe(figures.length);
   });
 
   it('exits 2 with the reason when no credentials are configured', async () => {

@@ -11,9 +11,13 @@ import path from 'node:path';
 import { Oblien } from '@cove/sdk';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DriverVariant, driverVariants, startTestStack, type TestStack } from '../../api/test/helpers/driver-stack.js';
 import { COVE_BIN, cleanEnv } from '../../cli/test/helpers/stack.js';
 
 const CHROMIUM = process.env.COVE_CHROMIUM ?? '/usr/bin/chromium';
+/** The sandbox stack's subnet slot (10.85.<slot>.0/24): one per test file. */
+const SLOT = 83;
+const sandbox = driverVariants().find((v) => v.kind === 'sandbox') as DriverVariant;
 /** Where the screenshots go (overwritten by each run). */
 const ARTIFACTS = process.env.COVE_TEST_ARTIFACTS ?? path.join(os.tmpdir(), 'cove-test-artifacts', 'console');
 
@@ -28,8 +32,18 @@ let page: Page;
 /** Every console error and uncaught exception of every page, with the page's address. */
 const problems: string[] = [];
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+async function shot(name: string, on: Page = page): Promise<void> {
+  await on.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** Records every console error and uncaught exception of the context's pages in `problems`. */
+function watch(on: BrowserContext): void {
+  on.on('page', (p) => {
+    p.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`${p.url()}: console error: ${message.text()}`);
+    });
+    p.on('pageerror', (error) => problems.push(`${p.url()}: uncaught: ${error.message}`));
+  });
 }
 
 /** The focused element's name attribute, or a button's text. */
@@ -78,12 +92,7 @@ beforeAll(async () => {
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--no-first-run'],
   });
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  context.on('page', (p) => {
-    p.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`${p.url()}: console error: ${message.text()}`);
-    });
-    p.on('pageerror', (error) => problems.push(`${p.url()}: uncaught: ${error.message}`));
-  });
+  watch(context);
   page = await context.newPage();
   // Delete asks first; the test answers yes.
   page.on('dialog', (dialog) => dialog.accept());
@@ -264,6 +273,95 @@ describe('the web console', () => {
     await page.getByText('No port is exposed.').waitFor();
   });
 
+  it('follows the boot and command logs live', { timeout: 90_000 }, async () => {
+    await page.getByRole('link', { name: 'Logs' }).click();
+    // The command log, chosen with the keyboard: arrow keys move between the radio buttons.
+    await page.getByRole('radio', { name: 'Boot log' }).focus();
+    await page.keyboard.press('ArrowRight');
+    expect(await page.getByRole('radio', { name: 'Command log' }).isChecked()).toBe(true);
+    await page.getByText('Following', { exact: true }).waitFor();
+    await page
+      .locator('.log-lines li', { hasText: `cat ${root}/from-console.txt` })
+      .first()
+      .waitFor({ timeout: 30_000 });
+
+    // A command run elsewhere shows up while the view follows, its output folded under it.
+    const rt = await client.workspaces.runtime(id);
+    await rt.exec.run(['/bin/sh', '-c', 'echo followed-live; exit 3']);
+    const record = page.locator('.log-lines li', { hasText: 'followed-live' }).last();
+    await record.waitFor({ timeout: 30_000 });
+    await record.locator('summary').click();
+    expect(await record.locator('pre.stdout').textContent()).toBe('followed-live\n');
+    expect(await record.locator('summary').textContent()).toContain('exit 3');
+    await shot('10-logs');
+
+    // The boot log shows what the API has of it (this run's agent logs little: the log level is warn).
+    const boot = (await client.workspaces.logs.get(id, { source: 'boot' })).logs;
+    await page.getByRole('radio', { name: 'Boot log' }).check();
+    if (boot.length === 0) await page.getByText('The boot log is empty.').waitFor({ timeout: 30_000 });
+    else
+      await page
+        .locator('.log-lines li', { hasText: String(boot[0]?.message) })
+        .first()
+        .waitFor({ timeout: 30_000 });
+  });
+
+  it('runs a workload, shows its output, stops and starts it', { timeout: 90_000 }, async () => {
+    await page.getByRole('link', { name: 'Workloads' }).click();
+    await page.getByText(/^No workloads\./).waitFor();
+    await page.getByLabel('Workload name').fill('ticker');
+    await page.getByLabel('Workload command').fill('echo ticker up; while true; do echo tick; sleep 1; done');
+    await page.getByLabel('Workload command').press('Enter');
+    const row = page.locator('tr[data-workload="ticker"]');
+    await row.locator('.status-running').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Output of workload ticker' }).click();
+    await expect.poll(async () => page.locator('.workload-output').textContent(), { timeout: 30_000 }).toContain('ticker up\ntick\n');
+    await shot('11-workloads');
+
+    await page.getByRole('button', { name: 'Stop workload ticker' }).click();
+    await row.locator('.status-stopped').waitFor({ timeout: 30_000 });
+    expect((await client.workspaces.workloads.get(id, 'ticker')).status).toBe('stopped');
+    await page.getByRole('button', { name: 'Start workload ticker' }).click();
+    await row.locator('.status-running').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Remove workload ticker' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect(await client.workspaces.workloads.list(id)).toEqual([]);
+  });
+
+  it('shows the lifecycle and sets a TTL and an idle policy', { timeout: 60_000 }, async () => {
+    await page.getByRole('link', { name: 'Lifecycle' }).click();
+    await expect.poll(async () => page.locator('[data-lifecycle=mode]').textContent()).toBe('permanent');
+    expect(await page.locator('[data-lifecycle=ttl]').textContent()).toBe('none (lives until deleted)');
+
+    // Keyboard only: the TTL field, a new value, Enter.
+    await page.getByLabel('TTL', { exact: true }).focus();
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.type('2h');
+    await page.keyboard.press('Enter');
+    await page.getByText('The workspace now lives 2h, then stop.').waitFor();
+    await expect.poll(async () => page.locator('[data-lifecycle=ttl]').textContent()).toMatch(/^2 h, then stop — in 1 h 59 min \(/);
+    const lc = await client.workspaces.lifecycle.get(id);
+    expect(lc).toMatchObject({ mode: 'temporary', ttl: 7200, ttl_action: 'stop' });
+
+    await page.getByLabel('Suspend when idle for').fill('10m');
+    await page.getByLabel('Then stop after').fill('1h');
+    await page.getByRole('button', { name: 'Set idle policy' }).click();
+    await expect.poll(async () => page.locator('[data-lifecycle=idle]').textContent()).toBe('suspend after 10 min, stop 1 h later');
+    await page.getByRole('link', { name: 'Overview' }).click();
+    expect(await page.getByText(/^stop at /).count()).toBe(1);
+    await page.getByRole('link', { name: 'Lifecycle' }).click();
+    await shot('12-lifecycle');
+
+    // Back to how it was, so the rest of the run is not timed.
+    await page.getByLabel('Suspend when idle for').fill('');
+    await page.getByLabel('Then stop after').fill('');
+    await page.getByRole('button', { name: 'Set idle policy' }).click();
+    await expect.poll(async () => page.locator('[data-lifecycle=idle]').textContent()).toBe('keeps running');
+    await page.getByRole('button', { name: 'Make permanent' }).click();
+    await expect.poll(async () => page.locator('[data-lifecycle=mode]').textContent()).toBe('permanent');
+    expect((await client.workspaces.lifecycle.get(id)).mode).toBe('permanent');
+  });
+
   it('stops, starts, pauses, resumes and deletes from the list', { timeout: 120_000 }, async () => {
     await page.getByRole('link', { name: 'Workspaces' }).click();
     const row = page.locator(`tr[data-workspace="${id}"]`);
@@ -300,6 +398,91 @@ describe('the web console', () => {
   });
 
   it('logged no console error and no uncaught exception on any page', () => {
+    expect(problems).toEqual([]);
+  });
+});
+
+// Snapshots, restores and forks need a driver with them: the sandbox's (its disks in an XFS pool, cloned in
+// constant time). A control plane of its own on that driver, the same browser, the same console.
+describe.skipIf(sandbox.skip)(`the web console: snapshots and forks (${sandbox.title})`, () => {
+  let t: TestStack;
+  let sandboxContext: BrowserContext;
+  let p: Page;
+  let sdk: Oblien;
+  const questions: string[] = [];
+
+  beforeAll(async () => {
+    t = await startTestStack('sandbox', SLOT);
+    sdk = new Oblien({ ...t.client, baseURL: t.url, gatewayURL: t.gatewayURL });
+    sandboxContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    watch(sandboxContext);
+    p = await sandboxContext.newPage();
+    // Every action here asks first; the test reads the question and answers yes.
+    p.on('dialog', (dialog) => {
+      questions.push(dialog.message());
+      dialog.accept();
+    });
+  }, 300_000);
+  afterAll(async () => {
+    await sandboxContext?.close();
+    await t?.close();
+  }, 120_000);
+
+  it('takes a snapshot, restores it and forks the workspace, each confirmed', { timeout: 300_000 }, async () => {
+    const ws = await sdk.workspaces.create({ name: 'console-snap', image: 'host', memoryMb: 512, diskSizeMb: 256 });
+    await sdk.workspaces.network.update(ws.id, { public_access: true });
+    const write = async (text: string) =>
+      (await sdk.workspaces.runtime(ws.id)).files.write({ fullPath: '/work/state.txt', content: text, createDirs: true });
+    const read = async (id: string) =>
+      (await (await sdk.workspaces.runtime(id, { force: true })).exec.run(['cat', '/work/state.txt'])).stdout;
+    await write('one\n');
+
+    await p.goto(`${t.url}/console/`);
+    await p.getByLabel('Client id').fill(t.client.clientId);
+    await p.getByLabel('Client secret').fill(t.client.clientSecret);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByRole('heading', { name: 'Workspaces' }).waitFor();
+    await p.goto(`${t.url}/console/#/w/${ws.id}/snapshots`);
+    await expect.poll(async () => p.locator('[data-snapshot]').textContent(), { timeout: 30_000 }).toBe('none');
+    expect(await p.getByRole('button', { name: 'Restore snapshot' }).isDisabled()).toBe(true);
+
+    await p.getByRole('button', { name: 'Take snapshot' }).click();
+    await p.getByText(/^Snapshot taken at /).waitFor({ timeout: 60_000 });
+    expect(questions.at(-1)).toBe('Take a snapshot of console-snap? It replaces the previous one.');
+    expect(await p.locator('[data-snapshot]').textContent()).toMatch(/MiB of its own disk/);
+
+    await write('two\n');
+    await p.getByRole('button', { name: 'Restore snapshot' }).click();
+    await p.getByText(/^Restored to the snapshot of /).waitFor({ timeout: 120_000 });
+    expect(questions.at(-1)).toMatch(
+      /^Restore console-snap to its snapshot of .*\? Every change since is lost and the workspace restarts\.$/,
+    );
+    expect(await read(ws.id)).toBe('one\n');
+
+    // The keyboard: the fork form's fields, then Enter.
+    await p.getByLabel('Fork name').fill('console-fork');
+    await p.getByLabel('Copies').focus();
+    await p.keyboard.press('ControlOrMeta+a');
+    await p.keyboard.type('2');
+    await p.keyboard.press('Enter');
+    await p.getByText('Forked into console-fork-1, console-fork-2.').waitFor({ timeout: 120_000 });
+    expect(questions.at(-1)).toBe('Fork console-snap into 2 new workspaces with its files as they are now?');
+    const forks = p.getByRole('list', { name: 'Forks' }).getByRole('link');
+    expect(await forks.allTextContents()).toEqual(['console-fork-1', 'console-fork-2']);
+    await shot('13-snapshots', p);
+
+    const { workspaces } = await sdk.workspaces.list({ limit: 100 });
+    const children = workspaces.filter((w) => w.name?.startsWith('console-fork-'));
+    expect(children.map((c) => c.name).sort()).toEqual(['console-fork-1', 'console-fork-2']);
+    expect(await read(children[0]?.id as string)).toBe('one\n');
+
+    // A fork's link opens it.
+    await forks.first().click();
+    await p.getByRole('heading', { name: /console-fork-1/ }).waitFor();
+    expect(questions).toHaveLength(3);
+  });
+
+  it('logged no console error and no uncaught exception', () => {
     expect(problems).toEqual([]);
   });
 });

@@ -1,10 +1,16 @@
 // The wire shapes the console reads, from the protocol's schemas (the single source of truth).
 import type {
+  ArchiveWire,
   ExecTaskJson,
   FileEntry,
+  LifecycleResponse,
+  LogLine,
   NetworkResponse as NetworkSchema,
   PublicPort as PublicPortSchema,
+  SnapshotWire,
   StatsResponse,
+  WorkloadInfo,
+  WorkloadLogEntry,
   Workspace as WorkspaceSchema,
 } from '@cove/protocol';
 import type { Static } from '@sinclair/typebox';
@@ -18,4 +24,7 @@ export type Workspace = Static<typeof WorkspaceSchema> & {
 };
 export type NetworkResponse = Static<typeof NetworkSchema>;
 export type PublicPort = Static<typeof PublicPortSchema>;
-export type { ExecTaskJson, FileEntry, StatsResponse };
+export type Lifecycle = Static<typeof LifecycleResponse>;
+export type Snapshot = Static<typeof SnapshotWire>;
+export type Archive = Static<typeof ArchiveWire>;
+export type { ExecTaskJson, FileEntry, LogLine, StatsResponse, WorkloadInfo, WorkloadLogEntry };

@@ -4,12 +4,16 @@ import { api } from './api.js';
 import { ExecPanel } from './exec-panel.js';
 import { FilesPanel } from './files-panel.js';
 import { messageOf, useInterval } from './hooks.js';
+import { LifecyclePanel } from './lifecycle-panel.js';
+import { LogsPanel } from './logs-panel.js';
 import { NetworkPanel } from './network-panel.js';
 import { PowerButtons } from './power-buttons.js';
 import { WorkspaceRuntime } from './runtime.js';
+import { SnapshotsPanel } from './snapshots-panel.js';
 import { StatsPanel } from './stats-panel.js';
 import { TerminalPanel } from './terminal-panel.js';
-import type { NetworkResponse, Workspace } from './types.js';
+import type { Lifecycle, NetworkResponse, Workspace } from './types.js';
+import { WorkloadsPanel } from './workloads-panel.js';
 import { limits, Status } from './workspace-list.js';
 
 const TABS = [
@@ -18,17 +22,23 @@ const TABS = [
   ['files', 'Files'],
   ['exec', 'Exec'],
   ['stats', 'Stats'],
+  ['logs', 'Logs'],
+  ['workloads', 'Workloads'],
+  ['snapshots', 'Snapshots'],
+  ['lifecycle', 'Lifecycle'],
 ] as const;
 type Tab = (typeof TABS)[number][0];
 
 /**
  * One workspace: its overview (details, power, network, ports) and, through the gateway, a terminal, its files
- * with live watcher events, commands and their history, and its figures. A view stays mounted once opened, so
- * the terminal and the watcher keep running while another tab is shown.
+ * with live watcher events, commands and their history; from the control plane its figures, logs (followed
+ * live), workloads, snapshots and forks, and lifecycle. A view stays mounted once opened, so the terminal and
+ * the watcher keep running while another tab is shown.
  */
 export function WorkspacePage({ id, tab, gatewayUrl }: { id: string; tab: string; gatewayUrl: string }) {
   const [ws, setWs] = useState<Workspace | undefined>(undefined);
   const [network, setNetwork] = useState<NetworkResponse | undefined>(undefined);
+  const [lifecycle, setLifecycle] = useState<Lifecycle | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const runtime = useMemo(() => new WorkspaceRuntime(id, gatewayUrl), [id, gatewayUrl]);
   const current: Tab = TABS.some(([t]) => t === tab) ? (tab as Tab) : 'overview';
@@ -45,6 +55,10 @@ export function WorkspacePage({ id, tab, gatewayUrl }: { id: string; tab: string
     api
       .network(id)
       .then(setNetwork)
+      .catch(() => {});
+    api
+      .lifecycle(id)
+      .then(setLifecycle)
       .catch(() => {});
   };
   useInterval(refresh, 5000);
@@ -89,6 +103,12 @@ export function WorkspacePage({ id, tab, gatewayUrl }: { id: string; tab: string
           <dd>{ws.driver}</dd>
           <dt>Created</dt>
           <dd>{new Date(ws.created_at).toLocaleString()}</dd>
+          <dt>Lifetime</dt>
+          <dd>
+            {lifecycle?.mode === 'temporary' && lifecycle.expires_at
+              ? `${lifecycle.ttl_action} at ${new Date(lifecycle.expires_at).toLocaleString()}`
+              : 'permanent'}
+          </dd>
         </dl>
         <PowerButtons ws={ws} onDone={refresh} onError={setError} onDeleted={() => (location.hash = '#/')} />
         {opened.has('overview') && <NetworkPanel id={id} network={network} onChanged={refresh} />}
@@ -105,6 +125,19 @@ export function WorkspacePage({ id, tab, gatewayUrl }: { id: string; tab: string
       <section hidden={current !== 'stats'} aria-label="Stats">
         {opened.has('stats') &&
           (running ? <StatsPanel id={id} active={current === 'stats'} /> : <p>Stats are read while the workspace runs.</p>)}
+      </section>
+      <section hidden={current !== 'logs'} aria-label="Logs">
+        {opened.has('logs') && <LogsPanel id={id} active={current === 'logs'} />}
+      </section>
+      <section hidden={current !== 'workloads'} aria-label="Workloads">
+        {opened.has('workloads') &&
+          (running ? <WorkloadsPanel id={id} active={current === 'workloads'} /> : <p>Workloads run while the workspace runs.</p>)}
+      </section>
+      <section hidden={current !== 'snapshots'} aria-label="Snapshots">
+        {opened.has('snapshots') && <SnapshotsPanel ws={ws} onChanged={refresh} />}
+      </section>
+      <section hidden={current !== 'lifecycle'} aria-label="Lifecycle">
+        {opened.has('lifecycle') && <LifecyclePanel id={id} lifecycle={lifecycle} onChanged={setLifecycle} />}
       </section>
     </>
   );

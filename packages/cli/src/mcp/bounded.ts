@@ -81,3 +81,24 @@ export function countLines(text: string): number {
   for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) n++;
   return text.endsWith('\n') ? n : n + 1;
 }
+
+/**
+ * Lines kept from the end within `limit` UTF-8 bytes, for logs (what happened last matters most): the lines
+ * kept, and how many were left out before them.
+ */
+export function lastLines(lines: readonly string[], limit: number): { kept: string[]; omitted: number } {
+  let size = 0;
+  let from = lines.length;
+  while (from > 0) {
+    const next = Buffer.byteLength(lines[from - 1] as string, 'utf8') + 1;
+    if (size + next > limit) break;
+    size += next;
+    from--;
+  }
+  // One line longer than the limit on its own: keep its end rather than nothing.
+  if (from === lines.length && lines.length > 0) {
+    const bytes = Buffer.from(lines[lines.length - 1] as string, 'utf8');
+    return { kept: [decoder().decode(bytes.subarray(bytes.length - limit))], omitted: lines.length - 1 };
+  }
+  return { kept: lines.slice(from), omitted: from };
+}

@@ -6,6 +6,11 @@ export interface ToolContext {
   client: Oblien;
   /** Fires when the MCP client cancels the call (or the connection goes away). */
   signal: AbortSignal;
+  /**
+   * Tells the client how a long call is going (`notifications/progress`), when it asked by sending a
+   * progressToken; otherwise does nothing. `progress` must grow from one report to the next.
+   */
+  progress: (progress: number, message?: string, total?: number) => void;
 }
 
 /** A tool's answer: text for the model, the same facts as JSON for programs (`structuredContent`). */

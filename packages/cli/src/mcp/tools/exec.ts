@@ -65,7 +65,7 @@ export const EXEC_TOOLS: readonly Tool[] = [
       'end and says how many bytes were cut (stdout_truncated, stdout_omitted_bytes). A non-zero exit code is a result, not an error.',
     input,
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
-    async run(args, { client, signal }) {
+    async run(args, { client, signal, progress }) {
       const { id, rt } = await runtimeOf(client, args.workspace, signal);
       const stdout = new HeadTail(args.max_output_bytes);
       const stderr = new HeadTail(args.max_output_bytes);
@@ -74,6 +74,8 @@ export const EXEC_TOOLS: readonly Tool[] = [
         ...(args.cwd !== undefined ? { cwd: args.cwd } : {}),
         ...(args.env !== undefined ? { env: args.env } : {}),
       };
+      // A command that runs for minutes still shows signs of life: the output it has written so far.
+      const report = () => progress(stdout.total + stderr.total, `${stdout.total} bytes on stdout, ${stderr.total} on stderr`);
       let taskId: string | undefined;
       let fed: Promise<void> | undefined;
       let exited = false;
@@ -83,11 +85,16 @@ export const EXEC_TOOLS: readonly Tool[] = [
             taskId = ev.task_id;
             // Caught here and awaited below: a task that exits at once may have no stdin left to close.
             fed = feed(rt, taskId, args.stdin, signal).catch(() => {});
-          } else if (ev.event === 'stdout') stdout.push(Buffer.from(ev.data, 'base64'));
-          else if (ev.event === 'stderr') stderr.push(Buffer.from(ev.data, 'base64'));
-          else if (ev.event === 'output') {
+          } else if (ev.event === 'stdout') {
+            stdout.push(Buffer.from(ev.data, 'base64'));
+            report();
+          } else if (ev.event === 'stderr') {
+            stderr.push(Buffer.from(ev.data, 'base64'));
+            report();
+          } else if (ev.event === 'output') {
             if (ev.stdout) stdout.push(Buffer.from(ev.stdout));
             if (ev.stderr) stderr.push(Buffer.from(ev.stderr));
+            report();
           } else if (ev.event === 'exit') {
             exited = true;
             await fed;

@@ -11,7 +11,7 @@ const CREATE_TIMEOUT_MS = 15 * 60_000;
 const create = WorkspaceCreateBody.properties;
 
 /** What the model needs of a workspace, on one line. */
-function line(w: WorkspaceInfo): string {
+export function workspaceLine(w: WorkspaceInfo): string {
   const config = w.config
     ? ` cpus=${w.config.cpus ?? '?'} memory=${w.config.memory_mb ?? '?'}MiB disk=${w.config.disk_size_mb ?? '?'}MiB`
     : '';
@@ -39,7 +39,7 @@ const list = defineTool({
     const text =
       res.workspaces.length === 0
         ? 'no workspaces'
-        : `${res.workspaces.map(line).join('\n')}${more ? `\n(${res.total} in all: ask for page ${page + 1})` : ''}`;
+        : `${res.workspaces.map(workspaceLine).join('\n')}${more ? `\n(${res.total} in all: ask for page ${page + 1})` : ''}`;
     return { text, structured: { workspaces: res.workspaces, total: res.total, page, limit } };
   },
 });
@@ -81,7 +81,7 @@ const createTool = defineTool({
     );
     if (publicAccess) await client.workspaces.network.update(w.id, { public_access: true }, { signal });
     return {
-      text: `created ${line(w)}\npublic_access: ${publicAccess ? 'on' : 'off (the exec, file and search tools need it)'}`,
+      text: `created ${workspaceLine(w)}\npublic_access: ${publicAccess ? 'on' : 'off (the exec, file and search tools need it)'}`,
       structured: { workspace: w, public_access: publicAccess },
     };
   },
