@@ -195,6 +195,8 @@ export async function streamBootLog(
     'x-accel-buffering': 'no',
     connection: 'keep-alive',
   });
+  // The head goes now: an empty log must not leave the client waiting for the first keep-alive.
+  raw.flushHeaders();
   let closed = false;
   raw.on('close', () => {
     closed = true;
