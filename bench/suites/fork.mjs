@@ -48,7 +48,8 @@ async function forkToExec(driver, parent) {
 
 export default {
   name: 'fork',
-  description: 'sandbox fork with 2 MiB vs 500 MiB in the parent (driver fork, and to the child’s first POST /exec); snapshot of 500 MiB vs tar',
+  description:
+    'sandbox fork with 2 MiB vs 500 MiB in the parent (driver fork, and to the child’s first POST /exec); snapshot of 500 MiB vs tar',
   async run({ smoke, tmp, log }) {
     const skip = await sandboxSkipReason();
     if (skip) return { figures: { skipped: skip }, ratios: {}, notes: `skipped: ${skip}` };

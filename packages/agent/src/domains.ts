@@ -1,11 +1,14 @@
+import { activityDomain } from './activity/index.js';
 import type { Domain } from './context.js';
 import { execDomain } from './exec/index.js';
 import { filesDomain } from './files/index.js';
 import { listingDomain } from './listing/index.js';
+import { logsDomain } from './logs/index.js';
 import { runtimeDomain } from './runtime/runtime-routes.js';
 import { searchDomain } from './search/index.js';
 import { terminalsDomain } from './terminals/index.js';
 import { watchersDomain } from './watchers/index.js';
+import { workloadsDomain } from './workloads/index.js';
 
 /**
  * Every domain the agent serves, in registration order. Each lives in its
@@ -19,4 +22,7 @@ export const DOMAINS: readonly Domain[] = [
   execDomain,
   terminalsDomain,
   watchersDomain,
+  activityDomain,
+  workloadsDomain,
+  logsDomain,
 ];

@@ -1,9 +1,15 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { createJsonApp, listenUrl, sendError, serveOpenApi } from '@cove/http';
 import { AppError, bearerToken } from '@cove/protocol';
 import type { Logger } from 'pino';
 import { type TokenSource, TokenStore } from './auth/token-store.js';
 import type { AgentApp, AgentContext, Domain } from './context.js';
+import { closeControlSocket, listenControlSocket } from './control-socket.js';
 import { DOMAINS } from './domains.js';
+import { ProcessDefaults } from './identity/process-defaults.js';
 import { createLogger } from './logger.js';
 import { AppProxy } from './proxy/index.js';
 import { AGENT_VERSION } from './version.js';
@@ -23,6 +29,15 @@ export interface AgentOptions {
   ws?: Pick<WsHubOptions, 'maxPayload' | 'highWaterBytes' | 'maxBufferedBytes' | 'stallTimeoutMs'>;
   /** Largest JSON request body, in bytes. */
   bodyLimit?: number;
+  /** The environment and user of commands and terminals (default: the agent's own). */
+  processes?: ProcessDefaults;
+  /**
+   * The agent's own directory (workload definitions, the command log, the control socket). Absent: a fresh
+   * temporary one, removed on close (nothing then survives the agent).
+   */
+  stateDir?: string;
+  /** Serve the API on `<stateDir>/agent.sock` too once listening (default true). */
+  controlSocket?: boolean;
   /** Domains to register instead of the default set (tests). */
   domains?: readonly Domain[];
 }
@@ -67,8 +82,21 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     }
   });
 
+  // Without a state directory, a temporary one is named but made only when a workload needs it (the command
+  // log is then kept in memory), so that an agent killed without its cleanup leaves nothing behind.
+  const ownStateDir =
+    options.stateDir === undefined
+      ? path.join(os.tmpdir(), `cove-agent-state-${process.pid}-${randomBytes(6).toString('hex')}`)
+      : undefined;
+  const stateDir = options.stateDir ?? (ownStateDir as string);
+  // Root's only: it holds workload definitions (their environments) and the logs of every command.
+  if (ownStateDir === undefined) await mkdir(stateDir, { recursive: true, mode: 0o700 });
+
   const context: AgentContext = {
     workdir: options.workdir,
+    stateDir,
+    stateIsTemporary: ownStateDir !== undefined,
+    processes: options.processes ?? new ProcessDefaults(),
     tokens,
     log,
     hub,
@@ -106,6 +134,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
 
   await app.ready();
 
+  let controlServer: Awaited<ReturnType<typeof listenControlSocket>>;
   let closed = false;
   return {
     app,
@@ -115,6 +144,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     proxy,
     async listen(host, port) {
       await app.listen({ host, port });
+      if (options.controlSocket !== false && ownStateDir === undefined) controlServer = await listenControlSocket(app, stateDir, log);
       return listenUrl(app, host, port);
     },
     async close() {
@@ -129,7 +159,9 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
           log.error({ err }, 'cleanup failed');
         }
       }
+      await closeControlSocket(controlServer);
       await app.close();
+      if (ownStateDir !== undefined) await rm(ownStateDir, { recursive: true, force: true });
     },
   };
 }

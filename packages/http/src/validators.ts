@@ -4,6 +4,7 @@ import type { FastifySchemaCompiler } from 'fastify';
 const SHARED = { useDefaults: true, removeAdditional: false, allErrors: false } as const;
 
 type Compile = FastifySchemaCompiler<unknown>;
+type Validate = ReturnType<Compile>;
 
 /**
  * The validator factory of every Cove server (Fastify's
@@ -15,6 +16,10 @@ type Compile = FastifySchemaCompiler<unknown>;
  * the validator coerces (`?max_depth=3`, `?nested=true`; a single value
  * becomes a one-element array); `1`/`0`/`yes`/`no` booleans are mapped
  * before validation by `installQueryBooleans`.
+ *
+ * Each route's validator is compiled on its first request, not when the server starts: Ajv's code
+ * generation for every route was the largest part of the agent's start (bench/results/agent-start.md),
+ * and a workspace's agent serves a few routes only.
  */
 export function buildPartValidators(externalSchemas: Record<string, unknown>): Compile {
   const pool = AjvCompiler();
@@ -22,5 +27,17 @@ export function buildPartValidators(externalSchemas: Record<string, unknown>): C
   const external = externalSchemas as Parameters<typeof pool>[0];
   const strict = pool(external, { customOptions: { ...SHARED, coerceTypes: false } }) as unknown as Compile;
   const coercing = pool(external, { customOptions: { ...SHARED, coerceTypes: 'array' } }) as unknown as Compile;
-  return (route) => (route.httpPart === 'body' ? strict(route) : coercing(route));
+  return (route) => lazy(() => (route.httpPart === 'body' ? strict(route) : coercing(route)) as Validate);
+}
+
+/** A validator compiled on its first call; Fastify reads a failed validation's `errors` from the function it was given. */
+function lazy(compile: () => Validate): Validate {
+  let compiled: Validate | undefined;
+  const validate = ((data: unknown) => {
+    compiled ??= compile();
+    const result = compiled(data);
+    validate.errors = compiled.errors ?? null;
+    return result;
+  }) as Validate;
+  return validate;
 }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ImageConfig } from '@cove/protocol';
@@ -11,8 +11,9 @@ import { type AgentRuntime, ensureAgentRuntime, RUNTIME_MOUNT } from './agent-ru
  * host's; see agent-runtime.ts), and Cove's packages with their
  * node_modules (the layout `npm install` produced, so the workspace
  * symlinks in node_modules resolve inside too). The agent runs from its own
- * entry, `@cove/agent`'s `bin/cove-agent.js`, which loads the agent's
- * modules only.
+ * entry, `@cove/agent`'s `bin/cove-agent.js`, which loads its bundle
+ * (`dist/bundle/agent.cjs`, one file with V8's code cache beside it) when it
+ * is built, else the agent's modules.
  */
 export interface AgentFiles {
   node: string;
@@ -137,14 +138,32 @@ export interface AgentLaunch {
   user?: string | null | undefined;
 }
 
+/** Where the agent keeps its state inside a workspace (root's only): workloads, the command log, its control socket. */
+export const AGENT_STATE_DIR = '/var/lib/cove-agent';
+
+/**
+ * The agent's V8 flags (a small young generation keeps an idle agent's memory low), from `@cove/agent`'s
+ * bin/node-flags.json: its bundle's code cache is made under the same flags, or V8 would refuse it.
+ */
+function agentNodeFlags(): string[] {
+  try {
+    const flags: unknown = JSON.parse(readFileSync(new URL('../../agent/bin/node-flags.json', import.meta.url), 'utf8'));
+    if (Array.isArray(flags) && flags.every((f) => typeof f === 'string' && f.startsWith('--'))) return flags;
+  } catch {
+    // An installation without the file: the flags it has always had.
+  }
+  return ['--max-semi-space-size=2'];
+}
+let nodeFlags: string[] | undefined;
+
 /** The container's first process: tini, then the agent on `port` with its token from a file. */
 export function agentArgs(launch: AgentLaunch): string[] {
+  nodeFlags ??= agentNodeFlags();
   return [
     AGENT_INIT,
     '--',
     `${AGENT_MOUNT}/bin/node`,
-    // A small young generation keeps an idle agent's memory low.
-    '--max-semi-space-size=2',
+    ...nodeFlags,
     `${AGENT_MOUNT}/app/${AGENT_BIN}`,
     '--listen',
     `0.0.0.0:${launch.port}`,
@@ -152,6 +171,9 @@ export function agentArgs(launch: AgentLaunch): string[] {
     launch.workdir,
     '--token-file',
     launch.tokenFile,
+    // The agent's own directory on the workspace's disk: workload definitions and logs survive restarts.
+    '--state-dir',
+    AGENT_STATE_DIR,
     ...(launch.envFile ? ['--env-file', launch.envFile] : []),
     // One argument: a user the image names may start with '-'.
     ...(launch.user ? [`--user=${launch.user}`] : []),

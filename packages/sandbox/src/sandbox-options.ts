@@ -63,8 +63,22 @@ export interface SandboxDriverOptions {
 }
 
 export interface WarmPoolOptions {
+  /** Ready workspaces of the default image and disk size kept at all times (more while demand is higher). */
   size: number;
-  /** The image and disk size a create must ask for to adopt a pooled workspace. */
+  /** The default image and disk size (what a create that names neither gets). */
   image: string;
   diskMb: number;
+  /**
+   * Most pooled workspaces over every image and size, ready and being made (default 32), and the memory they
+   * may hold (default an eighth of the host's; an idle pooled workspace counts as 40 MiB): the pools grow to
+   * recent demand within both. Creates waiting for a slot are served whatever the bound.
+   */
+  maxSize?: number;
+  memoryMb?: number;
+  /** How long a create counts as recent demand (default 10 minutes). */
+  demandWindowMs?: number;
+  /** Creates of another image or disk size within the window that give it a pool of its own (default 3). */
+  otherImagesAfter?: number;
+  /** Workspaces made at once by the refill (default: the CPUs, plus one). */
+  concurrency?: number;
 }

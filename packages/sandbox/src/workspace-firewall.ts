@@ -35,6 +35,8 @@ export class WorkspaceFirewall {
   /** The last answer for each egress host name in use (sorted addresses; none when it did not resolve). */
   readonly #answers = new Map<string, string[]>();
   #applied: string | undefined;
+  /** Writes waiting for their turn, by kind (forced or not): later calls join them. */
+  readonly #queued = new Map<boolean, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
   #refreshing = false;
 
@@ -105,9 +107,16 @@ export class WorkspaceFirewall {
     );
   }
 
-  /** Renders the table from the workspaces' states and replaces it (`force`), or only when it changed. */
+  /**
+   * Renders the table from the workspaces' states and replaces it (`force`), or only when it changed. A call
+   * while a write of the same kind waits its turn joins that write: it renders the states when it starts, so
+   * it has every change made before the call. A burst of creates then pays for a few writes, not one each.
+   */
   #write(force: boolean): Promise<void> {
-    return this.#deps.global.run('firewall', async () => {
+    const queued = this.#queued.get(force);
+    if (queued) return queued;
+    const write = this.#deps.global.run('firewall', async () => {
+      this.#queued.delete(force);
       const states = this.#deps.slots.states;
       const entries: FirewallEntry[] = await Promise.all(
         [...states.values()].map(async (s) => ({
@@ -136,6 +145,8 @@ export class WorkspaceFirewall {
       await applyRuleset(ruleset);
       this.#applied = ruleset;
     });
+    this.#queued.set(force, write);
+    return write;
   }
 
   /** The addresses an egress entry stands for: itself (an address or range), a host name's last answer, else none. */
