@@ -1,7 +1,7 @@
 // The official `oblien` SDK's `workspaces.snapshots` (create, restore, createArchive, listArchives, getArchive,
-// deleteArchive, deleteAllArchives) as a black-box client of Cove: on the sandbox driver each call does what it
-// says (checked inside the workspace through the SDK's own runtime), and `@cove/sdk`'s `fork` beside it; the
-// process driver refuses them with 409, which the SDK surfaces as its error.
+// deleteArchive, deleteAllArchives) as a black-box client of Cove, on both drivers: each call does what it says
+// (checked inside the workspace through the SDK's own runtime), and `@cove/sdk`'s `fork`, download and upload
+// beside it. Paths are under the workspace's home (`/root` in a sandbox, its host directory for the process driver).
 import { Oblien as CoveClient } from '@cove/sdk';
 import { Oblien } from 'oblien';
 import { Runtime } from 'oblien/runtime';
@@ -14,11 +14,12 @@ const SLOT = 81;
 type Json = any;
 
 for (const variant of driverVariants()) {
-  const sandbox = variant.kind === 'sandbox';
   describe.skipIf(variant.skip)(`official SDK snapshots and archives (${variant.title})`, () => {
     let t: TestStack;
     let client: Oblien;
     let id: string;
+    /** The workspace's home as its commands see it. */
+    let home: string;
 
     /** Runs a shell script in workspace `ws` through the official SDK's runtime (gateway, agent). */
     async function sh(ws: string, script: string): Promise<string> {
@@ -35,44 +36,31 @@ for (const variant of driverVariants()) {
       client = new Oblien({ clientId: t.client.clientId, clientSecret: t.client.clientSecret, baseUrl: t.url });
       id = ((await client.workspaces.create({ name: 'sdk-snapshots', ...variant.workspace } as never)) as unknown as { id: string }).id;
       await client.workspaces.network.update(id, { public_access: true } as never);
+      home = (await sh(id, 'cd && pwd')).trim();
     }, 120_000);
     afterAll(async () => {
       await t?.close();
     }, 120_000);
 
-    if (!sandbox) {
-      it('the process driver refuses them with 409', async () => {
-        for (const call of [
-          () => client.workspaces.snapshots.create(id),
-          () => client.workspaces.snapshots.restore(id),
-          () => client.workspaces.snapshots.createArchive(id, { version: 'v1' }),
-          () => client.workspaces.snapshots.listArchives(id),
-        ]) {
-          await expect(call()).rejects.toMatchObject({ status: 409 });
-        }
-      });
-      return;
-    }
-
     it('create and restore: the file system goes back to the snapshot', async () => {
-      await sh(id, 'echo before > /root/state');
+      await sh(id, 'mkdir -p ~/snap && echo before > ~/snap/state');
       const snap = (await client.workspaces.snapshots.create(id, { after: 'resume' })) as Json;
       expect(snap).toMatchObject({ success: true, memory: false, snapshot: { workspace_id: id } });
-      await sh(id, 'echo after > /root/state && touch /root/extra');
+      await sh(id, 'echo after > ~/snap/state && touch ~/snap/extra');
       const restored = (await client.workspaces.snapshots.restore(id)) as Json;
       expect(restored).toMatchObject({ success: true, restored: true });
-      expect(await sh(id, 'cat /root/state; ls /root')).toBe('before\nstate\n');
+      expect(await sh(id, 'cat ~/snap/state; ls ~/snap')).toBe('before\nstate\n');
     });
 
     it('archives: create, list, get, delete one and all', async () => {
-      await sh(id, 'mkdir -p /root/app && echo hi > /root/app/a');
+      await sh(id, 'mkdir -p ~/app && echo hi > ~/app/a');
       const created = (await client.workspaces.snapshots.createArchive(id, {
         version: 'v1',
         format: 'tar.zst',
-        vm_paths: ['/root/app'],
+        vm_paths: [`${home}/app`],
         exclude_vm_paths: [],
       })) as Json;
-      expect(created).toMatchObject({ success: true, version: 'v1', format: 'tar.zst', vm_paths: ['/root/app'] });
+      expect(created).toMatchObject({ success: true, version: 'v1', format: 'tar.zst', vm_paths: [`${home}/app`] });
       await client.workspaces.snapshots.createArchive(id, { version: 'v2', format: 'tar.gz' });
       const list = await client.workspaces.snapshots.listArchives(id);
       expect(list.map((a) => a.version)).toEqual(['v1', 'v2']);
@@ -85,19 +73,41 @@ for (const variant of driverVariants()) {
       expect(await client.workspaces.snapshots.listArchives(id)).toEqual([]);
     });
 
-    it("@cove/sdk: fork, and an archive's download", async () => {
-      const cove = new CoveClient({ clientId: t.client.clientId, clientSecret: t.client.clientSecret, baseURL: t.url, gatewayURL: t.gatewayURL });
-      await sh(id, 'echo parent > /root/who');
+    it("@cove/sdk: fork, an archive's download, and its upload into a new workspace", async () => {
+      const cove = new CoveClient({
+        clientId: t.client.clientId,
+        clientSecret: t.client.clientSecret,
+        baseURL: t.url,
+        gatewayURL: t.gatewayURL,
+      });
+      await sh(id, 'echo parent > ~/who');
       const [child] = await cove.workspaces.fork(id, { name: 'sdk-child' });
       expect(child).toMatchObject({ name: 'sdk-child', status: 'running' });
       const childId = String(child?.id);
-      expect(await sh(childId, 'cat /root/who')).toBe('parent\n');
-      await cove.workspaces.snapshots.createArchive(childId, { version: 'c1', vm_paths: ['/root/who'] });
+      expect(await sh(childId, 'cat ~/who')).toBe('parent\n');
+      // Each process workspace is its own host directory: the child's home is not the parent's.
+      const childHome = (await sh(childId, 'cd && pwd')).trim();
+      await cove.workspaces.snapshots.createArchive(childId, { version: 'c1', vm_paths: [`${childHome}/who`] });
       const res = await cove.workspaces.snapshots.downloadArchive(childId, 'c1');
       expect(res.headers.get('content-type')).toBe('application/zstd');
       const bytes = new Uint8Array(await res.arrayBuffer());
       expect([...bytes.slice(0, 4)]).toEqual([0x28, 0xb5, 0x2f, 0xfd]);
       await cove.workspaces.delete(childId);
+      // The downloaded bytes, uploaded (as another Cove would receive them), become a new workspace.
+      const upload = await cove.workspaces.snapshots.uploadArchive(bytes);
+      expect(upload).toMatchObject({ format: 'tar.zst', size: bytes.length });
+      expect((await cove.workspaces.snapshots.getUpload(upload.upload_id)).sha256).toBe(upload.sha256);
+      const copy = await cove.workspaces.create({
+        name: 'sdk-upload',
+        ...variant.workspace,
+        from_archive: { upload_id: upload.upload_id },
+      });
+      await client.workspaces.network.update(copy.id, { public_access: true } as never);
+      // A sandbox archive is named from its root, a process workspace's from its home.
+      expect(await sh(copy.id, variant.kind === 'sandbox' ? `cat ${home}/who` : 'cat ~/who')).toBe('parent\n');
+      await cove.workspaces.snapshots.deleteUpload(upload.upload_id);
+      await expect(cove.workspaces.snapshots.getUpload(upload.upload_id)).rejects.toMatchObject({ status: 404 });
+      await cove.workspaces.delete(copy.id);
     });
   });
 }

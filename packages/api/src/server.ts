@@ -9,6 +9,7 @@ import { accessRoutes } from './routes/access-routes.js';
 import { archiveRoutes } from './routes/archive-routes.js';
 import { type ConsoleRouteOptions, consoleRoutes } from './routes/console-routes.js';
 import { imagesRoutes } from './routes/images-routes.js';
+import { internalWakeRoutes } from './routes/internal-wake-routes.js';
 import { lifecycleRoutes } from './routes/lifecycle-routes.js';
 import { logsRoutes } from './routes/logs-routes.js';
 import { metadataRoutes } from './routes/metadata-routes.js';
@@ -20,6 +21,7 @@ import { resourcesRoutes } from './routes/resources-routes.js';
 import { snapshotRoutes } from './routes/snapshot-routes.js';
 import { workloadRoutes } from './routes/workload-routes.js';
 import { workspacesRoutes } from './routes/workspaces-routes.js';
+import type { UploadLimits } from './service/archive-uploads.js';
 import { type ConsoleSessionOptions, ConsoleSessions } from './service/console-sessions.js';
 import { type ControlContext, createContext, type Limits, type PublicUrls } from './service/context.js';
 import { DEFAULT_IMPORT_LIMITS, type ImportLimits } from './service/image-import.js';
@@ -55,6 +57,8 @@ export interface ControlPlaneOptions {
   imageOperators?: readonly string[];
   /** Image archive uploads: largest size (default 16 GiB) and where they wait while imported (default the OS's). */
   imageImport?: Partial<ImportLimits>;
+  /** Archive uploads (`POST /workspace/archives/upload`): largest size (16 GiB), where they wait (the OS's temp), how long (1 h). */
+  archiveUpload?: Partial<UploadLimits>;
   /** The web console at `/console` (default on): its session timeouts and where its files are; `false` turns it off. */
   console?: (ConsoleSessionOptions & ConsoleRouteOptions) | false;
 }
@@ -125,11 +129,12 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   });
   provisioningRoutes(app, context);
   snapshotRoutes(app, context);
-  archiveRoutes(app, context);
+  archiveRoutes(app, context, { upload: options.archiveUpload ?? {} });
   const workloadExits = workloadRoutes(app, context);
   logsRoutes(app, context);
   const lifecycle = new Lifecycle(context, options.lifecycle);
   lifecycleRoutes(app, lifecycle);
+  internalWakeRoutes(app, lifecycle, context.jwtSecret);
   if (consoleSessions) consoleRoutes(app, context, consoleSessions, options.console || {});
   serveOpenApi(app, { public: true });
 

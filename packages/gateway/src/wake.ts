@@ -6,7 +6,9 @@ import type { RouteCache } from './route-cache.js';
  * Wake on traffic: a request for a sleeping workspace (paused, suspended, or stopped by its idle policy — the
  * route says `wakeable`) asks the route source to wake it and is held until it serves, then goes on with the
  * fresh route. Requests for one workspace share one wake; past `timeoutMs` each held request is answered 503
- * `wake_timeout` (the wake itself goes on, and the next request finds it done or joins it).
+ * `wake_timeout` (the wake itself goes on, and the next request finds it done or joins it). The source wakes in
+ * the gateway's process (`cove up`) or asks the control plane over HTTP (`cove gateway --api-url`, whose wake is
+ * `@cove/api`'s `internalWakeClient`): the same sharing and deadline either way.
  */
 export class Waker {
   readonly #wake: (workspaceId: string) => Promise<void>;
@@ -41,6 +43,13 @@ export class Waker {
           if (route !== undefined) this.#routes.put(workspaceId, route);
           this.#log.info({ workspace: workspaceId, ms: Math.round(performance.now() - started) }, 'workspace woken by a request');
           return route;
+        })
+        .catch((err: unknown) => {
+          // The source's refusals (a user-stopped workspace, an unknown one) are answers; anything else — a
+          // control plane that cannot be reached from a separate gateway — is a 503 the client may retry.
+          if (err instanceof AppError) throw err;
+          this.#log.warn({ workspace: workspaceId, err: (err as Error).message }, 'could not wake a workspace');
+          throw new AppError('service_unavailable', `workspace '${workspaceId}' could not be woken; retry`, { 'retry-after': '5' });
         })
         .finally(() => this.#pending.delete(workspaceId));
       this.#pending.set(workspaceId, shared);

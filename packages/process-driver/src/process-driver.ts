@@ -12,7 +12,8 @@ import {
   type WorkspaceStats,
 } from '@cove/protocol';
 import { AgentOutput } from './agent-output.js';
-import { signalTree } from './process-tree.js';
+import { ProcessSnapshots } from './process-snapshots.js';
+import { signalTree, stopTree } from './process-tree.js';
 import { readProcessTreeStats } from './stats.js';
 
 /** Where the driver reports agents started, exited and killed: a pino logger fits. */
@@ -65,8 +66,34 @@ export class ProcessDriver implements WorkspaceDriver {
   readonly #networks = new Map<string, ResolvedNetwork>();
   readonly #listeners = new Set<(event: WorkspaceDriverEvent) => void>();
 
+  /** Snapshots, restore, archives and forks: copies of the workspace's directory (process-snapshots.ts). */
+  readonly snapshots: ProcessSnapshots;
+
   constructor(options: ProcessDriverOptions) {
     this.#opts = options;
+    this.snapshots = new ProcessSnapshots({
+      dir: (id) => this.#dir(id),
+      frozen: (id, fn) => this.#serial(id, () => this.#frozen(id, fn)),
+      serial: (id, fn) => this.#serial(id, fn),
+      agentRunning: (id) => this.agentRunning(id),
+      specOf: async (id) => {
+        const text = await readFile(path.join(this.#dir(id), 'spec.json'), 'utf8').catch(() => undefined);
+        return text === undefined ? undefined : (JSON.parse(text) as Pick<WorkspaceSpec, 'image' | 'diskMb'>);
+      },
+    });
+  }
+
+  /** Runs `fn` with the workspace's processes stopped where they are (a paused or stopped one is left as it is). */
+  async #frozen<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const running = this.#agents.get(id);
+    const pid = running && !running.paused ? running.child.pid : undefined;
+    if (pid === undefined) return fn();
+    await stopTree(pid);
+    try {
+      return await fn();
+    } finally {
+      await signalTree(pid, 'SIGCONT');
+    }
   }
 
   #dir(id: string): string {
@@ -75,6 +102,10 @@ export class ProcessDriver implements WorkspaceDriver {
 
   async create(spec: WorkspaceSpec): Promise<void> {
     await mkdir(path.join(this.#dir(spec.id), 'home'), { recursive: true, mode: 0o700 });
+    // What snapshots read back later: the image an archive names, the disk an archive must fit.
+    await writeFile(path.join(this.#dir(spec.id), 'spec.json'), JSON.stringify({ image: spec.image, diskMb: spec.diskMb }), {
+      mode: 0o600,
+    });
   }
 
   async start(spec: WorkspaceSpec): Promise<{ ip: string }> {

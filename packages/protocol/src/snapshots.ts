@@ -54,12 +54,30 @@ export const ForkBody = Type.Object(
 );
 export type ForkBody = Static<typeof ForkBody>;
 
-/** `POST /workspace {"from_archive": …}`: an archive of this Cove, by its workspace and version. */
-export const FromArchive = Type.Object(
-  { workspace_id: Type.String({ maxLength: 128 }), version: Type.String({ maxLength: 128 }) },
-  { additionalProperties: false },
-);
+/**
+ * `POST /workspace {"from_archive": …}`: an archive of this Cove, by its workspace and version; or one uploaded
+ * (from another Cove, or made anywhere) by `POST /workspace/archives/upload`, by its `upload_id`.
+ */
+export const FromArchive = Type.Union([
+  Type.Object({ workspace_id: Type.String({ maxLength: 128 }), version: Type.String({ maxLength: 128 }) }, { additionalProperties: false }),
+  Type.Object({ upload_id: Type.String({ maxLength: 128 }) }, { additionalProperties: false }),
+]);
 export type FromArchive = Static<typeof FromArchive>;
+
+/** An uploaded archive, waiting to fill new workspaces (`from_archive: {upload_id}`) until it expires. */
+export const ArchiveUploadWire = Type.Object(
+  {
+    upload_id: Type.String(),
+    /** What its first bytes say: `tar`, `tar.gz` or `tar.zst` (its entries are checked when a workspace uses it). */
+    format: Type.String(),
+    size: Type.Integer(),
+    sha256: Type.String(),
+    created_at: Type.String(),
+    expires_at: Type.String(),
+  },
+  { additionalProperties: true },
+);
+export const ArchiveUploadParams = Type.Object({ upload_id: Type.String({ maxLength: 128 }) });
 
 /** A snapshot as answers describe it. */
 export const SnapshotWire = Type.Object(
@@ -160,8 +178,14 @@ export const SnapshotResponse = Type.Object(
 );
 export const ArchiveResponse = Type.Object({ success: Type.Literal(true), version: Type.String(), archive: ArchiveWire }, Loose);
 export const ArchiveListResponse = Type.Object({ success: Type.Literal(true), archives: Type.Array(ArchiveWire) }, Loose);
+export const ArchiveUploadResponse = Type.Object({ success: Type.Literal(true), upload: ArchiveUploadWire }, Loose);
 export const ArchiveDeleteResponse = Type.Object({ success: Type.Literal(true) }, Loose);
 export const ForkResponse = Type.Object(
-  { success: Type.Literal(true), workspace: Type.Object({}, Loose), workspaces: Type.Array(Type.Object({}, Loose)), parent_id: Type.String() },
+  {
+    success: Type.Literal(true),
+    workspace: Type.Object({}, Loose),
+    workspaces: Type.Array(Type.Object({}, Loose)),
+    parent_id: Type.String(),
+  },
   Loose,
 );

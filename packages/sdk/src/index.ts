@@ -24,7 +24,7 @@ export { Metrics, type MetricsConfig, type MetricsInfo, type StatsResponse, type
 export { Network, type NetworkSettings } from './control/network.js';
 export { type ExposePortParams, PublicAccess, type PublicAccessPort } from './control/public-access.js';
 export { type ResourceChange, Resources, type UpdateResourcesParams, type WorkspaceResources } from './control/resources.js';
-export { type ArchiveCreateParams, type ArchiveInfo, type SnapshotInfo, Snapshots } from './control/snapshots.js';
+export { type ArchiveCreateParams, type ArchiveInfo, type ArchiveUpload, type SnapshotInfo, Snapshots } from './control/snapshots.js';
 export { type WorkloadInfo, type WorkloadLogEntry, type WorkloadStats, type WorkloadStatusInfo, Workloads } from './control/workloads.js';
 export { type CreateWorkspaceOptions, type WorkspaceInfo, Workspaces } from './control/workspaces.js';
 export { Workspace } from './legacy/workspace.js';

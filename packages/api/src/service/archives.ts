@@ -1,6 +1,7 @@
 // Versioned archives (the official SDK's `snapshots.createArchive|listArchives|getArchive|deleteArchive|
 // deleteAllArchives`), their download, and `POST /workspace {"from_archive": …}`: a new workspace filled from
-// an archive of this Cove (its owner's workspace and version) before it first starts.
+// an archive of this Cove (its owner's workspace and version) or an uploaded one (archive-uploads.ts) before
+// it first starts.
 import path from 'node:path';
 import {
   AppError,
@@ -10,6 +11,7 @@ import {
   type ArchiveFormat,
   type ArchiveInfo,
 } from '@cove/protocol';
+import { uploadsOf } from './archive-uploads.js';
 import { type ControlContext, ownedWorkspace } from './context.js';
 import { driverSnapshots } from './snapshots.js';
 
@@ -131,19 +133,30 @@ export async function deleteAllArchives(ctx: ControlContext, owner: string, id: 
 /** What a create `from_archive` starts from: the archive's file and image, checked before anything is made. */
 export interface ArchiveSeed {
   file: string;
-  image: string;
+  /** The image the archive's workspace ran (none for an upload: the create's, else the default). */
+  image?: string;
   /** Fills the created (not yet started) workspace. */
   unpack(id: string): Promise<void>;
 }
 
-/** Reads `from_archive` of a create body (undefined without one); an archive of another account is 404. */
+const FROM_ARCHIVE_HELP = 'from_archive: give {"workspace_id", "version"} (an archive of this Cove) or {"upload_id"} (an uploaded one)';
+
+/** Reads `from_archive` of a create body (undefined without one); an archive or upload of another account is 404. */
 export async function archiveSeed(ctx: ControlContext, owner: string, body: object): Promise<ArchiveSeed | undefined> {
   const raw = (body as { from_archive?: unknown }).from_archive;
   if (raw === undefined) return undefined;
-  const given = (raw ?? {}) as { workspace_id?: unknown; version?: unknown };
-  if (typeof raw !== 'object' || raw === null || typeof given.workspace_id !== 'string' || typeof given.version !== 'string') {
-    throw new AppError('bad_request', 'from_archive: give {"workspace_id", "version"} (an archive of this Cove)');
+  if (typeof raw !== 'object' || raw === null) throw new AppError('bad_request', FROM_ARCHIVE_HELP);
+  const given = raw as { workspace_id?: unknown; version?: unknown; upload_id?: unknown };
+  if (given.upload_id !== undefined) {
+    if (typeof given.upload_id !== 'string' || given.workspace_id !== undefined || given.version !== undefined) {
+      throw new AppError('bad_request', FROM_ARCHIVE_HELP);
+    }
+    const snapshots = driverSnapshots(ctx);
+    const uploads = uploadsOf(ctx);
+    const upload = uploads.get(owner, given.upload_id);
+    return { file: upload.file, unpack: (id) => uploads.reading(upload, (file) => snapshots.unpackArchive(id, file)) };
   }
+  if (typeof given.workspace_id !== 'string' || typeof given.version !== 'string') throw new AppError('bad_request', FROM_ARCHIVE_HELP);
   const snapshots = driverSnapshots(ctx);
   const source = await ownedWorkspace(ctx, owner, given.workspace_id);
   const { info, file } = await snapshots.archiveFile(source.id, given.version);

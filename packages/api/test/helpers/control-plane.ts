@@ -62,6 +62,7 @@ export async function startTestControlPlane(
     previewDomain?: string;
     gatewayUrl?: string;
     imageImport?: ControlPlaneOptions['imageImport'];
+    archiveUpload?: ControlPlaneOptions['archiveUpload'];
   } = {},
 ): Promise<TestControlPlane> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'cove-api-')));
@@ -76,6 +77,7 @@ export async function startTestControlPlane(
     ...(options.previewDomain ? { previewDomain: options.previewDomain } : {}),
     ...(options.gatewayUrl ? { gatewayUrl: options.gatewayUrl } : {}),
     ...(options.imageImport ? { imageImport: options.imageImport } : {}),
+    ...(options.archiveUpload ? { archiveUpload: options.archiveUpload } : {}),
   });
   const url = await cp.listen('127.0.0.1', 0);
   const issued = await createCredential(store, 'alice', 'test');

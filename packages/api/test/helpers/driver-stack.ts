@@ -70,7 +70,7 @@ export interface TestStack extends TestControlPlane {
 export async function startTestStack(
   kind: DriverKind,
   slot: number,
-  options: Pick<NonNullable<Parameters<typeof startTestControlPlane>[0]>, 'limits' | 'imageImport'> & {
+  options: Pick<NonNullable<Parameters<typeof startTestControlPlane>[0]>, 'limits' | 'imageImport' | 'archiveUpload'> & {
     /** The sandbox's images directory (default the machine's shared one). */
     imagesDir?: string;
   } = {},

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadGatewaySecret, type Store } from '@cove/api';
+import { internalWakeClient, loadGatewaySecret, type Store, wakingRoutes } from '@cove/api';
 import { createGateway, createGatewayLogger, StaticRouteSource } from '@cove/gateway';
 import type { RouteSource } from '@cove/protocol';
 import { Command, Option } from 'commander';
@@ -20,6 +20,12 @@ export function gatewayCommand(): Command {
   )
     .addOption(settingOption(SETTINGS.routesFile, '--routes-file <path>'))
     .addOption(settingOption(SETTINGS.secretFile, '--secret-file <path>'))
+    .addOption(
+      new Option(
+        '--api-url <url>',
+        `the control plane's URL: requests for sleeping workspaces wake them through it (env: ${SETTINGS.apiUrl.env}; unset, they are answered 503)`,
+      ),
+    )
     .addOption(settingOption(SETTINGS.allowOrigin, '--allow-origin <origin...>'))
     .addOption(settingOption(SETTINGS.previewDomain, '--preview-domain <domain>'))
     .addOption(settingOption(SETTINGS.connectTimeout, '--connect-timeout <ms>'))
@@ -35,7 +41,7 @@ COVE_GATEWAY_SECRET or --secret-file, never from the command line.
 
 Examples:
   cove gateway --listen 0.0.0.0:9080 --data-dir ~/.cove
-  COVE_DATABASE_URL=postgres://cove@db/cove cove gateway --store postgres
+  COVE_DATABASE_URL=postgres://cove@db/cove cove gateway --store postgres --api-url http://api:9070
   COVE_GATEWAY_SECRET=... cove gateway --routes-file routes.json`,
     )
     .action(async (flags: { secret?: string }, command: Command) => {
@@ -77,6 +83,14 @@ async function runGateway(settings: Settings): Promise<void> {
   }
   const secret = explicitSecret ?? (store ? await loadGatewaySecret(store) : undefined);
   if (!secret) throw new CliError('no JWT secret', 2);
+  // Wake on traffic from another process: the control plane's internal wake, signed with the shared secret.
+  const apiUrl = settings.get(SETTINGS.apiUrl, 'apiUrl');
+  let wakeVia: string | undefined;
+  if (!store && apiUrl.source === 'flag') throw new CliError('--api-url wakes workspaces of a store; routes from a routes file cannot', 2);
+  if (store && apiUrl.source !== 'default') {
+    wakeVia = controlPlaneUrl(apiUrl.value, apiUrl.origin);
+    routes = wakingRoutes(store, internalWakeClient(wakeVia, secret));
+  }
 
   const log = createGatewayLogger();
   let gateway: ReturnType<typeof createGateway>;
@@ -114,9 +128,22 @@ async function runGateway(settings: Settings): Promise<void> {
       .catch(() => undefined),
   );
   process.stdout.write(
-    `cove gateway ready on ${url} (routes from ${routesFile ? 'a routes file' : `the ${settings.value(SETTINGS.store, 'store')} store`})\n`,
+    `cove gateway ready on ${url} (routes from ${routesFile ? 'a routes file' : `the ${settings.value(SETTINGS.store, 'store')} store`}${
+      wakeVia ? `; wakes sleeping workspaces through ${wakeVia}` : ''
+    })\n`,
   );
   await stopped;
+}
+
+function controlPlaneUrl(value: string, origin: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new CliError(`invalid ${origin} '${value}': expected the control plane's URL (http://host:port)`, 2);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError(`invalid ${origin} '${value}': expected http or https`, 2);
+  return url.origin + url.pathname.replace(/\/+$/, '');
 }
 
 function positive(setting: Resolved<string>): number {

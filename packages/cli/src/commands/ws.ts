@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { WorkspaceInfo } from '@cove/sdk';
 import { Command } from 'commander';
 import { CliError } from '../cli-error.js';
@@ -48,6 +49,7 @@ interface CreateFlags {
   idleSuspend?: string;
   idleStop?: string;
   restart?: 'never' | 'on-failure' | 'always';
+  fromArchive?: string;
 }
 
 function createCommand(): Command {
@@ -65,18 +67,30 @@ function createCommand(): Command {
     .option('--idle-suspend <duration>', 'suspend after this long without activity (a request wakes it)', durationArg('--idle-suspend'))
     .option('--idle-stop <duration>', 'stop this long after an idle suspend', durationArg('--idle-stop'))
     .option('--restart <policy>', 'when its agent dies: never, on-failure or always', restartPolicyArg)
+    .option('--from-archive <file>', "start from an archive's files (tar, tar.gz or tar.zst; e.g. one downloaded from another Cove)")
     .addHelpText(
       'after',
       `
 Examples:
   cove ws create --name dev --public-access
   cove ws create --ttl 1h --idle-suspend 10m
+  cove ws create --name copy --from-archive ./ws-v1.tar.zst
   ID=$(cove ws create --json | jq -r .id)`,
     )
     .action(async (flags: CreateFlags, command: Command) => {
       const s = session(command);
+      if (flags.fromArchive !== undefined && !statSync(flags.fromArchive, { throwIfNoEntry: false })?.isFile()) {
+        throw new CliError(`--from-archive: ${flags.fromArchive} is not a file`, EXIT.usage);
+      }
+      const upload =
+        flags.fromArchive === undefined
+          ? undefined
+          : await withSpinner('uploading the archive', s.json, () =>
+              s.client.workspaces.snapshots.uploadArchive(flags.fromArchive as string),
+            );
       const created = await withSpinner('creating workspace', s.json, async () => {
         const w = await s.client.workspaces.create({
+          ...(upload !== undefined ? { from_archive: { upload_id: upload.upload_id } } : {}),
           ...(flags.name !== undefined ? { name: flags.name } : {}),
           ...(flags.image !== undefined ? { image: flags.image } : {}),
           ...(flags.cpus !== undefined ? { cpus: flags.cpus } : {}),
@@ -86,6 +100,9 @@ Examples:
         });
         if (flags.publicAccess) await s.client.workspaces.network.update(w.id, { public_access: true });
         return w;
+      }).finally(async () => {
+        // The upload served this one create: not left to expire.
+        if (upload !== undefined) await s.client.workspaces.snapshots.deleteUpload(upload.upload_id).catch(() => {});
       });
       if (s.json) printJson(created);
       else showWorkspace(created);

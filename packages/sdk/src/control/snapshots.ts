@@ -1,4 +1,4 @@
-import type { RequestOptions, Transport } from '../core/transport.js';
+import type { RequestBody, RequestOptions, Transport } from '../core/transport.js';
 
 const path = (id: string, rest: string) => `/workspace/${encodeURIComponent(id)}${rest}`;
 
@@ -36,6 +36,21 @@ export interface ArchiveCreateParams {
   exclude_vm_paths?: string[];
 }
 
+/** An uploaded archive: `from_archive: { upload_id }` in a create fills the new workspace from it, until `expires_at`. */
+export interface ArchiveUpload {
+  upload_id: string;
+  /** What its first bytes say: `tar`, `tar.gz` or `tar.zst`. */
+  format: string;
+  size: number;
+  sha256: string;
+  created_at: string;
+  expires_at: string;
+  [key: string]: unknown;
+}
+
+/** Uploads have no time limit of their own: they take as long as the archive takes to send. */
+const NO_TIMEOUT = 2_147_483_647;
+
 type Answer<T> = { success: true } & T & { [key: string]: unknown };
 
 /**
@@ -48,6 +63,10 @@ type Answer<T> = { success: true } & T & { [key: string]: unknown };
  * await client.workspaces.snapshots.restore(id);                 // …and go back
  * const a = await client.workspaces.snapshots.createArchive(id, { version: 'v1', vm_paths: ['/root/app'] });
  * const bytes = await client.workspaces.snapshots.downloadArchive(id, 'v1');
+ *
+ * // On another Cove: upload the downloaded file, then create a workspace from it.
+ * const upload = await other.workspaces.snapshots.uploadArchive('./ws-v1.tar.zst');
+ * await other.workspaces.create({ name: 'copy', from_archive: { upload_id: upload.upload_id } });
  */
 export class Snapshots {
   readonly #t: Transport;
@@ -58,7 +77,10 @@ export class Snapshots {
 
   /** Takes the snapshot; `after`: `resume` (default: left running), `paused` or `stop`. */
   create(id: string, params: { after?: 'resume' | 'paused' | 'stop' } = {}, request?: RequestOptions) {
-    return this.#t.json<Answer<{ snapshot: SnapshotInfo; after: string }>>({ method: 'POST', path: path(id, '/snapshot'), json: params }, request);
+    return this.#t.json<Answer<{ snapshot: SnapshotInfo; after: string }>>(
+      { method: 'POST', path: path(id, '/snapshot'), json: params },
+      request,
+    );
   }
 
   /** The snapshot `restore` would bring back (null: none). */
@@ -99,6 +121,45 @@ export class Snapshots {
 
   deleteAllArchives(id: string, params: { delete_files?: boolean } = {}, request?: RequestOptions) {
     const query = params.delete_files ? { delete_files: 'true' } : undefined;
-    return this.#t.json<Answer<{ deleted: number }>>({ method: 'DELETE', path: path(id, '/archives'), ...(query ? { query } : {}) }, request);
+    return this.#t.json<Answer<{ deleted: number }>>(
+      { method: 'DELETE', path: path(id, '/archives'), ...(query ? { query } : {}) },
+      request,
+    );
+  }
+
+  /**
+   * Uploads an archive made elsewhere (one downloaded from another Cove, or any tar, tar.gz or tar.zst of a file
+   * system): a path on this machine (a file; a directory is sent as a tar of its files; Node only) or a body
+   * (bytes, a Blob, a stream). Its `upload_id` then goes in `create({ from_archive: { upload_id } })`, which
+   * refuses hostile archives (names leaving the workspace, paths through its symlinks, devices) with a 400.
+   */
+  async uploadArchive(source: string | RequestBody, request: RequestOptions = {}): Promise<ArchiveUpload> {
+    let body: RequestBody;
+    if (typeof source === 'string') {
+      const { archiveBody } = await import('./image-archive.js');
+      body = (await archiveBody(source)).body;
+    } else {
+      body = source;
+    }
+    const res = await this.#t.json<{ upload: ArchiveUpload }>(
+      { method: 'POST', path: '/workspace/archives/upload', body, headers: { 'content-type': 'application/octet-stream' } },
+      { timeout: NO_TIMEOUT, ...request },
+    );
+    return res.upload;
+  }
+
+  /** An upload, while it is kept. */
+  async getUpload(uploadId: string, request?: RequestOptions): Promise<ArchiveUpload> {
+    return (
+      await this.#t.json<{ upload: ArchiveUpload }>(
+        { method: 'GET', path: `/workspace/archives/upload/${encodeURIComponent(uploadId)}` },
+        request,
+      )
+    ).upload;
+  }
+
+  /** Deletes an upload before it expires. */
+  deleteUpload(uploadId: string, request?: RequestOptions): Promise<Answer<{ deleted: true; upload: ArchiveUpload }>> {
+    return this.#t.json({ method: 'DELETE', path: `/workspace/archives/upload/${encodeURIComponent(uploadId)}` }, request);
   }
 }
