@@ -69,7 +69,7 @@ describe('cove mcp --listen', () => {
         { name: 'workspace_exec', arguments: { workspace: id, cmd: 'echo one; sleep 0.5; echo two' } },
         undefined,
         { onprogress: (p) => seen.push(p) },
-      )) as { structuredContent: { stdout: string } };
+      )) as unknown as { structuredContent: { stdout: string } };
       expect(slow.structuredContent.stdout).toBe('one\ntwo\n');
       expect(seen.length).toBeGreaterThan(0);
       expect(seen[0]?.message).toMatch(/bytes on stdout/);

@@ -30,7 +30,7 @@ const FILL = [
 /** The listing compared across a round trip: path, type, mode, owner, link target, size, allocated KiB; and hard links. */
 const LIST = [
   "find /root/data -printf '%p %y %m %U:%G %l %s\\n' | sort",
-  "echo sparse-kib $(du -k /root/data/sparse | cut -f1 | awk '{print ($1 < 1024) ? \"small\" : $1}')",
+  'echo sparse-kib $(du -k /root/data/sparse | cut -f1 | awk \'{print ($1 < 1024) ? "small" : $1}\')',
   'echo hardlinked $( [ "$(stat -c %i /root/data/hard1)" = "$(stat -c %i /root/data/sub/hard2)" ] && echo yes || echo no)',
   'echo os-release $( [ -e /etc/os-release ] && echo present || echo gone)',
   'cat /root/data/file /root/data/link; echo; tail -c 3 /root/data/sparse; echo',
@@ -91,7 +91,10 @@ describe.skipIf(skip)(`sandbox snapshots and forks${skip ? ` (skipped: ${skip})`
 
   it('parent and child diverge; deleting the parent leaves the child whole, across its restarts', async () => {
     const parent = await running();
-    await sh(parent.id, 'echo base > /root/shared && dd if=/dev/urandom of=/root/blob bs=1M count=8 status=none && md5sum /root/blob > /root/blob.md5');
+    await sh(
+      parent.id,
+      'echo base > /root/shared && dd if=/dev/urandom of=/root/blob bs=1M count=8 status=none && md5sum /root/blob > /root/blob.md5',
+    );
     const child = spec();
     await t.driver.snapshots.fork(parent.id, [child]);
     await t.driver.start(child);
@@ -192,7 +195,8 @@ describe.skipIf(skip)(`sandbox snapshots and forks${skip ? ` (skipped: ${skip})`
     const bases = new Set(children.map((c) => t.driver.idRangeOf(c.id)?.base));
     expect(ips.size).toBe(10);
     expect(bases.size).toBe(10);
-    for (const c of children) expect(await sh(c.id, `cat /root/who && echo ${c.id} > /root/who && cat /root/who`)).toBe(`parent\n${c.id}\n`);
+    for (const c of children)
+      expect(await sh(c.id, `cat /root/who && echo ${c.id} > /root/who && cat /root/who`)).toBe(`parent\n${c.id}\n`);
     expect(await sh(parent.id, 'cat /root/who')).toBe('parent\n');
     // The parent's 150 MiB count in each child's 256 MiB disk: ENOSPC comes before another 150 MiB fit.
     const full = await execIn(t.driver, children[0]?.id ?? '', 'dd if=/dev/zero of=/root/more bs=1M count=150 status=none');

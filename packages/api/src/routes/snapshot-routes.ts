@@ -27,7 +27,14 @@ export function snapshotRoutes(app: ApiApp, ctx: ControlContext): void {
 
   app.get(
     '/workspace/:id/snapshot',
-    { schema: { tags, summary: 'The snapshot a restore would bring back (null: none)', params, response: { 200: SnapshotResponse, ...errors } } },
+    {
+      schema: {
+        tags,
+        summary: 'The snapshot a restore would bring back (null: none)',
+        params,
+        response: { 200: SnapshotResponse, ...errors },
+      },
+    },
     (r) => latestSnapshot(ctx, r.coveOwner, r.params.id),
   );
 

@@ -37,7 +37,12 @@ export async function forkWorkspace(ctx: ControlContext, owner: string, id: stri
       rawToken: parent.accessEnabled ? newRawToken() : null,
       generation: 1,
       tokenExpiresAt: null,
-      network: { ...parent.network, privateLinkIds: [...parent.network.privateLinkIds], ingressPorts: [...parent.network.ingressPorts], egress: [...parent.network.egress] },
+      network: {
+        ...parent.network,
+        privateLinkIds: [...parent.network.privateLinkIds],
+        ingressPorts: [...parent.network.ingressPorts],
+        egress: [...parent.network.egress],
+      },
       idempotencyKey: null,
       lastPingAt: null,
       createdAt: now,

@@ -33,7 +33,10 @@ function createCommand(): Command {
     .addOption(new Option('--format <format>', 'compression').choices(['tar.zst', 'tar.gz']).default('tar.zst'))
     .option('--path <path>', 'an absolute path to include (repeatable; default: everything)', collect, [])
     .option('--exclude <path>', 'an absolute path to leave out (repeatable)', collect, [])
-    .addHelpText('after', '\nExamples:\n  cove archive create dev --version v1\n  cove archive create dev --path /root/app --exclude /root/app/node_modules')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  cove archive create dev --version v1\n  cove archive create dev --path /root/app --exclude /root/app/node_modules',
+    )
     .action(async (ref: string, flags: { version?: string; format: string; path: string[]; exclude: string[] }, command: Command) => {
       const s = session(command);
       const a = await s.client.workspaces.snapshots.createArchive(await resolveWorkspace(s, ref), {
@@ -56,7 +59,11 @@ function lsCommand(): Command {
       const s = session(command);
       const all = await s.client.workspaces.snapshots.listArchives(await resolveWorkspace(s, ref));
       if (s.json) printJson(all);
-      else printTable(['VERSION', 'FORMAT', 'SIZE', 'CREATED'], all.map((a) => [a.version, a.format, formatBytes(a.size), a.created_at]));
+      else
+        printTable(
+          ['VERSION', 'FORMAT', 'SIZE', 'CREATED'],
+          all.map((a) => [a.version, a.format, formatBytes(a.size), a.created_at]),
+        );
     });
 }
 

@@ -34,6 +34,10 @@ Examples:
       const id = await resolveWorkspace(s, ref);
       const made = await s.client.workspaces.fork(id, { ...(flags.name ? { name: flags.name } : {}), count: flags.count });
       if (s.json) printJson(made);
-      else printTable(['ID', 'NAME', 'STATUS', 'IP'], made.map((w) => [w.id, String(w.name), String(w.status), String(w.ip ?? '-')]));
+      else
+        printTable(
+          ['ID', 'NAME', 'STATUS', 'IP'],
+          made.map((w) => [w.id, String(w.name), String(w.status), String(w.ip ?? '-')]),
+        );
     });
 }

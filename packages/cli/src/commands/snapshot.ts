@@ -6,7 +6,7 @@ import { formatBytes, printFields, printJson } from '../output.js';
 /** `cove snapshot WS`: the file system at this instant, for `cove restore`. */
 export function snapshotCommand(): Command {
   return withConnection(new Command('snapshot'))
-    .description('Snapshot a workspace\'s file system (frozen for the instant; memory is not included)')
+    .description("Snapshot a workspace's file system (frozen for the instant; memory is not included)")
     .argument('<workspace>', 'id or name')
     .addOption(new Option('--after <state>', 'how to leave it afterwards').choices(['resume', 'paused', 'stop']).default('resume'))
     .addHelpText(

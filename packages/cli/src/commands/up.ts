@@ -1,9 +1,20 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createApiLogger, createControlPlane, createCredential, loadGatewaySecret, openStore, type Store, sqliteFile } from '@cove/api';
+import {
+  createApiLogger,
+  createControlPlane,
+  createCredential,
+  loadGatewaySecret,
+  openStore,
+  type Store,
+  sqliteFile,
+  wakingRoutes,
+} from '@cove/api';
 import { createGateway, createGatewayLogger } from '@cove/gateway';
+import { AppError } from '@cove/protocol';
 import { Command } from 'commander';
+import { accountCapsOf } from '../account-caps.js';
 import { CliError } from '../cli-error.js';
 import { parseListen } from '../listen-address.js';
 import { Settings, settingOption } from '../resolve-setting.js';
@@ -28,6 +39,9 @@ export function upCommand(): Command {
     .addOption(settingOption(SETTINGS.gatewayListen, '--gateway-listen <host:port>'));
   return withDriverOptions(up)
     .addOption(settingOption(SETTINGS.maxWorkspaces, '--max-workspaces <n>'))
+    .addOption(settingOption(SETTINGS.accountCpus, '--account-cpus <n>'))
+    .addOption(settingOption(SETTINGS.accountMemoryMb, '--account-memory-mb <mib>'))
+    .addOption(settingOption(SETTINGS.accountDiskMb, '--account-disk-mb <mib>'))
     .addOption(settingOption(SETTINGS.allowOrigin, '--allow-origin <origin...>'))
     .addOption(settingOption(SETTINGS.previewDomain, '--preview-domain <domain>'))
     .addHelpText(
@@ -56,7 +70,8 @@ async function runUp(settings: Settings): Promise<void> {
   const max = settings.get(SETTINGS.maxWorkspaces, 'maxWorkspaces');
   const maxWorkspaces = Number(max.value);
   if (!Number.isInteger(maxWorkspaces) || maxWorkspaces < 1) throw new CliError(`invalid ${max.origin} '${max.value}'`, 2);
-  const allowedOrigins = settings.value(SETTINGS.allowOrigin, 'allowOrigin');
+  // The gateway reads this list per request: the console's origin joins it once the control plane listens.
+  const allowedOrigins = [...settings.value(SETTINGS.allowOrigin, 'allowOrigin')];
   const previewDomain = settings.value(SETTINGS.previewDomain, 'previewDomain') as string;
   // Before anything is created or listens: a runtime that cannot run stops here (exit 2).
   const choice = await chooseDriver(settings);
@@ -82,8 +97,10 @@ async function runUp(settings: Settings): Promise<void> {
     // Stops the driver's warm pool if the gateway cannot start (the control plane's close shuts it down otherwise).
     closers.push(() => driver.shutdown());
     // The gateway listens first: public port URLs take its scheme and port (known only once it listens, port 0 included).
+    // Requests for sleeping workspaces wake them through the control plane, once it runs.
+    let wake = (_id: string): Promise<void> => Promise.reject(new AppError('service_unavailable', 'the control plane is starting'));
     const gateway = createGateway({
-      routes: store,
+      routes: wakingRoutes(store, (id) => wake(id)),
       secret: await loadGatewaySecret(store),
       logger: createGatewayLogger(),
       allowedOrigins,
@@ -93,12 +110,24 @@ async function runUp(settings: Settings): Promise<void> {
     const gatewayUrl = await gateway.listen(gw.host, gw.port).catch((err: NodeJS.ErrnoException) => {
       throw new CliError(`cannot listen on ${gatewayListen.value}: ${err.code ?? err.message}`, 1);
     });
-    const cp = await createControlPlane({ store, driver, logger: log, limits: { maxWorkspaces }, previewDomain, gatewayUrl });
+    const metricsToken = process.env.COVE_METRICS_TOKEN;
+    const cp = await createControlPlane({
+      store,
+      driver,
+      logger: log,
+      limits: { maxWorkspaces, ...accountCapsOf(settings) },
+      previewDomain,
+      gatewayUrl,
+      metricsToken,
+    });
+    wake = (id) => cp.lifecycle.wake(id);
     // Closing the control plane stops its workspaces (they are restored on the next start).
     closers.push(() => cp.close());
     const apiUrl = await cp.listen(api.host, api.port).catch((err: NodeJS.ErrnoException) => {
       throw new CliError(`cannot listen on ${apiListen.value}: ${err.code ?? err.message}`, 1);
     });
+    // The web console (served by the control plane) calls the gateway from the control plane's origin.
+    allowedOrigins.push(...consoleOrigins(apiUrl));
     const creds = await ensureCredentials(store, dataDir, apiUrl, gatewayUrl);
     // SIGTERM / SIGINT: stop serving, stop the workspaces (restored on the next start), close the store.
     stopped = untilStopped(() => {
@@ -113,6 +142,13 @@ async function runUp(settings: Settings): Promise<void> {
   }
 
   await stopped;
+}
+
+/** The origins a browser shows the console at: the control plane's URL, and `localhost` for a loopback one. */
+function consoleOrigins(apiUrl: string): string[] {
+  const url = new URL(apiUrl);
+  if (url.hostname !== '127.0.0.1') return [url.origin];
+  return [url.origin, `${url.protocol}//localhost:${url.port}`];
 }
 
 /** Reuses the credential in credentials.json while it is valid in the store; otherwise creates one. */
