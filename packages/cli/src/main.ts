@@ -42,6 +42,9 @@ export async function program(argv: readonly string[] = process.argv): Promise<C
   const cove = new Command('cove')
     .description('Cove: self-hostable workspace runtime')
     .version(cliVersion(), '-V, --version', 'print the version')
+    // `--version` is the program's only before the command: after it, it is the command's own
+    // (`cove archive create dev --version v1`, as the official CLI spells an archive's version).
+    .enablePositionalOptions()
     .addHelpText('after', ROOT_HELP);
   const selected = selectedCommand(argv);
   for (const entry of COMMANDS) cove.addCommand(entry === selected ? await entry.load() : stub(entry));

@@ -164,6 +164,18 @@ describe('cove --version and --help', () => {
     }
   });
 
+  it("after a command, --version is the command's own (an archive's version), not the CLI's", async () => {
+    const home = await tempDir();
+    // No server answers: the command ran (exit 3, unreachable) instead of printing the CLI's version.
+    const res = await run(['archive', 'create', 'dev', '--version', 'v1', '--api-url', `http://127.0.0.1:${await freePort()}`], {
+      HOME: home,
+      COVE_CLIENT_ID: 'id',
+      COVE_CLIENT_SECRET: 'secret',
+    });
+    expect(res.stdout).not.toMatch(/^\d+\.\d+\.\d+/);
+    expect(res.code).toBe(3);
+  });
+
   it("each flag's help names its environment variable, file key and default", async () => {
     const up = await run(['up', '--help']);
     expect(up.code).toBe(0);

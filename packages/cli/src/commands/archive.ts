@@ -118,7 +118,8 @@ export function archiveCommand(): Command {
     .addHelpText(
       'after',
       `
-A new workspace can start from an archive: POST /workspace {"from_archive": {"workspace_id", "version"}}.`,
+A new workspace can start from an archive: cove ws create --from-archive FILE (an archive of any Cove), or
+POST /workspace {"from_archive": {"workspace_id", "version"}} (one of this Cove's) or {"from_archive": {"upload_id"}}.`,
     )
     .addCommand(createCommand())
     .addCommand(lsCommand())
