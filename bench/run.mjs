@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Runs benchmarks against peers on this machine and records the results.
 //
-//   npm run bench                 every suite
+//   npm run bench                 every suite but the on-demand ones (the soak)
 //   npm run bench -- files-list   one suite (several names allowed)
 //   npm run bench -- --smoke      a tiny run of each suite (what `npm test` does), nothing recorded
 //   npm run bench -- --summary    rewrite bench/results/README.md from the recorded results
 //
 // A suite is a module in bench/suites/ whose default export is
 //   { name, description, requires?: { command: debianPackage }, run({ smoke, tmp, log }) }
-// and whose run() resolves to { figures, ratios, notes? }. Results go to bench/results/<name>.json
+// and whose run() resolves to { figures, ratios, notes? }. A suite with `onDemand: true` runs only when named
+// (and in the smoke test). Results go to bench/results/<name>.json
 // with the machine, the date and the command, and into the summary bench/results/README.md.
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -80,7 +81,7 @@ async function main() {
   if (args.includes('--summary')) return writeSummary();
   const smoke = args.includes('--smoke');
   const names = args.filter((a) => !a.startsWith('--'));
-  const suites = await loadSuites(names);
+  const suites = (await loadSuites(names)).filter((s) => names.length > 0 || !s.onDemand);
   if (suites.length === 0) throw new Error(`no such suite: ${names.join(', ')}`);
   let failed = false;
   for (const suite of suites) {

@@ -111,6 +111,11 @@ const expected: Record<string, Expected> = {
     exact: { 'pooled.runs': 1, 'cold.runs': 1, 'bare_runc_run.runs': 1 },
     ratios: ['pooled_p50_vs_150ms', 'pooled_vs_bare_runc', 'cold_vs_bare_runc'],
   },
+  soak: {
+    positive: ['websockets.opened', 'websockets.messages', 'load.sent', 'load.ok', 'load.p50_ms', 'load.p99_ms', 'load.rss_mib'],
+    exact: { 'websockets.requested': 40, 'websockets.failed': 0, 'websockets.closed_early': 0, 'load.errors': 0 },
+    ratios: ['gateway_rss_growth', 'api_rss_growth', 'load_ok_fraction', 'websockets_kept'],
+  },
   search: {
     positive: ['files', 'matching_lines', 'rg_json_ms_median', 'agent_search_ms_median', 'rg_json_ms_all', 'agent_search_ms_all'],
     ratios: ['time_vs_rg_json'],

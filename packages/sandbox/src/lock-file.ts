@@ -1,6 +1,6 @@
 // Locks shared by every Cove process on the host (each instance, `cove image build`): a file created
 // exclusively, naming its holder's pid, so that the lock of a process that died holding it is broken.
-import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { processAlive } from './process-alive.js';
@@ -34,5 +34,18 @@ export async function withLockFile<T>(dir: string, name: string, fn: () => Promi
     return await fn();
   } finally {
     await unlink(lock).catch(() => {});
+  }
+}
+
+/**
+ * Removes the lock files in `dir` whose holder died (a process killed while it held one): a waiter would break
+ * them anyway, but none should be found after a restart. A file without a pid is being written: it stays.
+ */
+export async function sweepDeadLocks(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.endsWith('.lock')) continue;
+    const file = path.join(dir, name);
+    const holder = Number(await readFile(file, 'utf8').catch(() => ''));
+    if (holder > 0 && !processAlive(holder)) await unlink(file).catch(() => {});
   }
 }

@@ -1,6 +1,7 @@
 // The sandbox driver: the workspaces' lifecycle (open and recover, create, start, pause, resume, stop, delete) and their
 // firewall, delegating to the slots on disk, their containers, the agents inside and the warm pool.
-import { mkdir, rmdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   type AgentEndpoint,
@@ -23,9 +24,10 @@ import { prepareRootsDir, unmountRoot } from './disk.js';
 import { defaultEgressLookup } from './egress.js';
 import { removeTable } from './firewall.js';
 import { removeHalfMade } from './half-made.js';
-import type { IdRange } from './id-ranges.js';
+import { ID_RANGES_DIR, type IdRange } from './id-ranges.js';
 import { ImageStore } from './images/index.js';
-import { claimNetwork, type InstanceNetwork, instanceId, releaseNetwork } from './instance-network.js';
+import { claimNetwork, INSTANCES_DIR, type InstanceNetwork, instanceId, releaseNetwork } from './instance-network.js';
+import { sweepDeadLocks } from './lock-file.js';
 import { migrateLegacySlot } from './migrate.js';
 import { enableForwarding } from './netns.js';
 import { processArgs } from './process-alive.js';
@@ -35,7 +37,7 @@ import type { SandboxDriverOptions } from './sandbox-options.js';
 import { KeyedSerial } from './serial.js';
 import { Slots } from './slots.js';
 import { type DiskPool, openDiskPool, removeDiskPool } from './snapshots/disk-pool.js';
-import { thawDisks } from './snapshots/freeze.js';
+import { frozenMark, thawDisks } from './snapshots/freeze.js';
 import { SandboxSnapshots } from './snapshots/sandbox-snapshots.js';
 import { readSandboxStats } from './stats/sandbox-stats.js';
 import { nsHelperMissing } from './userns.js';
@@ -199,11 +201,23 @@ export class SandboxDriver implements WorkspaceDriver {
     }
     // Workspaces of versions that did not record their image's use (the store spares what is in use).
     for (const state of this.#slots.states.values()) await this.#images.use(state.image, this.#slots.slotDir(state.slot));
+    // Locks and work a process killed mid-pull (or mid-claim) left behind.
+    await this.#images.recover();
+    for (const dir of [ID_RANGES_DIR, INSTANCES_DIR]) await sweepDeadLocks(dir);
     // Disks a driver that stopped mid-snapshot left frozen.
     await thawDisks([...this.#slots.states.values()].map((s) => this.#slots.layout(s.slot).mountPoint));
+    // Containers paused for a clone that never finished (the driver died mid-snapshot or mid-fork): they run on.
+    const frozenForClone = new Set<string>();
+    for (const { slot } of this.#slots.states.values()) {
+      if (existsSync(frozenMark(this.#slots.slotDir(slot)))) frozenForClone.add(slot);
+    }
     for (const c of await this.#runtime.list()) {
       const state = [...this.#slots.states.values()].find((s) => s.slot === c.id);
       if (!state) continue;
+      if (c.status === 'paused' && frozenForClone.has(c.id)) {
+        await this.#runtime.resume(c.id);
+        c.status = 'running';
+      }
       // A paused container stays paused (neither resumed nor killed) until the control plane resumes it.
       if (c.status === 'paused') this.#containers.recoveredPaused(c.id);
       // After a restart, a running agent has the token the control plane re-sends with startAgent. A paused
@@ -213,6 +227,10 @@ export class SandboxDriver implements WorkspaceDriver {
         this.#containers.started(c.id, c.pid);
       }
     }
+    for (const slot of frozenForClone) await rm(frozenMark(this.#slots.slotDir(slot)), { force: true });
+    // Snapshots and archives a driver that stopped part-way left half-written.
+    await this.#snapshots.recover();
+
     await this.#firewall.apply();
     this.#firewall.startRefresh();
     // Pool slots of a previous run are not adopted (their state is not worth trusting); they are remade.

@@ -1,8 +1,10 @@
 // The store and the driver made to agree when the control plane starts, before it restores anything or serves:
 // after a crash (kill -9, power loss) in the middle of a create, a delete or a fork, each workspace either exists
 // whole in both or is gone from both. The driver has already removed what it found half-made when it opened.
+
 import type { WorkspaceRecord } from '../store/records.js';
 import type { ControlContext } from './context.js';
+import { resolvedNetwork } from './network.js';
 
 export interface ReconcileResult {
   /** Rows whose create never finished, and whose workspace the driver has: made to run (recover boots them). */
@@ -55,6 +57,12 @@ export async function reconcile(ctx: ControlContext): Promise<ReconcileResult> {
     if (rows.has(id)) continue;
     await ctx.driver.destroy(id);
     result.orphans.push(id);
+  }
+  // A network change writes the store, then the host: one cut in between left the host's rules behind the store's.
+  // The store's settings are applied again to every workspace the host has, before anything boots or is served.
+  for (const ws of items) {
+    if (!inDriver.has(ws.id)) continue;
+    await ctx.driver.applyNetwork(ws.id, await resolvedNetwork(ctx, ws));
   }
   if (result.completed.length + result.removed.length + result.orphans.length > 0) {
     ctx.log.warn(result, 'store and driver reconciled after an unclean stop');

@@ -5,6 +5,13 @@ import { storeFault } from './store-faults.js';
 /** Arbitrary but fixed key of the advisory lock that serialises migrations across instances. */
 const MIGRATION_LOCK_KEY = 7_310_042;
 
+/**
+ * How long a statement may wait for its answer. A database that stops answering on an open connection (a dropped
+ * network, a frozen host) sends no reset: without this, the request would wait as long as TCP keeps the connection.
+ * Cove's statements are single-row reads and writes; the pool destroys a connection whose statement timed out.
+ */
+const STATEMENT_TIMEOUT_MS = 5000;
+
 /** PostgreSQL through a `pg` pool: what several control planes and gateways share. */
 export class PostgresDriver implements SqlDriver {
   readonly dialect = 'postgres';
@@ -19,13 +26,17 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    const result = await this.#pool.query(sql, params as unknown[]).catch(storeFault);
+    const result = await this.#pool.query(this.#statement(sql, params)).catch(storeFault);
     return result.rows as T[];
   }
 
   async run(sql: string, params: readonly unknown[] = []): Promise<number> {
-    const result = await this.#pool.query(sql, params as unknown[]).catch(storeFault);
+    const result = await this.#pool.query(this.#statement(sql, params)).catch(storeFault);
     return result.rowCount ?? 0;
+  }
+
+  #statement(sql: string, params: readonly unknown[]): pg.QueryConfig {
+    return { text: sql, values: params as unknown[], query_timeout: STATEMENT_TIMEOUT_MS } as pg.QueryConfig;
   }
 
   async withMigrationLock<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {

@@ -16,7 +16,7 @@ const PG_GONE_CODES = new Set([
   'EAI_AGAIN',
 ]);
 const PG_GONE_MESSAGES =
-  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection|the database system is (starting up|shutting down|in recovery mode)/i;
+  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|terminating connection|the database system is (starting up|shutting down|in recovery mode)/i;
 
 export function pgUnavailable(err: unknown): AppError | undefined {
   const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };

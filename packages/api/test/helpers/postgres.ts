@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, readdirSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -18,6 +18,16 @@ export interface TestPostgres {
   readonly port: number;
   /** Creates a fresh database and returns its URL. */
   createDatabase(name?: string): Promise<string>;
+  /** Stops the server (`pg_ctl stop -m fast`: sessions are cut) and keeps its data, for `resume`. */
+  halt(): void;
+  /** Starts a halted server again on the same port and data. */
+  resume(): void;
+  /**
+   * Stops (SIGSTOP) the server and its sessions without closing anything: a database behind a network that drops
+   * packets. Connections are accepted by the kernel and never answered. `thaw` continues them.
+   */
+  freeze(): void;
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -55,6 +65,21 @@ function runAsPostgres(command: string, args: string[]): void {
   }
 }
 
+/** Sends `signal` to the server of `data` (its postmaster, from postmaster.pid) and every process it started. */
+function signalServer(data: string, signal: NodeJS.Signals): void {
+  const postmaster = Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const pids = [postmaster];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of /proc/PID/stat is the parent; the command (field 2) is in parentheses and may hold spaces.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) pids.push(Number(entry));
+    } catch {}
+  }
+  for (const pid of pids) process.kill(pid, signal);
+}
+
 let counter = 0;
 
 export async function startPostgres(): Promise<TestPostgres> {
@@ -69,22 +94,24 @@ export async function startPostgres(): Promise<TestPostgres> {
   runAsPostgres(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C']);
   let port = 0;
   let started = false;
+  const start = () =>
+    runAsPostgres(path.join(bin, 'pg_ctl'), [
+      '-D',
+      data,
+      '-l',
+      path.join(dir, 'server.log'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`,
+      'start',
+    ]);
   // A port found free can be taken before the server binds it; try again on another.
   for (let attempt = 0; attempt < 5 && !started; attempt++) {
     port = await freePort();
     try {
-      runAsPostgres(path.join(bin, 'pg_ctl'), [
-        '-D',
-        data,
-        '-l',
-        path.join(dir, 'server.log'),
-        '-w',
-        '-t',
-        '60',
-        '-o',
-        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`,
-        'start',
-      ]);
+      start();
       started = true;
     } catch (err) {
       if (attempt === 4) {
@@ -107,6 +134,18 @@ export async function startPostgres(): Promise<TestPostgres> {
         await client.end();
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
+    },
+    halt() {
+      runAsPostgres(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+    },
+    resume() {
+      start();
+    },
+    freeze() {
+      signalServer(data, 'SIGSTOP');
+    },
+    thaw() {
+      signalServer(data, 'SIGCONT');
     },
     async stop() {
       if (stopped) return;

@@ -4,7 +4,7 @@
 // the index changes under its lock, files appear by rename, and concurrent pulls of one reference queue.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   AppError,
@@ -17,10 +17,10 @@ import {
   type PullOptions,
 } from '@cove/protocol';
 import type { Logger } from 'pino';
-import { withLockFile } from '../lock-file.js';
+import { sweepDeadLocks, withLockFile } from '../lock-file.js';
 import { BUILTIN_CONFIG, BUILTIN_IMAGES, type BuiltinImage, builtinDir, builtinImage, builtinReady } from './builtin.js';
 import { ImageConfigError, parseImageConfig } from './image-config.js';
-import { collect, dropUse, type ImageRecord, imagesInUse, readIndex, recordUse, updateIndex } from './image-index.js';
+import { collect, dropUse, type ImageRecord, imagesInUse, readIndex, recordUse, updateIndex, workDirAlive } from './image-index.js';
 import { importImages } from './import-source.js';
 import { type LayerInfo, unpackBlob } from './layers.js';
 import { dockerTransport, type ImageReference, isLoopbackRegistry, parseImageId, parseReference } from './reference.js';
@@ -63,6 +63,17 @@ export class ImageStore implements ImageCatalog {
   constructor(options: ImageStoreOptions) {
     this.#opts = options;
     this.layout = new StoreLayout(options.dir);
+  }
+
+  /**
+   * What a process that died mid-pull, mid-import or mid-build left (its lock files, its work directories), removed
+   * at the driver's open. Work of live processes (another instance, `cove image build`) is theirs.
+   */
+  async recover(): Promise<void> {
+    await sweepDeadLocks(this.layout.locks);
+    for (const name of await readdir(this.layout.tmp).catch(() => [] as string[])) {
+      if (!workDirAlive(name)) await rm(path.join(this.layout.tmp, name), { recursive: true, force: true });
+    }
   }
 
   get dir(): string {

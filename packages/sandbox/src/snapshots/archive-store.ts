@@ -30,6 +30,25 @@ export class ArchiveStore {
     return text === undefined ? undefined : (JSON.parse(text) as ArchiveRecord);
   }
 
+  /**
+   * Drops what archives cut short left (a driver that died while writing one): partial files, records being
+   * written, and archive files whose record was never saved.
+   */
+  async dropPartial(): Promise<void> {
+    for (const id of await readdir(this.dir).catch(() => [] as string[])) {
+      const dir = this.workspaceDir(id);
+      const names = await readdir(dir).catch(() => [] as string[]);
+      const kept = new Set<string>();
+      for (const name of names.filter((n) => n.endsWith('.json'))) {
+        const record = await readFile(path.join(dir, name), 'utf8')
+          .then((t) => JSON.parse(t) as ArchiveRecord)
+          .catch(() => undefined);
+        if (record) kept.add(name).add(`${record.version}.${record.format}`);
+      }
+      for (const name of names) if (!kept.has(name)) await rm(path.join(dir, name), { force: true });
+    }
+  }
+
   /** Whether the version is taken (listed, or unlisted with its file kept: its name is the file's). */
   async taken(id: string, version: string): Promise<boolean> {
     return existsSync(this.#record(id, version));

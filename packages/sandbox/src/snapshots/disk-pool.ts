@@ -70,8 +70,15 @@ export async function openDiskPool(dataDir: string, log: Logger): Promise<DiskPo
 
 async function prepare(dir: string): Promise<void> {
   for (const sub of ['workspaces', 'snapshots', 'tmp']) await mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
-  // Clones a crash left half-made.
-  await rm(path.join(dir, 'tmp'), { recursive: true, force: true });
+  // Clones a crash left half-made, and what was mounted from them (an archive being written mounts its clone):
+  // the last mounted first (an overlay before the directories under it), detached lazily if something still
+  // holds it; a loop mount frees its device.
+  const tmp = path.join(dir, 'tmp');
+  const mounted = [...(await mountedPaths())].filter((m) => m.startsWith(`${tmp}/`)).reverse();
+  for (const m of mounted) {
+    if ((await run(['umount', m], { allowFailure: true })).code !== 0) await run(['umount', '-l', m], { allowFailure: true });
+  }
+  await rm(tmp, { recursive: true, force: true });
   await mkdir(path.join(dir, 'tmp'), { mode: 0o700 });
 }
 

@@ -4,7 +4,8 @@
 // each child a clone as its own disk (its owners mapped onto the child's range by an idmapped view, no walk);
 // an archive is read from a clone while the workspace runs on.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   AppError,
@@ -59,6 +60,24 @@ export class SandboxSnapshots implements WorkspaceSnapshots {
     return this.#deps.pool.reflink;
   }
 
+  /**
+   * At the driver's open: what a snapshot or archive cut short left. A clone that never replaced the snapshot is
+   * dropped; a snapshot whose disk was replaced but not its record gets its record; partial archives go.
+   */
+  async recover(): Promise<void> {
+    const root = path.join(this.#deps.pool.dir, 'snapshots');
+    for (const id of await readdir(root).catch(() => [] as string[])) {
+      const dir = path.join(root, id);
+      if (existsSync(path.join(dir, 'next.ext4'))) {
+        await rm(path.join(dir, 'next.ext4'), { force: true });
+        await rm(path.join(dir, 'next.json'), { force: true });
+      } else if (existsSync(path.join(dir, 'next.json'))) {
+        await rename(path.join(dir, 'next.json'), path.join(dir, 'snapshot.json'));
+      }
+    }
+    await this.#archives.dropPartial();
+  }
+
   #snapshotDir(id: string): string {
     return path.join(this.#deps.pool.dir, 'snapshots', id);
   }
@@ -76,7 +95,9 @@ export class SandboxSnapshots implements WorkspaceSnapshots {
   async #cloneFrozen(state: WorkspaceState, target: string): Promise<void> {
     const layout = this.#deps.slots.layout(state.slot);
     const source = await diskFile(layout);
-    await withFrozen(this.#deps.runtime, state.slot, layout, () => cloneDisk(this.#deps.pool, source, target));
+    await withFrozen(this.#deps.runtime, state.slot, this.#deps.slots.slotDir(state.slot), layout, () =>
+      cloneDisk(this.#deps.pool, source, target),
+    );
   }
 
   snapshot(id: string): Promise<SnapshotInfo> {
@@ -94,8 +115,10 @@ export class SandboxSnapshots implements WorkspaceSnapshots {
         base: this.#base(state),
         image: state.image,
       };
+      // The record goes beside the clone first: a crash between the two renames is finished by `recover`.
+      await writeFile(path.join(dir, 'next.json'), JSON.stringify(record), { mode: 0o600 });
       await rename(next, path.join(dir, 'disk.ext4'));
-      await writeFile(path.join(dir, 'snapshot.json'), JSON.stringify(record), { mode: 0o600 });
+      await rename(path.join(dir, 'next.json'), path.join(dir, 'snapshot.json'));
       return info(record);
     });
   }
