@@ -12,7 +12,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -157,7 +157,8 @@ describe.skipIf(skip)(`sandbox attacked from inside (${CGROUPS})${skip ? ` (skip
   const hostRootDevice = () => majorMinor(statSync('/').dev);
   /** The loop device holding the neighbour's disk (its image file, loop-mounted on the host). */
   const neighbourDisk = () => {
-    const image = path.join(slotDir(b.id), 'disk.ext4');
+    // The slot's disk.ext4 links to its file in the disk pool, which is what the loop device names.
+    const image = realpathSync(path.join(slotDir(b.id), 'disk.ext4'));
     const loop = readdirSync('/sys/block').find(
       (d) => d.startsWith('loop') && readIfExists(`/sys/block/${d}/loop/backing_file`)?.trim() === image,
     );
