@@ -43,6 +43,7 @@ export default defineConfig({
       '@cove/protocol': src('protocol'),
       '@cove/http': src('http'),
       '@cove/wire': src('wire'),
+      '@cove/archive': src('archive'),
       '@cove/agent/main': fileURLToPath(new URL('./packages/agent/src/main.ts', import.meta.url)),
       '@cove/agent': src('agent'),
       '@cove/gateway': src('gateway'),

@@ -1,8 +1,5 @@
-// The official `oblien` SDK's `lifecycle` resource (and `workspaces.ping`) against Cove's control plane, with
-// real timers, on each driver.
-import { Oblien } from 'oblien';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { driverVariants, startTestStack, type TestStack } from '../../packages/api/test/helpers/driver-stack.js';
+import { expect, it } from 'vitest';
+import { createWorkspace, describeOfficialStack } from './helpers/official-stack.js';
 
 const SLOT = 72;
 
@@ -15,30 +12,17 @@ async function until(check: () => Promise<boolean>, ms: number): Promise<void> {
   }
 }
 
-for (const variant of driverVariants()) {
-  describe.skipIf(variant.skip)(`official SDK lifecycle calls (${variant.title})`, () => {
-    let t: TestStack;
-    let client: Oblien;
-    beforeAll(async () => {
-      t = await startTestStack(variant.kind, SLOT);
-      client = new Oblien({ clientId: t.client.clientId, clientSecret: t.client.clientSecret, baseUrl: t.url });
-    }, 120_000);
-    afterAll(async () => {
-      await t?.close();
-    }, 120_000);
-
-    async function create(extra: Record<string, unknown> = {}): Promise<string> {
-      const ws = (await client.workspaces.create({ name: 'lifecycle', ...variant.workspace, ...extra } as never)) as unknown as {
-        id: string;
-      };
-      return ws.id;
-    }
+describeOfficialStack(
+  SLOT,
+  (variant) => `official SDK lifecycle calls (${variant.title})`,
+  (cp, variant) => {
+    const create = (extra: Record<string, unknown> = {}) => createWorkspace(cp.client, variant, { name: 'lifecycle', ...extra });
     const statusOf = async (id: string) =>
-      ((await client.workspaces.get(id).catch(() => ({ status: 'gone' }))) as unknown as { status: string }).status;
+      ((await cp.client.workspaces.get(id).catch(() => ({ status: 'gone' }))) as unknown as { status: string }).status;
 
     it('get, makeTemporary, updateTtl, setIdle (and null), makePermanent, destroy', async () => {
       const id = await create();
-      const lifecycle = client.workspaces.lifecycle;
+      const lifecycle = cp.client.workspaces.lifecycle;
       expect(await lifecycle.get(id)).toMatchObject({ success: true, mode: 'permanent', idle: null, snapshot_supported: false });
 
       const temporary = await lifecycle.makeTemporary(id, { ttl: '2h', ttl_action: 'suspend', remove_on_exit: false });
@@ -56,35 +40,37 @@ for (const variant of driverVariants()) {
       expect(permanent).toMatchObject({ mode: 'permanent', restart_policy: 'on-failure' });
       expect(permanent.expires_at).toBeUndefined();
       expect(await lifecycle.destroy(id)).toMatchObject({ mode: 'permanent', restart_policy: 'never' });
-      await client.workspaces.delete(id);
+      await cp.client.workspaces.delete(id);
     });
 
     it('errors: a garbage TTL is a 400 the SDK throws', async () => {
       const id = await create();
-      await expect(client.workspaces.lifecycle.updateTtl(id, { ttl: 'forever' })).rejects.toMatchObject({
+      await expect(cp.client.workspaces.lifecycle.updateTtl(id, { ttl: 'forever' })).rejects.toMatchObject({
         status: 400,
         code: 'bad_request',
       });
-      await expect(client.workspaces.lifecycle.get('ws_doesnotexist')).rejects.toMatchObject({ status: 404, code: 'not_found' });
-      await client.workspaces.delete(id);
+      await expect(cp.client.workspaces.lifecycle.get('ws_doesnotexist')).rejects.toMatchObject({ status: 404, code: 'not_found' });
+      await cp.client.workspaces.delete(id);
     });
 
     it('a temporary workspace created with a TTL stops when it runs out; lifecycle.ping and workspaces.ping renew it', async () => {
       const id = await create({ mode: 'temporary', ttl: 2, ttl_action: 'stop' });
       for (let i = 0; i < 4; i++) {
         await new Promise((r) => setTimeout(r, 700));
-        const pinged = (await (i % 2 === 0 ? client.workspaces.lifecycle.ping(id) : client.workspaces.ping(id))) as { expires_at?: string };
+        const pinged = (await (i % 2 === 0 ? cp.client.workspaces.lifecycle.ping(id) : cp.client.workspaces.ping(id))) as {
+          expires_at?: string;
+        };
         expect(Date.parse(pinged.expires_at as string)).toBeGreaterThan(Date.now());
       }
       expect(await statusOf(id)).toBe('running');
       await until(async () => (await statusOf(id)) === 'stopped', 20_000);
-      expect(await client.workspaces.lifecycle.get(id)).toMatchObject({ stopped_by: 'ttl', status: 'stopped' });
-      await client.workspaces.delete(id);
+      expect(await cp.client.workspaces.lifecycle.get(id)).toMatchObject({ stopped_by: 'ttl', status: 'stopped' });
+      await cp.client.workspaces.delete(id);
     });
 
     it('ttl_action remove deletes the workspace', async () => {
       const id = await create({ mode: 'temporary', ttl: '1s', ttl_action: 'remove' });
       await until(async () => (await statusOf(id)) === 'gone', 20_000);
     });
-  });
-}
+  },
+);

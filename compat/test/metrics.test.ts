@@ -1,31 +1,22 @@
-// The official `oblien` SDK's `workspaces.metrics` (stats, statsStream, info, config) as a black-box client of
-// Cove's control plane, on each driver: the answers carry what its types name (StatsEvent: cpu_usage,
-// memory_usage, disk_usage, network {rx, tx}, timestamp) and errors surface as its error classes.
-import { Oblien } from 'oblien';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { driverVariants, startTestStack, type TestStack } from '../../packages/api/test/helpers/driver-stack.js';
+import { beforeAll, expect, it } from 'vitest';
+import { createWorkspace, describeOfficialStack, officialClient } from './helpers/official-stack.js';
 
 const SLOT = 61;
 
-for (const variant of driverVariants()) {
-  const sandbox = variant.kind === 'sandbox';
-  describe.skipIf(variant.skip)(`official SDK metrics (${variant.title})`, () => {
-    let t: TestStack;
-    let client: Oblien;
+describeOfficialStack(
+  SLOT,
+  (variant) => `official SDK metrics (${variant.title})`,
+  (cp, variant) => {
+    const sandbox = variant.kind === 'sandbox';
     let id: string;
     beforeAll(async () => {
-      t = await startTestStack(variant.kind, SLOT);
-      client = new Oblien({ clientId: t.client.clientId, clientSecret: t.client.clientSecret, baseUrl: t.url });
-      id = ((await client.workspaces.create({ name: 'sdk-metrics', ...variant.workspace } as never)) as unknown as { id: string }).id;
+      id = await createWorkspace(cp.client, variant, { name: 'sdk-metrics' });
       // Its agent runs: the process driver's figures are those of the agent's process tree.
-      await client.workspaces.apiAccess.enable(id);
-    }, 120_000);
-    afterAll(async () => {
-      await t?.close();
+      await cp.client.workspaces.apiAccess.enable(id);
     }, 120_000);
 
     it('stats: the StatsEvent fields and the figures behind them', async () => {
-      const s = await client.workspaces.metrics.stats(id);
+      const s = await cp.client.workspaces.metrics.stats(id);
       expect(s).toMatchObject({ success: true, workspace_id: id, status: 'running', driver: variant.kind });
       expect(typeof s.cpu_usage).toBe('number');
       expect(typeof s.timestamp).toBe('string');
@@ -46,7 +37,7 @@ for (const variant of driverVariants()) {
 
     it('statsStream: the first event is a full sample; breaking out ends the stream', async () => {
       let first: Record<string, unknown> | undefined;
-      for await (const event of client.workspaces.metrics.statsStream(id)) {
+      for await (const event of cp.client.workspaces.metrics.statsStream(id)) {
         first = event;
         break;
       }
@@ -54,11 +45,11 @@ for (const variant of driverVariants()) {
       expect(Date.parse(String(first?.timestamp))).not.toBeNaN();
       expect(first).not.toHaveProperty('success');
       // The control plane still answers (the stream's end released what it held).
-      expect((await client.workspaces.metrics.stats(id)).success).toBe(true);
+      expect((await cp.client.workspaces.metrics.stats(id)).success).toBe(true);
     });
 
     it('info and config', async () => {
-      expect(await client.workspaces.metrics.info(id)).toMatchObject({
+      expect(await cp.client.workspaces.metrics.info(id)).toMatchObject({
         success: true,
         workspace_id: id,
         name: 'sdk-metrics',
@@ -66,27 +57,25 @@ for (const variant of driverVariants()) {
         kernel: expect.any(String),
         stats_source: sandbox ? expect.stringMatching(/^cgroup-v[12]$/) : 'proc',
       });
-      const config = await client.workspaces.metrics.config(id);
+      const config = await cp.client.workspaces.metrics.config(id);
       expect(config).toMatchObject({ success: true, workspace_id: id, status: 'running' });
       if (sandbox) expect(config.applied).toMatchObject({ memory_bytes: 512 * 1024 * 1024, cpus: 1 });
       else expect(config.applied).toEqual({ cpus: null, memory_bytes: null, pids: null, disk_bytes: null });
     });
 
     it('errors: 404 for unknown ids and other owners, 409 for a stopped workspace, in the SDK error classes', async () => {
-      await expect(client.workspaces.metrics.stats('ws_doesnotexist0')).rejects.toMatchObject({ status: 404, code: 'not_found' });
-      await expect(client.workspaces.metrics.info('ws_doesnotexist0')).rejects.toMatchObject({ status: 404 });
-      const other = await t.newClient('mallory');
-      const mallory = new Oblien({ clientId: other.clientId, clientSecret: other.clientSecret, baseUrl: t.url });
+      await expect(cp.client.workspaces.metrics.stats('ws_doesnotexist0')).rejects.toMatchObject({ status: 404, code: 'not_found' });
+      await expect(cp.client.workspaces.metrics.info('ws_doesnotexist0')).rejects.toMatchObject({ status: 404 });
+      const other = await cp.t.newClient('mallory');
+      const mallory = officialClient(cp.t, other);
       await expect(mallory.workspaces.metrics.stats(id)).rejects.toMatchObject({ status: 404 });
       await expect(mallory.workspaces.metrics.config(id)).rejects.toMatchObject({ status: 404 });
       const stream = mallory.workspaces.metrics.statsStream(id);
       await expect(stream.next()).rejects.toMatchObject({ status: 404 });
-      const stopped = (
-        (await client.workspaces.create({ name: 'sdk-metrics-stopped', ...variant.workspace } as never)) as unknown as { id: string }
-      ).id;
-      await client.workspaces.stop(stopped);
-      await expect(client.workspaces.metrics.stats(stopped)).rejects.toMatchObject({ status: 409, code: 'conflict' });
-      await client.workspaces.delete(stopped);
+      const stopped = await createWorkspace(cp.client, variant, { name: 'sdk-metrics-stopped' });
+      await cp.client.workspaces.stop(stopped);
+      await expect(cp.client.workspaces.metrics.stats(stopped)).rejects.toMatchObject({ status: 409, code: 'conflict' });
+      await cp.client.workspaces.delete(stopped);
     });
-  });
-}
+  },
+);

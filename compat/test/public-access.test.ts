@@ -6,32 +6,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Oblien } from 'oblien';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { driverVariants, startTestStack, type TestStack } from '../../packages/api/test/helpers/driver-stack.js';
+import { startTestStack, type TestStack } from '../../packages/api/test/helpers/driver-stack.js';
+import { createWorkspace, describeOfficialStack } from './helpers/official-stack.js';
 
 const SLOT = 41;
 const OBLIEN = fileURLToPath(new URL('../node_modules/.bin/oblien', import.meta.url));
 
-for (const variant of driverVariants()) {
-  describe.skipIf(variant.skip)(`official SDK publicAccess (${variant.title})`, () => {
-    let t: TestStack;
-    let client: Oblien;
-    beforeAll(async () => {
-      t = await startTestStack(variant.kind, SLOT);
-      client = new Oblien({ clientId: t.client.clientId, clientSecret: t.client.clientSecret, baseUrl: t.url });
-    }, 120_000);
-    afterAll(async () => {
-      await t?.close();
-    }, 120_000);
-
-    const create = async (name: string) =>
-      ((await client.workspaces.create({ name, ...variant.workspace } as never)) as unknown as { id: string }).id;
+describeOfficialStack(
+  SLOT,
+  (variant) => `official SDK publicAccess (${variant.title})`,
+  (cp, variant) => {
+    const create = async (name: string) => await createWorkspace(cp.client, variant, { name });
 
     it('list, expose (idempotent), updateSlug, revoke: the fields the SDK types name', async () => {
       const id = await create('pa');
-      expect(await client.workspaces.publicAccess.list(id)).toEqual([]);
-      const port = await client.workspaces.publicAccess.expose(id, { port: 3000, label: 'web' });
+      expect(await cp.client.workspaces.publicAccess.list(id)).toEqual([]);
+      const port = await cp.client.workspaces.publicAccess.expose(id, { port: 3000, label: 'web' });
       expect(port).toMatchObject({
         port: 3000,
         label: 'web',
@@ -39,28 +30,31 @@ for (const variant of driverVariants()) {
         hash: port.slug,
         url: `http://${port.slug}.localhost:9080/`,
       });
-      expect(await client.workspaces.publicAccess.expose(id, { port: 3000, label: 'web' })).toEqual(port);
-      const handle = client.workspace(id);
+      expect(await cp.client.workspaces.publicAccess.expose(id, { port: 3000, label: 'web' })).toEqual(port);
+      const handle = cp.client.workspace(id);
       expect(await handle.publicAccess.list()).toEqual([port]);
 
       const slug = `sdk-${id.slice(3)}`;
-      const renamed = await client.workspaces.publicAccess.updateSlug(id, 3000, { slug });
+      const renamed = await cp.client.workspaces.publicAccess.updateSlug(id, 3000, { slug });
       expect(renamed).toMatchObject({ port: 3000, slug, hash: slug, url: `http://${slug}.localhost:9080/`, label: 'web' });
-      expect((await t.store.getPublicPort(slug))?.workspaceId).toBe(id);
+      expect((await cp.t.store.getPublicPort(slug))?.workspaceId).toBe(id);
 
-      const revoked = await client.workspaces.publicAccess.revoke(id, 3000);
+      const revoked = await cp.client.workspaces.publicAccess.revoke(id, 3000);
       expect(revoked).toMatchObject({ success: true, revoked: true, port: 3000 });
-      expect(await client.workspaces.publicAccess.list(id)).toEqual([]);
-      await expect(client.workspaces.publicAccess.revoke(id, 3000)).rejects.toMatchObject({ status: 404, code: 'not_found' });
+      expect(await cp.client.workspaces.publicAccess.list(id)).toEqual([]);
+      await expect(cp.client.workspaces.publicAccess.revoke(id, 3000)).rejects.toMatchObject({ status: 404, code: 'not_found' });
     });
 
     it('errors surface as the SDK error classes: 400 for the agent port, 409 for a taken slug', async () => {
       const id = await create('pa-errors');
       const other = await create('pa-other');
-      await expect(client.workspaces.publicAccess.expose(id, { port: 9990 })).rejects.toMatchObject({ status: 400, code: 'bad_request' });
-      await expect(client.workspaces.publicAccess.expose(id, { port: 3000, domain: 'opsh.io' })).rejects.toMatchObject({ status: 400 });
-      await client.workspaces.publicAccess.expose(id, { port: 3000, slug: `taken-${id.slice(3)}` });
-      await expect(client.workspaces.publicAccess.expose(other, { port: 3000, slug: `taken-${id.slice(3)}` })).rejects.toMatchObject({
+      await expect(cp.client.workspaces.publicAccess.expose(id, { port: 9990 })).rejects.toMatchObject({
+        status: 400,
+        code: 'bad_request',
+      });
+      await expect(cp.client.workspaces.publicAccess.expose(id, { port: 3000, domain: 'opsh.io' })).rejects.toMatchObject({ status: 400 });
+      await cp.client.workspaces.publicAccess.expose(id, { port: 3000, slug: `taken-${id.slice(3)}` });
+      await expect(cp.client.workspaces.publicAccess.expose(other, { port: 3000, slug: `taken-${id.slice(3)}` })).rejects.toMatchObject({
         status: 409,
         code: 'conflict',
         name: 'ConflictError',
@@ -69,16 +63,16 @@ for (const variant of driverVariants()) {
 
     it('an exposed port makes the agent reachable from the host without public access (and serves its token)', async () => {
       const id = await create('pa-reach');
-      expect((await client.workspaces.network.get(id)).public_access).toBe(false);
-      await client.workspaces.publicAccess.expose(id, { port: 8080 });
-      const route = await t.store.getRoute(id);
+      expect((await cp.client.workspaces.network.get(id)).public_access).toBe(false);
+      await cp.client.workspaces.publicAccess.expose(id, { port: 8080 });
+      const route = await cp.t.store.getRoute(id);
       expect(route).toMatchObject({ enabled: true, running: true, publicAccess: false });
       // The sandbox's firewall drops host connections to an agent without public access: the exposure opens it.
       const res = await fetch(`http://${route?.ip}:${route?.port}/runtime`, { headers: { authorization: `Bearer ${route?.rawToken}` } });
       expect(res.status).toBe(200);
     });
-  });
-}
+  },
+);
 
 describe('official oblien CLI: public-access list, expose, update-slug, revoke (process driver)', () => {
   let t: TestStack;

@@ -1,7 +1,5 @@
-// The official `oblien` SDK's `workspaces.workloads` against Cove, on each driver: every call it makes.
-import { Oblien } from 'oblien';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { driverVariants, startTestStack, type TestStack } from '../../packages/api/test/helpers/driver-stack.js';
+import { beforeAll, expect, it } from 'vitest';
+import { createWorkspace, describeOfficialStack } from './helpers/official-stack.js';
 
 const SLOT = 92;
 
@@ -29,22 +27,17 @@ async function take<T>(events: AsyncGenerator<T>, n: number): Promise<T[]> {
   return out;
 }
 
-for (const variant of driverVariants()) {
-  describe.skipIf(variant.skip)(`official SDK workloads (${variant.title})`, () => {
-    let t: TestStack;
-    let client: Oblien;
+describeOfficialStack(
+  SLOT,
+  (variant) => `official SDK workloads (${variant.title})`,
+  (cp, variant) => {
     let id: string;
     beforeAll(async () => {
-      t = await startTestStack(variant.kind, SLOT);
-      client = new Oblien({ clientId: t.client.clientId, clientSecret: t.client.clientSecret, baseUrl: t.url });
-      id = ((await client.workspaces.create({ name: 'wl', ...variant.workspace } as never)) as unknown as { id: string }).id;
-    }, 120_000);
-    afterAll(async () => {
-      await t?.close();
+      id = await createWorkspace(cp.client, variant, { name: 'wl' });
     }, 120_000);
 
     it('create, list, get, update, patch, status, logs, stats, start, stop, delete, deleteAll', async () => {
-      const wl = client.workspaces.workloads;
+      const wl = cp.client.workspaces.workloads;
       const created = (await wl.create(id, {
         name: 'printer',
         cmd: ['sh', '-c', 'echo "$GREETING from $(pwd)"; exec sleep 1000'],
@@ -100,10 +93,10 @@ for (const variant of driverVariants()) {
     }, 120_000);
 
     it('errors as the SDK reports them', async () => {
-      const wl = client.workspaces.workloads;
+      const wl = cp.client.workspaces.workloads;
       await expect(wl.get(id, 'wl_nope')).rejects.toMatchObject({ status: 404 });
       await expect(wl.create(id, { cmd: ['/no/such/program'] })).rejects.toMatchObject({ status: 400 });
       await expect(wl.create('ws_nope0000000', { cmd: ['true'] })).rejects.toMatchObject({ status: 404 });
     }, 60_000);
-  });
-}
+  },
+);

@@ -1,9 +1,9 @@
-import { Oblien } from 'oblien';
 import { Runtime } from 'oblien/runtime';
-import { afterAll, beforeAll, describe } from 'vitest';
 import { startTestAgent, type TestAgent } from '../../../packages/agent/test/helpers/agent.js';
-import { type DriverVariant, driverVariants } from '../../../packages/api/test/helpers/driver-stack.js';
+import type { DriverVariant } from '../../../packages/api/test/helpers/driver-stack.js';
 import { type DriverWorkspace, openDriverWorkspace } from '../../../packages/api/test/helpers/driver-workspace.js';
+import { describeEachDriver } from './each-driver.js';
+import { createWorkspace, gatewayRuntime, officialClient } from './official-stack.js';
 
 /** A real agent on port 0 and the official SDK's `Runtime` pointed straight at it (raw token, as workspace-to-workspace code does). */
 export async function startOfficialRuntime(): Promise<{ t: TestAgent; rt: Runtime }> {
@@ -24,41 +24,28 @@ export function openOfficialWorkspace(variant: DriverVariant, slot: number): Pro
   return openDriverWorkspace(variant, slot, {
     direct: (agent) => new Runtime({ token: agent.token, baseUrl: agent.url }),
     async throughGateway(stack) {
-      const client = new Oblien({ clientId: stack.client.clientId, clientSecret: stack.client.clientSecret, baseUrl: stack.url });
-      const ws = (await client.workspaces.create({ name: 'compat', ...variant.workspace } as never)) as unknown as { id: string };
-      const { token } = await client.workspaces.apiAccess.enable(ws.id);
-      if (!token) throw new Error('apiAccess.enable gave no token');
-      await client.workspaces.network.update(ws.id, { public_access: true });
-      return { id: ws.id, rt: new Runtime({ token, baseUrl: stack.gatewayURL }) };
+      const client = officialClient(stack);
+      const id = await createWorkspace(client, variant, { name: 'compat' });
+      return { id, rt: await gatewayRuntime({ t: stack, client }, id) };
     },
   });
 }
 
 /**
- * The frame of every compat file: one describe per driver (the sandbox one skipped with its reason where it
- * cannot run, and failing in CI), around one workspace opened before its tests and closed after them. `tests`
- * gets the workspace as a handle whose fields are read when a test runs (the workspace opens in `beforeAll`).
- * Hooks `tests` registers run after the workspace opened, and theirs `afterAll` before it closes (vitest's
- * default `sequence.hooks: 'stack'` runs after-hooks in reverse order).
+ * The frame of every compat file that drives a workspace's runtime: one describe per driver around one
+ * workspace opened before its tests and closed after them (`describeEachDriver`). `tests` gets the workspace
+ * as a handle whose fields are read when a test runs.
  */
 export function describeOnEachDriver(
   slot: number,
   title: (variant: DriverVariant) => string,
   tests: (w: OfficialWorkspace, variant: DriverVariant) => void,
 ): void {
-  for (const variant of driverVariants()) {
-    describe.skipIf(variant.skip)(title(variant), () => {
-      let opened: OfficialWorkspace | undefined;
-      const current = (): OfficialWorkspace => {
-        if (!opened) throw new Error(`the ${variant.title} workspace is not open (its beforeAll failed)`);
-        return opened;
-      };
-      beforeAll(async () => {
-        opened = await openOfficialWorkspace(variant, slot);
-      }, 120_000);
-      afterAll(async () => {
-        await opened?.close();
-      }, 120_000);
+  describeEachDriver(
+    title,
+    (variant) => openOfficialWorkspace(variant, slot),
+    (w) => w.close(),
+    (current, variant) =>
       tests(
         {
           get rt() {
@@ -72,7 +59,6 @@ export function describeOnEachDriver(
           close: () => current().close(),
         },
         variant,
-      );
-    });
-  }
+      ),
+  );
 }

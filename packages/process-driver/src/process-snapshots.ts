@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ArchiveRecords } from '@cove/archive';
 import {
   AppError,
   type ArchiveInfo,
@@ -18,7 +19,6 @@ import {
   type WorkspaceSpec,
 } from '@cove/protocol';
 import { ArchiveRefused, checkArchive } from './archive-check.js';
-import { ArchiveStore } from './archive-store.js';
 import { unpackInto, writeArchive } from './archive-tar.js';
 import { copyTree, diskUsage } from './copy-tree.js';
 
@@ -37,11 +37,11 @@ export interface ProcessSnapshotsDeps {
 export class ProcessSnapshots implements WorkspaceSnapshots {
   readonly constantTimeFork = false;
   readonly #deps: ProcessSnapshotsDeps;
-  readonly #archives: ArchiveStore;
+  readonly #archives: ArchiveRecords;
 
   constructor(deps: ProcessSnapshotsDeps) {
     this.#deps = deps;
-    this.#archives = new ArchiveStore((id) => path.join(deps.dir(id), 'archives'));
+    this.#archives = new ArchiveRecords((id) => path.join(deps.dir(id), 'archives'));
   }
 
   #home(id: string): string {

@@ -2,57 +2,32 @@
 // the workspace's first out-of-memory victim (oom_score_adj 1000, the agent keeps the container's 500), the agent
 // answers through it, and delete removes the workspace whatever its processes are doing (forking, frozen).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execIn, leftovers, network, openTestDriver, skipReason, spec, type TestDriver } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { faultDriver } from './helpers/fault-workspaces.js';
+import { execIn, skipReason } from './helpers.js';
 
 const SLOT = 97;
 const skip = skipReason();
 const TOKEN = 'f'.repeat(64);
 
 describe.skipIf(skip)('a workspace exhausting itself (sandbox driver)', () => {
-  let t: TestDriver;
-  beforeAll(async () => {
-    // A small pids limit keeps the bomb's cost to this shared host low; the mechanism is the same at 4096.
-    t = await openTestDriver(SLOT, { pidsLimit: 256 });
-  }, 300_000);
-  afterAll(async () => {
-    await t?.close();
-  }, 120_000);
-
-  async function up(memoryMb: number) {
-    const ws = spec({ memoryMb, diskMb: 64 });
-    await t.driver.create(ws);
-    const { ip } = await t.driver.start(ws);
-    await t.driver.startAgent(ws.id, TOKEN);
-    await t.driver.applyNetwork(ws.id, network({ publicAccess: true }));
-    const agent = (path: string, init: RequestInit = {}) =>
-      fetch(`http://${ip}:9990${path}`, {
-        ...init,
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        signal: AbortSignal.timeout(30_000),
-      });
-    const exec = async (cmd: string[]) => {
-      const res = await agent('/exec', { method: 'POST', body: JSON.stringify({ cmd }) });
-      return { status: res.status, body: (await res.json()) as { exit_code?: number; stdout?: string; code?: string } };
-    };
-    return { ws, agent, exec };
-  }
+  const sandbox = faultDriver(SLOT, TOKEN, 30_000);
+  const up = (memoryMb: number) => sandbox.up({ memoryMb, diskMb: 64 });
 
   it('memory: the hog is the OOM victim, never the agent', async () => {
     const { ws, exec } = await up(512);
     const score = await exec(['cat', '/proc/self/oom_score_adj']);
     expect(score.body.stdout?.trim()).toBe('1000');
     // The agent itself (under tini, the container's first process) keeps the container's base.
-    const agentScore = await execIn(t.driver, ws.id, 'cat /proc/1/oom_score_adj');
+    const agentScore = await execIn(sandbox.driver, ws.id, 'cat /proc/1/oom_score_adj');
     expect(Number(agentScore.stdout.trim())).toBeLessThan(1000);
     const hog = await exec(['/opt/cove/bin/node', '-e', 'const a=[];for(;;)a.push(Buffer.alloc(1<<20,1))']);
     expect(hog.status).toBe(200);
     // Killed by the cgroup's OOM killer (SIGKILL).
     expect(JSON.stringify(hog.body)).toMatch(/"exit_code":137|SIGKILL/);
-    expect(t.driver.agentRunning(ws.id)).toBe(true);
+    expect(sandbox.driver.agentRunning(ws.id)).toBe(true);
     expect((await exec(['echo', 'alive'])).body.stdout).toBe('alive\n');
-    await t.driver.destroy(ws.id);
-    expect(leftovers(t.driver, t.dataDir, ws.id, `cove-test${SLOT}`)).toEqual([]);
+    expect(await sandbox.destroy(ws.id)).toEqual([]);
   }, 180_000);
 
   it('a fork bomb: the agent answers through it, and delete removes the workspace while it forks', async () => {
@@ -64,15 +39,13 @@ describe.skipIf(skip)('a workspace exhausting itself (sandbox driver)', () => {
     const files = await agent('/files?path=/');
     expect(files.status).toBe(200);
     await files.body?.cancel();
-    expect(t.driver.agentRunning(ws.id)).toBe(true);
-    await t.driver.destroy(ws.id);
-    expect(leftovers(t.driver, t.dataDir, ws.id, `cove-test${SLOT}`)).toEqual([]);
+    expect(sandbox.driver.agentRunning(ws.id)).toBe(true);
+    expect(await sandbox.destroy(ws.id)).toEqual([]);
   }, 180_000);
 
   it('delete removes a frozen workspace', async () => {
     const { ws } = await up(256);
-    await t.driver.pause(ws.id);
-    await t.driver.destroy(ws.id);
-    expect(leftovers(t.driver, t.dataDir, ws.id, `cove-test${SLOT}`)).toEqual([]);
+    await sandbox.driver.pause(ws.id);
+    expect(await sandbox.destroy(ws.id)).toEqual([]);
   }, 120_000);
 });

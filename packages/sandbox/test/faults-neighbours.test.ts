@@ -3,42 +3,18 @@
 // asserted: timing thresholds are not tests), the filler's agent keeps answering, and deleting the filler leaves the
 // neighbour untouched.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { leftovers, network, openTestDriver, skipReason, spec, type TestDriver } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { type FaultWorkspace, faultDriver } from './helpers/fault-workspaces.js';
+import { skipReason } from './helpers.js';
 
 const SLOT = 99;
 const skip = skipReason();
 const TOKEN = 'e'.repeat(64);
 
 describe.skipIf(skip)('a workspace exhausting itself, seen from its neighbour (sandbox driver)', () => {
-  let t: TestDriver;
-  beforeAll(async () => {
-    // A small pids limit keeps the bomb's cost to this shared host low; the mechanism is the same at 4096.
-    t = await openTestDriver(SLOT, { pidsLimit: 256 });
-  }, 300_000);
-  afterAll(async () => {
-    await t?.close();
-  }, 120_000);
-
-  async function up(diskMb: number) {
-    const ws = spec({ memoryMb: 256, diskMb });
-    await t.driver.create(ws);
-    const { ip } = await t.driver.start(ws);
-    await t.driver.startAgent(ws.id, TOKEN);
-    await t.driver.applyNetwork(ws.id, network({ publicAccess: true }));
-    const agent = (path: string, init: RequestInit = {}) =>
-      fetch(`http://${ip}:9990${path}`, {
-        ...init,
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        signal: AbortSignal.timeout(60_000),
-      });
-    const exec = async (cmd: string[]) => {
-      const res = await agent('/exec', { method: 'POST', body: JSON.stringify({ cmd }) });
-      return { status: res.status, body: (await res.json()) as { exit_code?: number; stdout?: string; stderr?: string } };
-    };
-    return { ws, agent, exec };
-  }
-  type Up = Awaited<ReturnType<typeof up>>;
+  const sandbox = faultDriver(SLOT, TOKEN, 60_000);
+  const up = (diskMb: number) => sandbox.up({ memoryMb: 256, diskMb });
+  type Up = FaultWorkspace;
 
   /** The neighbour's exec latencies (ms) over `rounds` calls, each checked for the right answer. */
   async function probe(n: Up, rounds: number): Promise<number[]> {
@@ -89,11 +65,10 @@ describe.skipIf(skip)('a workspace exhausting itself, seen from its neighbour (s
     expect(filled.body.stdout).toMatch(/dd=[1-9]/);
     // The filler's agent keeps answering, with its disk full.
     expect((await f.exec(['echo', 'alive'])).body.stdout).toBe('alive\n');
-    await t.driver.destroy(f.ws.id);
-    expect(leftovers(t.driver, t.dataDir, f.ws.id, `cove-test${SLOT}`)).toEqual([]);
+    expect(await sandbox.destroy(f.ws.id)).toEqual([]);
     await probe(n, 3);
-    expect(t.driver.agentRunning(n.ws.id)).toBe(true);
-    await t.driver.destroy(n.ws.id);
+    expect(sandbox.driver.agentRunning(n.ws.id)).toBe(true);
+    await sandbox.driver.destroy(n.ws.id);
   }, 240_000);
 
   it('a fork bomb: the neighbour answers; the filler agent answers; deleting it leaves the neighbour whole', async () => {
@@ -106,11 +81,10 @@ describe.skipIf(skip)('a workspace exhausting itself, seen from its neighbour (s
     const files = await f.agent('/files?path=/');
     expect(files.status).toBe(200);
     await files.body?.cancel();
-    expect(t.driver.agentRunning(f.ws.id)).toBe(true);
-    await t.driver.destroy(f.ws.id);
-    expect(leftovers(t.driver, t.dataDir, f.ws.id, `cove-test${SLOT}`)).toEqual([]);
+    expect(sandbox.driver.agentRunning(f.ws.id)).toBe(true);
+    expect(await sandbox.destroy(f.ws.id)).toEqual([]);
     await probe(n, 3);
-    expect(t.driver.agentRunning(n.ws.id)).toBe(true);
-    await t.driver.destroy(n.ws.id);
+    expect(sandbox.driver.agentRunning(n.ws.id)).toBe(true);
+    await sandbox.driver.destroy(n.ws.id);
   }, 240_000);
 });

@@ -6,12 +6,12 @@
 // disk holds) are refused with 400 before anything is written. An upload belongs to its account, serves any
 // number of creates until it expires (an hour by default) or is deleted, and is forgotten by a restart.
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError } from '@cove/protocol';
+import { FileBody, TAR_TYPES } from './request-body.js';
 
 export interface UploadLimits {
   /** Largest archive accepted, in bytes. */
@@ -37,34 +37,20 @@ export interface ArchiveUpload {
   readers: number;
 }
 
-/** Content types an archive may come as; anything else (JSON, forms) is 415. */
-const ARCHIVE_TYPES = new Set([
-  'application/x-tar',
-  'application/tar',
-  'application/octet-stream',
-  'application/gzip',
-  'application/x-gzip',
-  'application/zstd',
-  'application/x-zstd',
-]);
+/** An upload: a tar, plain, gzipped or zstd-compressed. */
+const UPLOAD = new FileBody(
+  'archive',
+  [...TAR_TYPES, 'application/zstd', 'application/x-zstd'],
+  'application/octet-stream, application/x-tar, application/gzip or application/zstd',
+);
 
 export function checkUploadType(contentType: string | undefined): void {
-  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  if (!ARCHIVE_TYPES.has(type)) {
-    throw new AppError(
-      'unsupported_media_type',
-      `send the archive as application/octet-stream, application/x-tar, application/gzip or application/zstd (got ${
-        type === '' ? 'no content type' : `'${type.slice(0, 80)}'`
-      })`,
-    );
-  }
+  UPLOAD.checkType(contentType);
 }
-
-const tooLarge = (limits: UploadLimits) => new AppError('payload_too_large', `archive larger than ${limits.maxBytes} bytes`);
 
 /** Refuses a declared size over the cap before a byte is read. */
 export function checkUploadSize(contentLength: string | undefined, limits: UploadLimits): void {
-  if (contentLength !== undefined && /^[0-9]+$/.test(contentLength) && Number(contentLength) > limits.maxBytes) throw tooLarge(limits);
+  UPLOAD.checkLength(contentLength, limits.maxBytes);
 }
 
 /** The format the archive's first bytes say, or undefined (not an archive a workspace can be filled from). */
@@ -175,57 +161,24 @@ export class ArchiveUploads {
 }
 
 /** Streams `body` to `file` (413 past the cap); gives its size, sha256 and first 512 bytes. */
-function receive(
+async function receive(
   body: Readable,
   file: string,
   limits: UploadLimits,
   signal: AbortSignal,
 ): Promise<{ size: number; sha256: string; head: Buffer }> {
-  const out = createWriteStream(file, { mode: 0o600, flags: 'wx' });
   const hash = createHash('sha256');
   const headChunks: Buffer[] = [];
   let headSize = 0;
-  let size = 0;
-  return new Promise((resolve, reject) => {
-    const done = (err?: unknown) => {
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onInterrupted);
-      body.off('aborted', onInterrupted);
-      signal.removeEventListener('abort', onInterrupted);
-      if (err === undefined) {
-        out.end(() =>
-          size === 0
-            ? reject(new AppError('bad_request', 'empty request body: send the archive'))
-            : resolve({ size, sha256: hash.digest('hex'), head: Buffer.concat(headChunks).subarray(0, 512) }),
-        );
-        return;
-      }
-      out.destroy();
-      reject(err);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limits.maxBytes) return done(tooLarge(limits));
-      hash.update(chunk);
-      if (headSize < 512) {
-        headChunks.push(chunk);
-        headSize += chunk.length;
-      }
-      if (!out.write(chunk)) {
-        body.pause();
-        out.once('drain', () => body.resume());
-      }
-    };
-    const onEnd = () => done();
-    const onInterrupted = () => done(new AppError('bad_request', 'upload interrupted'));
-    out.on('error', (err) => done(err));
-    body.on('data', onData);
-    body.on('end', onEnd);
-    body.on('error', onInterrupted);
-    body.on('aborted', onInterrupted);
-    signal.addEventListener('abort', onInterrupted, { once: true });
-  });
+  const onChunk = (chunk: Buffer) => {
+    hash.update(chunk);
+    if (headSize < 512) {
+      headChunks.push(chunk);
+      headSize += chunk.length;
+    }
+  };
+  const size = await UPLOAD.toFile(body, file, { maxBytes: limits.maxBytes, signal, onChunk });
+  return { size, sha256: hash.digest('hex'), head: Buffer.concat(headChunks).subarray(0, 512) };
 }
 
 export function presentUpload(upload: ArchiveUpload) {

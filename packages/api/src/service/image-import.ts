@@ -1,10 +1,10 @@
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError, type ImageSummary, type WorkspaceDriver } from '@cove/protocol';
 import { catalogOf, checkReference } from './images.js';
+import { FileBody, TAR_TYPES } from './request-body.js';
 
 /**
  * `POST /workspace/images/import`: the archive arrives as the request body (a `docker save` tar or a tar
@@ -21,33 +21,17 @@ export interface ImportLimits {
 
 export const DEFAULT_IMPORT_LIMITS: ImportLimits = { maxBytes: 16 * 1024 ** 3, tmpDir: os.tmpdir() };
 
-/** Content types an archive may come as; anything else (JSON, forms) is 415. */
-const ARCHIVE_TYPES = new Set([
-  'application/x-tar',
-  'application/tar',
-  'application/octet-stream',
-  'application/gzip',
-  'application/x-gzip',
-]);
+/** An image archive: a tar, plain or gzipped. */
+const IMPORT = new FileBody('image archive', TAR_TYPES, 'application/x-tar or application/octet-stream');
 
 export function checkArchiveType(contentType: string | undefined): void {
-  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  if (!ARCHIVE_TYPES.has(type)) {
-    throw new AppError(
-      'unsupported_media_type',
-      `send the archive as application/x-tar or application/octet-stream (got ${type === '' ? 'no content type' : `'${type.slice(0, 80)}'`})`,
-    );
-  }
+  IMPORT.checkType(contentType);
 }
 
 /** Refuses a declared size over the cap before a byte is read. */
 export function checkDeclaredSize(contentLength: string | undefined, limits: ImportLimits): void {
-  if (contentLength !== undefined && /^[0-9]+$/.test(contentLength) && Number(contentLength) > limits.maxBytes) {
-    throw tooLarge(limits);
-  }
+  IMPORT.checkLength(contentLength, limits.maxBytes);
 }
-
-const tooLarge = (limits: ImportLimits) => new AppError('payload_too_large', `image archive larger than ${limits.maxBytes} bytes`);
 
 /**
  * What of a refused upload is still read (and thrown away) so that the client, still sending, reads the
@@ -71,43 +55,6 @@ export function discardRest(body: Readable): void {
   body.resume();
 }
 
-/** Streams `body` to `file`, failing with 413 past `maxBytes` (the part written is the caller's to remove). */
-function receive(body: Readable, file: string, limits: ImportLimits, signal: AbortSignal): Promise<number> {
-  const out = createWriteStream(file, { mode: 0o600, flags: 'wx' });
-  let size = 0;
-  return new Promise<number>((resolve, reject) => {
-    const done = (err?: unknown) => {
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onInterrupted);
-      body.off('aborted', onInterrupted);
-      signal.removeEventListener('abort', onInterrupted);
-      if (err === undefined) {
-        out.end(() => (size === 0 ? reject(new AppError('bad_request', 'empty request body: send the image archive')) : resolve(size)));
-        return;
-      }
-      out.destroy();
-      reject(err);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limits.maxBytes) return done(tooLarge(limits));
-      if (!out.write(chunk)) {
-        body.pause();
-        out.once('drain', () => body.resume());
-      }
-    };
-    const onEnd = () => done();
-    const onInterrupted = () => done(new AppError('bad_request', 'upload interrupted'));
-    out.on('error', (err) => done(err));
-    body.on('data', onData);
-    body.on('end', onEnd);
-    body.on('error', onInterrupted);
-    body.on('aborted', onInterrupted);
-    signal.addEventListener('abort', onInterrupted, { once: true });
-  });
-}
-
 /** Receives the archive in `body` and imports it into the driver's store; the temporary copy is removed. */
 export async function importImage(
   driver: WorkspaceDriver,
@@ -119,7 +66,7 @@ export async function importImage(
   const dir = await mkdtemp(path.join(options.limits.tmpDir, 'cove-import-'));
   try {
     const file = path.join(dir, 'archive.tar');
-    await receive(body, file, options.limits, options.signal);
+    await IMPORT.toFile(body, file, { maxBytes: options.limits.maxBytes, signal: options.signal });
     return await catalog.import(file, { ...(options.name !== undefined ? { name: options.name } : {}), signal: options.signal });
   } catch (err) {
     // The store names the file it read; the client sent an archive and knows no server paths.

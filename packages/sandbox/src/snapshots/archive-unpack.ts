@@ -3,10 +3,10 @@
 // its owners, the ids inside, are moved into the workspace's range (k → base + k) as the unpacker leaves them.
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { TarError } from '@cove/archive';
 import { AppError } from '@cove/protocol';
 import { type DiskLayout, diskFile, unmountRoot } from '../disk.js';
 import type { IdRange } from '../id-ranges.js';
-import { TarError } from '../images/tar-reader.js';
 import { unpackLayer } from '../images/unpack-layer.js';
 import { run } from '../run-command.js';
 import { shiftIds } from '../userns.js';

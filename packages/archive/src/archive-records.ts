@@ -1,16 +1,16 @@
-// Where a process workspace's archives are kept: `<workspace dir>/archives/<version>.<format>` and beside it
-// `<version>.json` (what the archive is), so they go with the workspace's directory. An archive unlisted
-// without its file keeps the file (and a `deleted` mark in its record) until the workspace is deleted.
+// Where a workspace's archives are listed: beside each `<version>.<format>` file its `<version>.json` record
+// (what the archive is). An archive unlisted without its file keeps the file (and a `deleted` mark in its
+// record) until the workspace is deleted.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, type ArchiveInfo } from '@cove/protocol';
 
-interface ArchiveRecord extends ArchiveInfo {
+export interface ArchiveRecord extends ArchiveInfo {
   deleted?: boolean;
 }
 
-export class ArchiveStore {
+export class ArchiveRecords {
   /** `dirOf(id)`: the directory a workspace's archives live in. */
   constructor(readonly dirOf: (id: string) => string) {}
 
@@ -64,6 +64,21 @@ export class ArchiveStore {
       await this.save({ ...info, deleted: true });
     }
     return info;
+  }
+
+  /**
+   * Drops what archives cut short left in the workspace's directory (a driver that died while writing one):
+   * partial files, records being written, and archive files whose record was never saved.
+   */
+  async dropPartialOf(id: string): Promise<void> {
+    const dir = this.dirOf(id);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const kept = new Set<string>();
+    for (const name of names.filter((n) => n.endsWith('.json'))) {
+      const record = await this.#read(id, name.slice(0, -5)).catch(() => undefined);
+      if (record) kept.add(name).add(`${record.version}.${record.format}`);
+    }
+    for (const name of names) if (!kept.has(name)) await rm(path.join(dir, name), { force: true });
   }
 }
 

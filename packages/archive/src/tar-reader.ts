@@ -1,0 +1,117 @@
+// A streaming tar reader (ustar, pax and GNU long names): headers are parsed as they come and each file's data
+// is handed over in the stream's own chunks, so a layer or an archive is never held in memory. The reader
+// checks the format only; what an entry may be (a path leaving the directory, a device) is its caller's rule.
+import { ChunkReader } from './chunk-reader.js';
+import { BLOCK, checksumOk, ENTRY_TYPES, MAX_META, number, paxRecords, shown, type TarEntryType, TarError, text } from './tar-format.js';
+
+export interface TarEntry {
+  type: TarEntryType;
+  /** As written in the archive (not yet made safe: that is the caller's). */
+  path: string;
+  /** The target of a symlink or hard link. */
+  linkPath: string;
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Seconds since the epoch. */
+  mtime: number;
+  devMajor: number;
+  devMinor: number;
+  /** Extended attributes from pax records (`SCHILY.xattr.*`), values as bytes. */
+  xattrs: Map<string, Buffer>;
+  /** A GNU sparse file's real name (`GNU.sparse.name`), which GNU tar extracts it as. */
+  sparseName?: string;
+}
+
+export type OnEntry = (entry: TarEntry, data: () => AsyncGenerator<Buffer>) => Promise<void> | void;
+
+export interface TarReadOptions {
+  /** What the stream is, for messages: `the layer ends in the middle of an entry`. */
+  what: string;
+  /**
+   * Refuse a global pax record naming a path or link target (it would name every entry the same), rather than
+   * apply it to each entry as other global records are.
+   */
+  refuseGlobalPaths?: boolean;
+}
+
+/**
+ * Reads the tar stream entry by entry: `onEntry` gets each entry and an iterator of its data, which it may
+ * consume (or leave: it is skipped). Resolves to the stream's sha256 (`sha256:…`) once every byte was read,
+ * the padding after the end marker included.
+ */
+export async function readTar(source: AsyncIterable<Buffer>, onEntry: OnEntry, options: TarReadOptions): Promise<string> {
+  const reader = new ChunkReader(source, options.what, true);
+  await readEntries(reader, onEntry, options);
+  await reader.drain();
+  return `sha256:${reader.hash?.digest('hex')}`;
+}
+
+/** Reads every entry of the stream up to its end marker (the package's own: `readTar`, `walkTarFile`). */
+export async function readEntries(reader: ChunkReader, onEntry: OnEntry, options: TarReadOptions): Promise<void> {
+  const { what } = options;
+  let global = new Map<string, Buffer>();
+  let pax = new Map<string, Buffer>();
+  let longName: string | undefined;
+  let longLink: string | undefined;
+  for (;;) {
+    const block = await reader.exactly(BLOCK);
+    // The end marker (two zero blocks), or a stream that stops at an entry's end.
+    if (block === null || block.every((b) => b === 0)) return;
+    if (!checksumOk(block, what)) throw new TarError(`not a tar ${what} (or a damaged one): a header checksum is wrong`);
+    const flag = String.fromCharCode(block[156] ?? 0);
+    const size = number(block, 124, 12, what);
+    const padded = Math.ceil(size / BLOCK) * BLOCK;
+    if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+      if (size > MAX_META) throw new TarError('a tar metadata record is too large');
+      const data = Buffer.from((await reader.exactly(padded)) ?? Buffer.alloc(0)).subarray(0, size);
+      if (flag === 'x') pax = paxRecords(data);
+      else if (flag === 'g') {
+        const records = paxRecords(data);
+        if (options.refuseGlobalPaths && (records.has('path') || records.has('linkpath'))) {
+          throw new TarError('a global pax header names a path');
+        }
+        global = new Map([...global, ...records]);
+      } else if (flag === 'L') longName = text(data, 0, data.length);
+      else longLink = text(data, 0, data.length);
+      continue;
+    }
+    const records = new Map([...global, ...pax]);
+    const rec = (key: string) => records.get(key)?.toString('utf8');
+    const prefix = block.subarray(257, 263).toString('ascii').startsWith('ustar') ? text(block, 345, 155) : '';
+    const name = text(block, 0, 100);
+    const type = ENTRY_TYPES[flag];
+    const sparseName = rec('GNU.sparse.name');
+    const entry: TarEntry = {
+      type: type ?? 'file',
+      path: rec('path') ?? longName ?? (prefix ? `${prefix}/${name}` : name),
+      linkPath: rec('linkpath') ?? longLink ?? text(block, 157, 100),
+      size: rec('size') !== undefined ? Number(rec('size')) : size,
+      mode: number(block, 100, 8, what),
+      uid: rec('uid') !== undefined ? Number(rec('uid')) : number(block, 108, 8, what),
+      gid: rec('gid') !== undefined ? Number(rec('gid')) : number(block, 116, 8, what),
+      mtime: rec('mtime') !== undefined ? Math.floor(Number(rec('mtime'))) : number(block, 136, 12, what),
+      devMajor: number(block, 329, 8, what),
+      devMinor: number(block, 337, 8, what),
+      xattrs: new Map(
+        [...records].filter(([k]) => k.startsWith('SCHILY.xattr.')).map(([k, v]) => [k.slice('SCHILY.xattr.'.length), v] as const),
+      ),
+      ...(sparseName !== undefined ? { sparseName } : {}),
+    };
+    pax = new Map();
+    longName = undefined;
+    longLink = undefined;
+    if (type === undefined) throw new TarError(`entry '${shown(entry.path)}' has an unsupported type '${shown(flag)}'`);
+    if (!Number.isSafeInteger(entry.size) || entry.size < 0) throw new TarError(`entry '${shown(entry.path)}' has an invalid size`);
+    const dataSize = entry.type === 'file' ? entry.size : 0;
+    const dataPadded = entry.type === 'file' ? Math.ceil(entry.size / BLOCK) * BLOCK : padded;
+    let consumed = false;
+    await onEntry(entry, () => {
+      consumed = true;
+      return reader.pieces(dataSize);
+    });
+    if (!consumed) await reader.skip(dataSize);
+    await reader.skip(dataPadded - dataSize);
+  }
+}
