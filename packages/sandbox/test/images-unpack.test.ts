@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { unpackLayer } from '../src/images/unpack-layer.js';
 import { run } from '../src/run-command.js';
 import { nsHelperMissing } from '../src/userns.js';
 import { useTempStore } from './helpers/image-store.js';
@@ -143,6 +145,26 @@ describe.skipIf(skip)(`image layers${skip ? ` (skipped: ${skip})` : ''}`, () => 
       'example.com/hostile/symlink-then-file:1',
     ]);
     expect(existsSync(path.join(t.dir, 'tmp')) ? await readdir(path.join(t.dir, 'tmp')) : []).toEqual([]);
+  });
+
+  it('a large compressed layer refused at its first entry is refused at once, not left waiting', async () => {
+    // Far more than the decompressor's buffers hold: the refusal must stop it, not wait for a reader.
+    const src = t.scratch('big-src');
+    await mkdir(src, { recursive: true });
+    await writeFile(
+      path.join(src, 'data'),
+      Buffer.alloc(8 << 20).map((_, i) => (i * 2654435761) >>> 24),
+    );
+    for (const [name, flag] of [
+      ['gz', '--gzip'],
+      ['zst', '--zstd'],
+    ]) {
+      const file = t.scratch(`big.tar.${name}`);
+      execFileSync('tar', ['--create', `--file=${file}`, flag, '-P', '--transform=s,^,../,', '--directory', src, 'data']);
+      const dest = t.scratch(`big-dest-${name}`);
+      await mkdir(dest);
+      await expect(unpackLayer(file, dest)).rejects.toThrow(/leaves the layer/);
+    }
   });
 
   it('a layer whose content does not match the config’s diff id is refused', async () => {

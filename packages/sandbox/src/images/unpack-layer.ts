@@ -3,12 +3,10 @@
 // character device (overlay's whiteout) and `.wh..wh..opq` the directory's `trusted.overlay.opaque=y`. Device
 // nodes are dropped (a workspace gets its /dev from the runtime). The tarball is hostile until proven
 // otherwise: no entry may leave the directory (`..`), go through a symlink, or write through one.
-import { spawn } from 'node:child_process';
 import {
   chmodSync,
   closeSync,
   constants,
-  createReadStream,
   fchmodSync,
   fchownSync,
   futimesSync,
@@ -18,7 +16,6 @@ import {
   lutimesSync,
   mkdirSync,
   openSync,
-  readSync,
   rmSync,
   symlinkSync,
   unlinkSync,
@@ -26,11 +23,10 @@ import {
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { readTarFile } from '@cove/archive';
 import { run } from '../run-command.js';
 import { NS_HELPER } from '../userns.js';
-import { readTar, type TarEntry, TarError } from './tar-reader.js';
+import { type TarEntry, TarError } from './tar-reader.js';
 
 export interface UnpackedLayer {
   /** The sha256 of the uncompressed tar (`sha256:…`): the name the image config gives the layer. */
@@ -42,48 +38,6 @@ export interface UnpackedLayer {
 /** Extended attributes a layer may carry; others (overlay's own `trusted.overlay.*` above all) are dropped. */
 function xattrAllowed(name: string): boolean {
   return name.startsWith('user.') || name === 'security.capability';
-}
-
-type Compression = 'gzip' | 'zstd' | 'none';
-
-function compressionOf(file: string): Compression {
-  const fd = openSync(file, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    const n = readSync(fd, head, 0, 4, 0);
-    if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-    if (n === 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-    return 'none';
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** The layer's uncompressed bytes; `done` settles when the decompressor has finished (or failed). */
-function uncompressed(file: string, signal?: AbortSignal): { stream: AsyncIterable<Buffer>; done: Promise<void> } {
-  const kind = compressionOf(file);
-  if (kind === 'zstd') {
-    // Node 20 has no zstd; Debian's zstd is a dependency of the image tools anyway.
-    const child = spawn('zstd', ['-dcq', '--', file], { stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const done = new Promise<void>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code) =>
-        code === 0 ? resolve() : reject(new TarError(`zstd could not decompress the layer: ${stderr.trim()}`)),
-      );
-    });
-    return { stream: child.stdout, done };
-  }
-  const source = createReadStream(file, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) });
-  if (kind === 'none') return { stream: source, done: Promise.resolve() };
-  const gunzip = createGunzip({ chunkSize: 1 << 18 });
-  const done = pipeline(source, gunzip).catch((err: Error) => {
-    throw new TarError(`the layer is not valid gzip: ${err.message}`);
-  });
-  return { stream: gunzip, done };
 }
 
 /** A tar path as components inside the layer; `..` anywhere is refused, `/` and `./` prefixes are dropped. */
@@ -100,15 +54,9 @@ export function layerPath(raw: string): string[] {
  */
 export async function unpackLayer(file: string, dest: string, signal?: AbortSignal): Promise<UnpackedLayer> {
   const u = new Unpacker(dest);
-  const { stream, done } = uncompressed(file, signal);
-  // The decompressor's own failure is the better message: waited on first when both fail.
-  const read = readTar(stream, (entry, data) => u.entry(entry, data));
-  const [diffId] = await Promise.all([read, done]).catch(async (err: unknown) => {
-    await done.catch((e: unknown) => {
-      throw e;
-    });
-    throw err;
-  });
+  // Read through @cove/archive's file reader: a refusal stops the decompressor (left running, it would wait
+  // forever on a stream nobody reads), and the decompressor's own failure is the error when it has one.
+  const diffId = await readTarFile(file, (entry, data) => u.entry(entry, data), { what: 'layer', ...(signal ? { signal } : {}) });
   await u.finish();
   return { diffId, size: u.size };
 }
