@@ -78,3 +78,12 @@ export const network = (o = {}) => ({
   privateLinks: [],
   ...o,
 });
+
+/** Waits until the driver's pool of containers for forks has one ready (untimed: a server's refills run between forks). */
+export async function forkPoolReady(driver, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!driver.poolSizes().some((p) => p.forks && p.ready > 0)) {
+    if (Date.now() > deadline) throw new Error('no pooled container for forks');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -33,6 +33,20 @@
  *     `w <path>` an overlay whiteout (a 0/0 character device), `o <path>` an opaque directory
  *     (trusted.overlay.opaque=y), `p <path> <octal mode> <uid> <gid>` a fifo, `x <path> <name> <hex value>` an
  *     extended attribute. Paths are relative to dir and checked by the caller (no `..`, no symlink on the way).
+ *   ns-helper detach-root <root> <disk> <disk log> <log hold>
+ *     The host's side of a running container's disk being replaced (its root stays the container's own
+ *     mount): binds the disk's log file at log hold (made if missing), unmounts the overlay at root and,
+ *     lazily, the disk (its processes hold the log open).
+ *   ns-helper switch-root <pid> <new root> [<log hold> <log>]
+ *     Gives the running container of process pid another root file system (a warm pooled workspace taking a
+ *     fork's disk): the mount at <new root> (the host's view of the new overlay) is cloned, the helper enters
+ *     the container's mount namespace, attaches the clone there, puts a recursive clone of each mount the
+ *     container's root carries (/proc with its masked paths, /dev, /sys, the agent's and the token's binds...)
+ *     at the same place in it, made there if missing (resolved inside the new root: its symlinks cannot lead
+ *     out; owned as the root directory is), then pivot_root(2)s into it and detaches the old root. pivot_root moves every process of the
+ *     namespace whose root or working directory was the old root, so the container's processes (tini, the
+ *     pooled agent waiting to start) run on in the new root; nothing of the old one stays reachable. With a
+ *     log hold: first binds it over log (made if missing), then unmounts and deletes the hold.
  *   ns-helper shift <base> <size> <dir>
  *     Shifts the owners of every file under dir (one file system, symlinks not followed) into the range:
  *     id k < size becomes base+k, an id already in the range stays (so a run cut short can be run again),
@@ -484,12 +498,198 @@ static int cmd_shift(int argc, char **argv) {
   return 0;
 }
 
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SYS_pivot_root
+#define SYS_pivot_root 155
+#endif
+#define MOVE_MOUNT_T_EMPTY_PATH_ 0x00000040
+#define RESOLVE_NO_MAGICLINKS_ 0x02
+#define RESOLVE_IN_ROOT_ 0x10
+
+struct open_how_ {
+  uint64_t flags;
+  uint64_t mode;
+  uint64_t resolve;
+};
+
+/* Opens path (absolute, read as relative to root) inside the tree at root: symlinks resolve within it. */
+static int open_in_root(int root, const char *path, int flags) {
+  while (*path == '/') path++;
+  struct open_how_ how = { .flags = (uint64_t)(flags | O_CLOEXEC), .mode = 0, .resolve = RESOLVE_IN_ROOT_ | RESOLVE_NO_MAGICLINKS_ };
+  return (int)syscall(SYS_openat2, root, *path ? path : ".", &how, sizeof how);
+}
+
+/* The mount point path inside root, made when missing (its parents as directories; itself as one, or as an
+ * empty file for a mount of a file), every step resolved inside root. */
+static int mount_point_in_root(int root, const char *path, int dir) {
+  int fd = open_in_root(root, path, O_PATH);
+  if (fd >= 0 || errno != ENOENT) return fd;
+  char buf[4096];
+  if (strlen(path) >= sizeof buf) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  strcpy(buf, path);
+  char *slash = strrchr(buf, '/');
+  const char *name = slash ? slash + 1 : buf;
+  int parent;
+  if (slash && slash != buf) {
+    *slash = 0;
+    parent = mount_point_in_root(root, buf, 1);
+  } else {
+    parent = dup(root);
+  }
+  if (parent < 0) return -1;
+  int dirfd = (int)syscall(SYS_openat2, parent, ".", &(struct open_how_){ .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC }, sizeof(struct open_how_));
+  close(parent);
+  if (dirfd < 0) return -1;
+  int made = dir ? mkdirat(dirfd, name, 0755) : 0;
+  if (!dir) {
+    int f = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (f < 0) made = -1;
+    else close(f);
+  }
+  if (made && errno != EEXIST) {
+    close(dirfd);
+    return -1;
+  }
+  /* Owned as the root's top directory is (the workspace's root), as the runtime would have made it inside. */
+  struct stat top;
+  if (!made && fstat(root, &top) == 0) (void)fchownat(dirfd, name, top.st_uid, top.st_gid, AT_SYMLINK_NOFOLLOW);
+  fd = (int)syscall(SYS_openat2, dirfd, name, &(struct open_how_){ .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC }, sizeof(struct open_how_));
+  close(dirfd);
+  return fd;
+}
+
+/* A mount point of /proc/self/mountinfo, its octal escapes decoded in place. */
+static void unescape(char *s) {
+  char *o = s;
+  for (char *i = s; *i; i++) {
+    if (i[0] == '\\' && i[1] >= '0' && i[1] <= '3' && i[2] >= '0' && i[2] <= '7' && i[3] >= '0' && i[3] <= '7') {
+      *o++ = (char)((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
+      i += 3;
+    } else {
+      *o++ = *i;
+    }
+  }
+  *o = 0;
+}
+
+#define NEXT_ROOT "/.cove-next-root"
+
+/* Binds the file `source` over `target`, made (empty, 0600) when missing. */
+static void bind_file(const char *source, const char *target) {
+  int fd = open(target, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) die("create", target);
+  close(fd);
+  if (mount(source, target, NULL, MS_BIND, NULL)) die("bind-mount on", target);
+}
+
+static int cmd_detach_root(int argc, char **argv) {
+  if (argc != 4) {
+    fprintf(stderr, "usage: ns-helper detach-root <root> <disk> <disk log> <log hold>\n");
+    return 2;
+  }
+  /* The log first, so that its file system stays reachable once the disk's mount goes. */
+  bind_file(argv[2], argv[3]);
+  if (umount2(argv[0], 0)) die("umount", argv[0]);
+  /* Lazily: the log its processes hold open keeps the disk's mount busy. */
+  if (umount2(argv[1], MNT_DETACH)) die("umount", argv[1]);
+  return 0;
+}
+
+static int cmd_switch_root(int argc, char **argv) {
+  if (argc != 2 && argc != 4) {
+    fprintf(stderr, "usage: ns-helper switch-root <pid> <new root> [<log hold> <log>]\n");
+    return 2;
+  }
+  unsigned long pid = parse_id(argv[0], "pid");
+  if (argc == 4) {
+    /* The held log goes over the new disk's log path (where the host reads it); the hold itself goes. */
+    bind_file(argv[2], argv[3]);
+    if (umount2(argv[2], 0)) die("umount", argv[2]);
+    if (unlink(argv[2])) die("unlink", argv[2]);
+  }
+  /* The mounts directly on the container's root (its process's view: paths inside), in the order they were
+   * made (a later one may cover an earlier); read before entering its namespace, whose /proc is not ours. */
+  char file[64];
+  snprintf(file, sizeof file, "/proc/%lu/mountinfo", pid);
+  FILE *info = fopen(file, "re");
+  if (!info) die("open", file);
+  char *line = NULL;
+  size_t cap = 0;
+  char points[256][512];
+  int n = 0;
+  long root_id = -1;
+  long parents[256];
+  while (getline(&line, &cap, info) > 0) {
+    long id, parent;
+    char point[512];
+    if (sscanf(line, "%ld %ld %*s %*s %511s", &id, &parent, point) != 3) continue;
+    unescape(point);
+    if (strcmp(point, "/") == 0) {
+      root_id = id;
+      continue;
+    }
+    if (n == 256) {
+      fprintf(stderr, "ns-helper: too many mounts in the container\n");
+      return 1;
+    }
+    parents[n] = parent;
+    strcpy(points[n], point);
+    n++;
+  }
+  free(line);
+  fclose(info);
+  if (root_id < 0) {
+    fprintf(stderr, "ns-helper: the container's root is not in its mountinfo\n");
+    return 1;
+  }
+  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, argv[1], OPEN_TREE_CLONE_ | OPEN_TREE_CLOEXEC_);
+  if (tree < 0) die("open_tree", argv[1]);
+  snprintf(file, sizeof file, "/proc/%lu/ns/mnt", pid);
+  int ns = open(file, O_RDONLY | O_CLOEXEC);
+  if (ns < 0) die("open", file);
+  if (setns(ns, CLONE_NEWNS)) die("setns", file);
+  close(ns);
+  /* Our root and working directory are now the container's root. */
+  if (mkdir(NEXT_ROOT, 0700) && errno != EEXIST) die("mkdir", NEXT_ROOT);
+  if (syscall(SYS_move_mount, tree, "", AT_FDCWD, NEXT_ROOT, MOVE_MOUNT_F_EMPTY_PATH_)) die("move_mount to", NEXT_ROOT);
+  close(tree);
+  int root = open(NEXT_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) die("open", NEXT_ROOT);
+  for (int i = 0; i < n; i++) {
+    if (parents[i] != root_id) continue;
+    int src = (int)syscall(SYS_open_tree, AT_FDCWD, points[i], OPEN_TREE_CLONE_ | OPEN_TREE_CLOEXEC_ | AT_RECURSIVE_);
+    if (src < 0) die("open_tree", points[i]);
+    struct stat st;
+    if (fstat(src, &st)) die("stat", points[i]);
+    int target = mount_point_in_root(root, points[i], S_ISDIR(st.st_mode));
+    if (target < 0) die("make the mount point", points[i]);
+    if (syscall(SYS_move_mount, src, "", target, "", MOVE_MOUNT_F_EMPTY_PATH_ | MOVE_MOUNT_T_EMPTY_PATH_)) die("move_mount to", points[i]);
+    close(target);
+    close(src);
+  }
+  if (fchdir(root)) die("chdir", NEXT_ROOT);
+  if (syscall(SYS_pivot_root, ".", ".")) die("pivot_root", NEXT_ROOT);
+  /* The old root is now stacked under the new one at "/": detached, with everything on it. */
+  /* As runc does: the detach must not propagate to a mount the old root shares with the host. */
+  if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL)) die("make the old root a slave", NULL);
+  if (umount2(".", MNT_DETACH)) die("detach the old root", NULL);
+  if (chdir("/")) die("chdir", "/");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "userns") == 0) return cmd_userns(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "idmap") == 0) return cmd_idmap(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "idmap-shift") == 0) return cmd_idmap_shift(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "netns") == 0) return cmd_netns(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "shift") == 0) return cmd_shift(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "switch-root") == 0) return cmd_switch_root(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "detach-root") == 0) return cmd_detach_root(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "overlay") == 0) return cmd_overlay(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "layer-fixups") == 0) return cmd_layer_fixups(argc - 2, argv + 2);
   fprintf(stderr, "usage: ns-helper userns|netns|idmap|idmap-shift|overlay|layer-fixups|shift ...\n");

@@ -1,14 +1,18 @@
 // The agent in each workspace (the container's first process, under tini): starting it and waiting until it
 // is ready, its token file, rotating the token by SIGHUP, stopping it while the workspace stays up (paused or not).
-import { chown, readFile, rename, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chown, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type AgentEndpoint, AppError } from '@cove/protocol';
 import type { Logger } from 'pino';
 import type { Containers } from './containers.js';
-import { logOffset, waitForAgentEvent } from './log-watch.js';
+import { logOffset, waitForAgentEvent, waitForLogLine } from './log-watch.js';
 import { processAlive } from './process-alive.js';
 import type { OciRuntime } from './runc.js';
 import type { Slots, WorkspaceState } from './slots.js';
+
+/** What an armed agent prints once node is up and the agent loaded (packages/agent/bin/cove-agent.js). */
+const ARMED_LINE = '{"type":"armed"}';
 
 export interface AgentsDeps {
   runtime: OciRuntime;
@@ -24,6 +28,8 @@ export class Agents {
   readonly #deps: AgentsDeps;
   /** Workspaces whose agent runs: the container's first process id. */
   readonly #agentPids = new Map<string, number>();
+  /** Slots whose container holds an armed agent (started, waiting for SIGUSR2: see `launch`). */
+  readonly #armed = new Set<string>();
 
   constructor(deps: AgentsDeps) {
     this.#deps = deps;
@@ -61,6 +67,14 @@ export class Agents {
     this.#refusePaused(state);
     await this.writeToken(state, token);
     const known = this.#deps.containers.livePid(slot);
+    if (known !== undefined && this.#armed.has(slot)) {
+      // An armed agent (a pooled container a fork took): released, it starts on the workspace's own files.
+      await this.disarmed(slot);
+      await this.#release(slot, known);
+      this.#agentPids.set(id, known);
+      this.#deps.log.info({ workspace: id, ip: state.ip }, 'agent started');
+      return { ip: state.ip, port: this.#deps.agentPort };
+    }
     const current = known !== undefined ? { status: 'running', pid: known } : await this.#deps.runtime.state(slot);
     if (current?.status === 'running' && processAlive(current.pid)) {
       // Running already (recovered, or adopted from the pool): the new token is made current.
@@ -79,22 +93,74 @@ export class Agents {
     return { ip: state.ip, port: this.#deps.agentPort };
   }
 
-  /** Starts a created container's first process (the agent) and waits for it to be ready. */
-  async launch(slot: string): Promise<number> {
-    const created = await this.#deps.runtime.state(slot);
+  /**
+   * Starts a created container's first process (the agent) and waits for it to be ready. `armed` (a container
+   * created armed, for the warm pool's forks): waits until node is up with the agent loaded, waiting for
+   * SIGUSR2 to start it (`start` sends it).
+   */
+  async launch(slot: string, armed = false): Promise<number> {
+    // Its pid as its creation gave it, alive (else the runtime is asked: created by an earlier driver, or gone).
+    const known = this.#deps.containers.takeCreatedPid(slot);
+    const created = known !== undefined && processAlive(known) ? { pid: known } : await this.#deps.runtime.state(slot);
     if (!created) throw new AppError('failed_to_start', 'the workspace container is missing');
     const logFile = this.#deps.slots.logFile(slot);
     const offset = await logOffset(logFile);
     await this.#deps.runtime.start(slot);
-    const ready = await waitForAgentEvent(logFile, offset, ['ready'], this.#deps.startTimeoutMs, () => processAlive(created.pid));
+    const alive = () => processAlive(created.pid);
     // The ready message is written in the same tick as the agent installs its SIGHUP handler: a rotation right after is safe.
+    const ready = armed
+      ? await waitForLogLine(logFile, offset, ARMED_LINE, this.#deps.startTimeoutMs, alive)
+      : await waitForAgentEvent(logFile, offset, ['ready'], this.#deps.startTimeoutMs, alive);
     if (ready) {
       this.#deps.containers.started(slot, created.pid);
+      if (armed) await this.#arm(slot);
+      else await this.disarmed(slot);
       return created.pid;
     }
     const tail = (await readFile(logFile, 'utf8').catch(() => '')).slice(offset).trim().split('\n').pop() ?? '';
     await this.#deps.runtime.kill(slot, 'KILL', true);
     await this.#deps.runtime.delete(slot, true);
+    throw new AppError('failed_to_start', `the workspace agent did not start: ${tail.slice(0, 300) || 'no output'}`);
+  }
+
+  /**
+   * The mark, in the slot's directory, of a container whose agent is armed: a driver started again finds it
+   * (`recoveredArmed`) and releases that agent at `start` instead of sending it a token it cannot take yet.
+   */
+  #armedMark(slot: string): string {
+    return path.join(this.#deps.slots.slotDir(slot), 'armed');
+  }
+
+  async #arm(slot: string): Promise<void> {
+    await writeFile(this.#armedMark(slot), '', { mode: 0o600 });
+    this.#armed.add(slot);
+  }
+
+  /** At open: a running container whose agent was armed and never released (the mark says so). */
+  recoveredArmed(slot: string): boolean {
+    if (!existsSync(this.#armedMark(slot))) return false;
+    this.#armed.add(slot);
+    return true;
+  }
+
+  /** Forgets that the slot's container was armed (released, stopped or removed). */
+  async disarmed(slot: string): Promise<void> {
+    this.#armed.delete(slot);
+    await rm(this.#armedMark(slot), { force: true });
+  }
+
+  /** SIGUSR2 to an armed agent (through tini), then waits for its ready message. */
+  async #release(slot: string, pid: number): Promise<void> {
+    const logFile = this.#deps.slots.logFile(slot);
+    const offset = await logOffset(logFile);
+    try {
+      process.kill(pid, 'SIGUSR2');
+    } catch {
+      throw new AppError('failed_to_start', 'the workspace agent is not running');
+    }
+    const ready = await waitForAgentEvent(logFile, offset, ['ready'], this.#deps.startTimeoutMs, () => processAlive(pid));
+    if (ready) return;
+    const tail = (await readFile(logFile, 'utf8').catch(() => '')).slice(offset).trim().split('\n').pop() ?? '';
     throw new AppError('failed_to_start', `the workspace agent did not start: ${tail.slice(0, 300) || 'no output'}`);
   }
 
@@ -105,6 +171,7 @@ export class Agents {
    */
   async stop(state: WorkspaceState): Promise<void> {
     this.#agentPids.delete(state.id);
+    await this.disarmed(state.slot);
     const status = (await this.#deps.runtime.state(state.slot))?.status;
     const paused = status === 'paused';
     // A paused container whose first process is not known to be the agent was paused created: no agent in it.

@@ -50,6 +50,8 @@ export class Containers {
   readonly #deps: ContainersDeps;
   /** Containers (by slot) whose first process this driver started or recovered: their host pid. */
   readonly #runningPids = new Map<string, number>();
+  /** Containers (by slot) created by this driver and not started yet: their first process's host pid. */
+  readonly #createdPids = new Map<string, number>();
   /** Containers (by slot) frozen by `pause` (or found paused at open), until `resume` or `kill`. */
   readonly #paused = new Set<string>();
   /** The agent's runtime, made (or found) once per driver on first use. */
@@ -116,8 +118,30 @@ export class Containers {
    * Writes the bundle (config.json, resolv.conf, the workspace's environment, the image config it applies) and
    * creates the container: its first process waits for `runc start`.
    */
-  async create(spec: Limits, state: WorkspaceState): Promise<void> {
+  async create(spec: Limits, state: WorkspaceState, armed = false): Promise<void> {
     const image = await this.#prepare(state);
+    await this.#writeBundle(spec, state, image, armed);
+    const logFile = this.#deps.slots.logFile(state.slot);
+    // The log is kept small: each container starts a fresh one once it passes 1 MiB.
+    // (A log still bound from a pooled disk, see disk.ts `replaceRunningDisk`, cannot be removed: it stays.)
+    if (((await stat(logFile).catch(() => undefined))?.size ?? 0) > 1024 * 1024) await rm(logFile, { force: true }).catch(() => {});
+    await this.#runtimeCreate(state.slot);
+  }
+
+  /**
+   * Writes the bundle again as a plain workspace's (an armed pool container's, once a fork took it): the
+   * container runs on; its next creation (a restart of the agent or of the workspace) starts the agent at once.
+   */
+  async rewriteBundle(spec: Limits, state: WorkspaceState): Promise<void> {
+    await this.#writeBundle(spec, state, await this.#deps.images.ensure(state.image), false);
+  }
+
+  /**
+   * config.json and what it names. `armed`: the agent waits for SIGUSR2 before it starts (its container may
+   * get another root meanwhile: a fork's disk), and the container starts in `/` (carried along by the switch;
+   * the agent enters its working directory once released).
+   */
+  async #writeBundle(spec: Limits, state: WorkspaceState, image: ImageInfo, armed: boolean): Promise<void> {
     const runtime = await this.#agentRuntime();
     const { slot } = state;
     const dir = this.#deps.slots.slotDir(slot);
@@ -139,10 +163,10 @@ export class Containers {
         envFile: `${TOKEN_DIR}/${ENV_FILE_NAME}`,
         user: imageConfig?.user,
       }),
-      env: agentEnv(runtime),
+      env: armed ? [...agentEnv(runtime), 'COVE_AGENT_ARMED=1'] : agentEnv(runtime),
       // runc makes it inside the root when the image lacks it (as an engine makes an image's WorkingDir),
       // never on the host: the image's symlinks could lead a host-side mkdir out of its root.
-      cwd: workdir,
+      cwd: armed ? '/' : workdir,
       netnsPath: netnsPath(slot),
       userns: { path: this.#deps.slots.usernsFile(slot), ...state.idRange },
       cgroupsPath: `/${this.#deps.options.cgroupParent ?? 'cove'}/${slot}`,
@@ -158,10 +182,6 @@ export class Containers {
       ],
     });
     await writeFile(path.join(dir, 'config.json'), JSON.stringify(config));
-    const logFile = this.#deps.slots.logFile(slot);
-    // The log is kept small: each container starts a fresh one once it passes 1 MiB.
-    if (((await stat(logFile).catch(() => undefined))?.size ?? 0) > 1024 * 1024) await rm(logFile, { force: true });
-    await this.#runtimeCreate(slot);
   }
 
   /** The image config the slot's container was made with (null: the image has none), or undefined before its first start. */
@@ -194,10 +214,18 @@ export class Containers {
   async #runtimeCreate(slot: string): Promise<void> {
     const log = await open(this.#deps.slots.logFile(slot), 'a', 0o600);
     try {
-      await this.#deps.runtime.create(slot, this.#deps.slots.slotDir(slot), log.fd);
+      const pid = await this.#deps.runtime.create(slot, this.#deps.slots.slotDir(slot), log.fd);
+      if (Number.isInteger(pid) && pid > 0) this.#createdPids.set(slot, pid);
     } finally {
       await log.close();
     }
+  }
+
+  /** The pid of the slot's container created last by this driver, once (its start then needs no state call). */
+  takeCreatedPid(slot: string): number | undefined {
+    const pid = this.#createdPids.get(slot);
+    this.#createdPids.delete(slot);
+    return pid;
   }
 
   /** Creates the container again from its bundle (config.json written by start). */
@@ -238,6 +266,7 @@ export class Containers {
    */
   async kill(slot: string): Promise<void> {
     this.#runningPids.delete(slot);
+    this.#createdPids.delete(slot);
     this.#paused.delete(slot);
     const cgroup = `${this.#deps.options.cgroupParent ?? 'cove'}/${slot}`;
     let current = await this.#deps.runtime.state(slot);

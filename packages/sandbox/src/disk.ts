@@ -5,7 +5,7 @@ import type { IdRange } from './id-ranges.js';
 import type { ImageInfo } from './images/index.js';
 import { mountedPaths } from './mounts.js';
 import { run } from './run-command.js';
-import { idmapMounts, idmapShift, NS_HELPER } from './userns.js';
+import { detachRoot, idmapMounts, idmapShift, NS_HELPER, switchRoot } from './userns.js';
 
 /**
  * A workspace's writable layer lives on its own ext4 file system in a sparse
@@ -33,6 +33,11 @@ export interface DiskLayout {
   rootDir: string;
   /** Where the overlay (the workspace's root file system) is mounted. */
   rootfs: string;
+  /**
+   * A host file holding a bind of the agent's log for a moment while a running container's disk is replaced
+   * (`replaceRunningDisk`): its agent writes on to the log of the disk it was started with.
+   */
+  logHold: string;
 }
 
 export function diskLayout(workspaceDir: string, rootDir: string): DiskLayout {
@@ -42,6 +47,7 @@ export function diskLayout(workspaceDir: string, rootDir: string): DiskLayout {
     idmapDir: path.join(workspaceDir, 'idmap'),
     rootDir,
     rootfs: path.join(rootDir, 'rootfs'),
+    logHold: path.join(workspaceDir, 'agent-log-hold'),
   };
 }
 
@@ -162,11 +168,43 @@ export async function mountRoot(
   }
 }
 
+/** The agent's log on the disk (outside the upper layer: not visible inside). */
+export function diskLog(layout: DiskLayout): string {
+  return path.join(layout.mountPoint, 'agent.log');
+}
+
+/**
+ * Gives a running container (first process `pid`, started on the slot's own disk: a warm pool's) the disk that
+ * `cloneInto` writes to the slot's disk file (a fork's clone), as its root, without stopping it. On the host the
+ * old overlay and disk are unmounted and the new disk is mounted as `mountRoot` mounts any (idmapped view of
+ * `diskBase`'s owners included); then the container's root is switched (`switchRoot`). Its processes keep
+ * writing their output to the old disk's log (an open file): that file is bound over the new disk's log path,
+ * where the driver reads the agent's messages, until the container's next start. A failure leaves the slot to
+ * be removed whole (`unmountRoot` knows every mount made here).
+ */
+export async function replaceRunningDisk(
+  layout: DiskLayout,
+  image: ImageInfo,
+  range: IdRange,
+  usernsFile: string,
+  diskBase: number,
+  pid: number,
+  cloneInto: () => Promise<void>,
+): Promise<void> {
+  // The host's mounts of the old root go (the container's are its namespace's), its log kept reachable by a bind
+  // first; the old disk is detached lazily: the log its processes hold open keeps it until they end.
+  await detachRoot(layout.rootfs, layout.mountPoint, diskLog(layout), layout.logHold);
+  await cloneInto();
+  await mountRoot(layout, image, range, usernsFile, diskBase);
+  await switchRoot(pid, layout.rootfs, { hold: layout.logHold, target: diskLog(layout) });
+}
+
 /** Unmounts the overlay, the disk (which frees its loop device) and the idmapped views. Idempotent. */
 export async function unmountRoot(layout: DiskLayout): Promise<void> {
   const mounted = await mountedPaths();
   const views = [...mounted].filter((p) => p.startsWith(`${layout.idmapDir}/`));
-  for (const target of [layout.rootfs, layout.mountPoint, ...views]) {
+  // A log bound over the disk's (`replaceRunningDisk`) before the disk under it.
+  for (const target of [layout.rootfs, layout.logHold, diskLog(layout), layout.mountPoint, ...views]) {
     if (!mounted.has(target)) continue;
     const res = await run(['umount', target], { allowFailure: true });
     // A mount still busy (a process that escaped the container's kill) is detached rather than left behind.
@@ -184,6 +222,7 @@ export async function removeDisk(layout: DiskLayout): Promise<void> {
     if (inside) throw new Error(`${inside} is still mounted`);
     if (existsSync(p)) await rm(p, { recursive: true, force: true });
   }
+  await rm(layout.logHold, { force: true });
   // A pool disk: the file the symlink names goes with it.
   const file = await diskFile(layout).catch(() => undefined);
   if (file !== undefined && file !== layout.image) await rm(file, { force: true });

@@ -51,3 +51,40 @@ export async function waitForAgentEvent<T extends AgentLifecycleEvent['type']>(
     await delay(i < 200 ? 2 : 20);
   }
 }
+
+/**
+ * Waits until a line equal to `line` (trimmed) is appended to `file` after `offset`: a message outside the
+ * lifecycle protocol (an armed agent's, see agents.ts). True when seen, false when `alive()` turns false or the
+ * time runs out.
+ */
+export async function waitForLogLine(
+  file: string,
+  offset: number,
+  line: string,
+  timeoutMs: number,
+  alive: () => boolean,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let position = offset;
+  let partial = '';
+  for (let i = 0; ; i++) {
+    const handle = await open(file, 'r').catch(() => undefined);
+    if (handle) {
+      try {
+        const { size } = await handle.stat();
+        if (size > position) {
+          const buf = Buffer.alloc(size - position);
+          const { bytesRead } = await handle.read(buf, 0, buf.length, position);
+          position += bytesRead;
+          const lines = (partial + buf.subarray(0, bytesRead).toString('utf8')).split('\n');
+          partial = lines.pop() ?? '';
+          if (lines.some((l) => l.trim() === line)) return true;
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+    if (!alive() || Date.now() > deadline) return false;
+    await delay(i < 200 ? 2 : 20);
+  }
+}

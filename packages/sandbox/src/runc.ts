@@ -43,16 +43,32 @@ export class OciRuntime {
   /**
    * Creates the container: namespaces, cgroups and mounts are set up and its
    * first process waits, not started, until `start`. Its stdout and stderr go
-   * to `logFd` (the container keeps the descriptor, not a pipe to us).
+   * to `logFd` (the container keeps the descriptor, not a pipe to us). Resolves to the host pid of its first
+   * process (from `--pid-file`: no `state` call needed to learn it).
    */
-  create(id: string, bundle: string, logFd: number): Promise<void> {
+  create(id: string, bundle: string, logFd: number): Promise<number> {
     return new Promise((resolve, reject) => {
       // The container inherits stdout and stderr: both are the log file, never a pipe to us (a pipe
       // would tie the container's output to this process). runc's own errors go to a JSON log.
       const runtimeLog = `${bundle}/runtime.log`;
+      const pidFile = `${bundle}/pid`;
       const child = spawn(
         this.binary,
-        [...this.globalArgs, '--root', this.root, '--log', runtimeLog, '--log-format', 'json', 'create', '--bundle', bundle, id],
+        [
+          ...this.globalArgs,
+          '--root',
+          this.root,
+          '--log',
+          runtimeLog,
+          '--log-format',
+          'json',
+          'create',
+          '--bundle',
+          bundle,
+          '--pid-file',
+          pidFile,
+          id,
+        ],
         {
           stdio: ['ignore', logFd, logFd],
           env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
@@ -61,7 +77,7 @@ export class OciRuntime {
       child.once('error', reject);
       child.once('exit', (code) => {
         if (code === 0) {
-          resolve();
+          readFile(pidFile, 'utf8').then((text) => resolve(Number.parseInt(text, 10)), reject);
           return;
         }
         readFile(runtimeLog, 'utf8')

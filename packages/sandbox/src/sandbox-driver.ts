@@ -137,6 +137,7 @@ export class SandboxDriver implements WorkspaceDriver {
       runtime,
       serial: this.#serial,
       applyFirewall: () => firewall.apply(),
+      forkPool: pool,
       log,
     });
   }
@@ -223,8 +224,9 @@ export class SandboxDriver implements WorkspaceDriver {
       // After a restart, a running agent has the token the control plane re-sends with startAgent. A paused
       // container runs the agent unless it was paused created (its first process still the runtime's init).
       if (c.status === 'running' || (c.status === 'paused' && processArgs(c.pid)[0] === AGENT_INIT)) {
-        this.#agents.recovered(state.id, c.pid);
         this.#containers.started(c.id, c.pid);
+        // An armed agent (a fork's child that took a pooled container, not started yet) starts at startAgent.
+        if (!this.#agents.recoveredArmed(c.id)) this.#agents.recovered(state.id, c.pid);
       }
     }
     for (const slot of frozenForClone) await rm(frozenMark(this.#slots.slotDir(slot)), { force: true });
@@ -319,6 +321,7 @@ export class SandboxDriver implements WorkspaceDriver {
     return this.#serial.run(id, async () => {
       const endpoint = await this.#agents.start(this.#slots.get(id), token);
       this.#watch.started(id);
+      this.#pool.agentStarted();
       return endpoint;
     });
   }
@@ -386,6 +389,11 @@ export class SandboxDriver implements WorkspaceDriver {
     if (slot === undefined || !this.#agents.running(id)) return undefined;
     const pid = this.#containers.livePid(slot);
     return pid === undefined ? undefined : `/proc/${pid}/root${AGENT_STATE_DIR}/agent.sock`;
+  }
+
+  /** The warm pools: per image and disk size (and the forks' per image), how many are ready, being made, wanted. */
+  poolSizes(): ReturnType<WarmPool['sizes']> {
+    return this.#pool.sizes();
   }
 
   /** Resolves once the pool is full (benchmarks and tests; creates never wait for it). */

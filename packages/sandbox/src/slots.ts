@@ -204,16 +204,20 @@ export class Slots {
   /** Makes a slot's persistent state: directory, disk, address, network namespace and link, mounted overlay. */
   async make(slot: string, id: string, image: string, diskMb: number, from?: DiskSource): Promise<WorkspaceState> {
     const info = await this.#deps.images.ensure(image);
-    if (!this.#deps.diskOvercommit) {
-      const images = [...this.states.values(), ...this.spare].map((s) => this.layout(s.slot).image);
-      await checkDiskReserve({ dataDir: this.dataDir, images, pendingMb: this.#pendingMb, diskMb });
-    }
+    await this.checkReserve(diskMb);
     this.#pendingMb += diskMb;
     try {
       return await this.#make(slot, id, info, image, diskMb, from);
     } finally {
       this.#pendingMb -= diskMb;
     }
+  }
+
+  /** Refuses a disk of `diskMb` the data volume could not hold once every disk is full (unless disks may overcommit). */
+  async checkReserve(diskMb: number): Promise<void> {
+    if (this.#deps.diskOvercommit) return;
+    const images = [...this.states.values(), ...this.spare].map((s) => this.layout(s.slot).image);
+    await checkDiskReserve({ dataDir: this.dataDir, images, pendingMb: this.#pendingMb, diskMb });
   }
 
   async #make(slot: string, id: string, info: ImageInfo, image: string, diskMb: number, from?: DiskSource): Promise<WorkspaceState> {

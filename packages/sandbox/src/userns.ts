@@ -73,3 +73,21 @@ export async function idmapShift(
 export async function shiftIds(range: IdRange, dir: string): Promise<void> {
   await helper(['shift', String(range.base), String(range.size), dir], 30 * 60_000);
 }
+
+/**
+ * Gives the running container of host process `pid` the file system mounted at `newRoot` (on the host) as its
+ * root, with the container's own mounts (/proc, /dev, /sys, binds) carried over and the old root detached: every
+ * process whose root was the old one runs on in the new one (ns-helper switch-root). `log`: a held log file
+ * (`detachRoot`) bound over `target` first, its hold removed.
+ */
+export async function switchRoot(pid: number, newRoot: string, log?: { hold: string; target: string }): Promise<void> {
+  await helper(['switch-root', String(pid), newRoot, ...(log ? [log.hold, log.target] : [])]);
+}
+
+/**
+ * The host's side of a running container's disk going (ns-helper detach-root): its log bound at `logHold`,
+ * the overlay at `rootfs` unmounted, the disk at `disk` detached (its processes hold the log open).
+ */
+export async function detachRoot(rootfs: string, disk: string, diskLog: string, logHold: string): Promise<void> {
+  await helper(['detach-root', rootfs, disk, diskLog, logHold]);
+}

@@ -26,6 +26,12 @@ describe.skipIf(skip)(`sandbox warm pool${skip ? ` (skipped: ${skip})` : ''}`, (
     expect(await t.driver.startAgent(s.id, token)).toEqual({ ip, port: 9990 });
     expect(t.driver.agentRunning(s.id)).toBe(true);
     await t.driver.applyNetwork(s.id, network({ publicAccess: true }));
+    // The pool ran a command in the agent to warm it (pool-warmup.ts): the workspace finds no trace of it.
+    const auth = { authorization: `Bearer ${token}` };
+    const tasks = (await (await fetch(`http://${ip}:9990/exec`, { headers: auth })).json()) as { tasks: unknown[] };
+    expect(tasks.tasks).toEqual([]);
+    const cmdLog = (await (await fetch(`http://${ip}:9990/logs/cmd`, { headers: auth })).json()) as { logs: unknown[] };
+    expect(cmdLog.logs).toEqual([]);
     const res = await fetch(`http://${ip}:9990/exec`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

@@ -6,7 +6,7 @@
 // the pool is the data directory itself and clones are sparse copies (time and space in proportion to the
 // data): the driver says so at open and in `constantTimeFork`.
 import { existsSync } from 'node:fs';
-import { mkdir, open, rm, rmdir, statfs } from 'node:fs/promises';
+import { mkdir, open, rename, rm, rmdir, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { mountedPaths } from '../mounts.js';
@@ -107,7 +107,8 @@ export async function cloneDisk(pool: DiskPool, source: string, target: string):
     const cloned = pool.reflink && (await run(['cp', '--reflink=always', '--', source, tmp], { allowFailure: true })).code === 0;
     // A disk outside the pool (a workspace of a version before it) is copied.
     if (!cloned) await run(['cp', '--sparse=always', '--', source, tmp], { timeoutMs: 60 * 60_000 });
-    await run(['mv', '-f', '--', tmp, target]);
+    // Same file system (the pool's): a rename, replacing any file there.
+    await rename(tmp, target);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;

@@ -23,7 +23,8 @@ export function frozenMark(slotDir: string): string {
 
 /**
  * Runs `fn` with the slot's container (when up and not paused already) and its disk frozen. A disk that is not
- * mounted (the workspace stopped) does not change meanwhile and is not touched. Gives `fn`'s result.
+ * mounted (the workspace stopped) does not change meanwhile and is not touched. Gives `fn`'s result. `running`:
+ * the caller knows the container runs (not paused).
  */
 export async function withFrozen<T>(
   runtime: OciRuntime,
@@ -31,8 +32,10 @@ export async function withFrozen<T>(
   slotDir: string,
   layout: DiskLayout,
   fn: () => Promise<T>,
+  running = false,
 ): Promise<T> {
-  const status = (await runtime.state(slot))?.status;
+  // Known running (its first process alive, not paused): no runtime call to ask.
+  const status = running ? 'running' : (await runtime.state(slot))?.status;
   const pausedHere = status === 'running' || status === 'created';
   if (pausedHere) {
     await writeFile(frozenMark(slotDir), '', { mode: 0o600 });

@@ -37,6 +37,11 @@ export interface SnapshotsDeps {
   serial: KeyedSerial;
   /** Applies the firewall once children exist (their rules). */
   applyFirewall: () => Promise<void>;
+  /** The warm pool's containers for forks (warm-pool.ts): a child takes one when one is ready. */
+  forkPool?: {
+    noteFork(image: string, count: number): void;
+    adoptForFork(spec: WorkspaceSpec, image: string, diskBase: number, source: string, take: boolean): Promise<boolean>;
+  };
   log: Logger;
 }
 
@@ -95,8 +100,15 @@ export class SandboxSnapshots implements WorkspaceSnapshots {
   async #cloneFrozen(state: WorkspaceState, target: string): Promise<void> {
     const layout = this.#deps.slots.layout(state.slot);
     const source = await diskFile(layout);
-    await withFrozen(this.#deps.runtime, state.slot, this.#deps.slots.slotDir(state.slot), layout, () =>
-      cloneDisk(this.#deps.pool, source, target),
+    const { containers } = this.#deps;
+    const running = containers.livePid(state.slot) !== undefined && !containers.isPaused(state.slot);
+    await withFrozen(
+      this.#deps.runtime,
+      state.slot,
+      this.#deps.slots.slotDir(state.slot),
+      layout,
+      () => cloneDisk(this.#deps.pool, source, target),
+      running,
     );
   }
 
@@ -162,12 +174,16 @@ export class SandboxSnapshots implements WorkspaceSnapshots {
       await this.#cloneFrozen(state, shared);
       return { image: state.image, base: this.#base(state) };
     });
+    this.#deps.forkPool?.noteFork(parent.image, children.length);
     const made: string[] = [];
     try {
       await Promise.all(
         children.map((child) =>
           this.#deps.serial.run(child.id, async () => {
-            await this.#deps.slots.make(child.id, child.id, parent.image, child.diskMb, { file: shared, base: parent.base });
+            // A pooled container whose agent waits to start on the child's disk, else the child's own, made cold.
+            // A single child takes the parent's clone itself, with no copy of it.
+            const adopted = await this.#deps.forkPool?.adoptForFork(child, parent.image, parent.base, shared, children.length === 1);
+            if (!adopted) await this.#deps.slots.make(child.id, child.id, parent.image, child.diskMb, { file: shared, base: parent.base });
             made.push(child.id);
           }),
         ),
