@@ -55,8 +55,9 @@ export class Authorizer {
     if (!route.running && route.wakeable && route.publicAccess && this.#waker !== undefined && !woken) {
       return this.#waker.wake(claims.wid).then((fresh) => this.#check(claims, fresh, true));
     }
-    // The address is compared, never used: requests only ever go to the store's current address.
-    if (claims.ip !== route.ip || claims.port !== route.port) {
+    // The address is compared, never used: requests only ever go to the store's current address. A stopped
+    // workspace has none (a restart passes through that state): it is answered as not running, below.
+    if (route.ip !== '' && (claims.ip !== route.ip || claims.port !== route.port)) {
       throw new AppError('unauthorized', 'token was issued for another address of the workspace; get a fresh token');
     }
     if (!route.publicAccess) {

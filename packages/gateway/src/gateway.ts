@@ -1,4 +1,3 @@
-import type { Duplex } from 'node:stream';
 import type { RouteSource } from '@cove/protocol';
 import type { WireTimeouts } from '@cove/wire';
 import { UpstreamPools, type UpstreamTimeouts, WireServer } from '@cove/wire';
@@ -9,6 +8,8 @@ import { httpProxy } from './http-proxy.js';
 import { createGatewayLogger } from './logger.js';
 import { PreviewHosts } from './preview-host.js';
 import { PublicPorts } from './public-ports.js';
+import { RelayWatch } from './relay-watch.js';
+import { Relays } from './relays.js';
 import { PublicPortCache, RouteCache } from './route-cache.js';
 import { TokenVerifier } from './token-verifier.js';
 import { upstreamError } from './upstream-errors.js';
@@ -37,11 +38,22 @@ export interface GatewayOptions {
   previewDomain?: string;
   /** How long a request for a sleeping workspace is held while it wakes (ms) before a 503 `wake_timeout`. Default 30 000. */
   wakeTimeoutMs?: number;
+  /**
+   * How often the routes of workspaces with relayed connections are checked (ms), to end those of a workspace
+   * gone without a word (see RelayWatch). Default 1000.
+   */
+  relayCheckMs?: number;
 }
 
 export interface Gateway {
   /** Starts listening; resolves to the base URL (`http://127.0.0.1:PORT`). */
   listen(host: string, port: number): Promise<string>;
+  /**
+   * Told that a workspace's agent exited (by a control plane in the same process, from its driver's `watch`):
+   * its open WebSockets get a close frame (1011) and its HTTP streams are cut now. A gateway in another process
+   * learns the same from the workspace's route within about a second (see RelayWatch).
+   */
+  agentExited(workspaceId: string): void;
   /** Stops accepting, cuts open connections and tunnels, closes the upstream pools. */
   close(): Promise<void>;
 }
@@ -60,7 +72,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     onFailure: (error, cause, reqId) =>
       log.warn({ code: error.code, cause: (cause as { code?: string }).code ?? cause.message, reqId }, 'upstream request failed'),
   });
-  const tunnels = new Set<Duplex>();
+  const relays = new Relays(pools);
+  const relayWatch = new RelayWatch(relays, routes, log, options.relayCheckMs ?? 1000);
   const allowedOrigins = options.allowedOrigins ?? [];
   const publicPorts = new PublicPorts({
     hosts: new PreviewHosts(options.previewDomain ?? 'localhost'),
@@ -68,15 +81,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     routes,
     pools,
     log,
-    tunnels,
+    relays,
     waker,
   });
 
   // Uploads, downloads and streams take as long as they need: only a slow request head or an idle connection is cut.
   const server = new WireServer(
     {
-      request: httpProxy({ authorizer, pools, log, allowedOrigins, publicPorts }),
-      upgrade: wsProxy({ authorizer, pools, log, allowedOrigins, tunnels, publicPorts }),
+      request: httpProxy({ authorizer, pools, log, allowedOrigins, publicPorts, relays }),
+      upgrade: wsProxy({ authorizer, pools, log, allowedOrigins, relays, publicPorts }),
     },
     options.callerTimeouts,
   );
@@ -88,13 +101,18 @@ export function createGateway(options: GatewayOptions): Gateway {
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       return `http://${shownHost}:${actualPort}`;
     },
+    agentExited(workspaceId) {
+      if (closed) return;
+      const count = relays.cut(workspaceId, 'exited');
+      if (count > 0) log.info({ workspace: workspaceId, reason: 'exited', cut: count }, 'relayed connections of a workspace ended');
+    },
     async close() {
       if (closed) return;
       closed = true;
       const stopped = server.close();
       publicPorts.close();
-      for (const socket of tunnels) socket.destroy();
-      tunnels.clear();
+      relayWatch.close();
+      relays.destroyAll();
       pools.close();
       await stopped;
       tokens.clear();

@@ -6,6 +6,7 @@ import type { Authorizer, Upstream } from './authorizer.js';
 import { applyCors } from './cors.js';
 import { forwardedHeaderLines, type ScannedRequest, scanRequestHeaders } from './forward-headers.js';
 import type { PublicPorts } from './public-ports.js';
+import type { Relays } from './relays.js';
 
 const HEALTH_BODY = Buffer.from('{"status":"ok"}');
 const HEALTH_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
@@ -19,6 +20,8 @@ export interface HttpProxyDeps {
   allowedOrigins: readonly string[];
   /** Exposed ports, served by host name before anything else (their CORS, health and auth are the app's). */
   publicPorts?: PublicPorts | undefined;
+  /** Which workspace each agent address serves, so that its connections can be cut when it dies. */
+  relays: Relays;
 }
 
 /**
@@ -40,7 +43,7 @@ function originForm(url: string): string | undefined {
 
 /** The gateway's request handler: health, authentication, then a streamed relay to the agent. */
 export function httpProxy(deps: HttpProxyDeps): (exchange: Exchange) => void {
-  const { authorizer, pools, log, allowedOrigins, publicPorts } = deps;
+  const { authorizer, pools, log, allowedOrigins, publicPorts, relays } = deps;
 
   const forward = (exchange: Exchange, scanned: ScannedRequest, upstream: Upstream): void => {
     const req = exchange.request;
@@ -54,6 +57,7 @@ export function httpProxy(deps: HttpProxyDeps): (exchange: Exchange) => void {
     const head =
       `${req.method} ${target} HTTP/1.1\r\nhost: ${upstream.host}\r\n${scanned.forward}` +
       `authorization: ${upstream.authorization}\r\n${forwardedHeaderLines(req, scanned.host)}`;
+    relays.noteOrigin(upstream.origin, upstream.workspaceId);
     pools.forward(upstream, exchange, head);
   };
 

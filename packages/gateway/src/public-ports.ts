@@ -9,6 +9,7 @@ import { forwardedHeaderLines, publicResponseHeaders } from './forward-headers.j
 import type { PreviewHostMatch, PreviewHosts } from './preview-host.js';
 import { portTokenCookie, portTokenMatches, splitQueryToken } from './public-port-auth.js';
 import { PROXY_TARGET_HEADER, type ScannedPublicRequest, scanPublicRequest } from './public-port-headers.js';
+import type { Relays } from './relays.js';
 import type { PublicPortCache, RouteCache } from './route-cache.js';
 import type { Waker } from './wake.js';
 import { tunnel } from './ws-proxy.js';
@@ -19,8 +20,8 @@ export interface PublicPortsDeps {
   routes: RouteCache;
   pools: UpstreamPools;
   log: Logger;
-  /** Sockets relayed after an upgrade, so that the gateway's `close()` can end them. */
-  tunnels: Set<Duplex>;
+  /** Tunnels by workspace (ended when it dies and when the gateway closes), and the pools' addresses by workspace. */
+  relays: Relays;
   /** How often connections of exposed ports are checked against the store (ms). Default 250. */
   sweepMs?: number;
   /** Wakes sleeping workspaces for their ports' visitors (absent: they are answered 503). */
@@ -125,7 +126,9 @@ export class PublicPorts {
           forwardedHeaderLines(req, scanned.host);
         // Their own pool: its connections carry only `/proxy`, which the agent relays on its raw wire; a
         // connection that served a data-plane request is node:http's at the agent, a slower path for apps.
-        this.#deps.pools.forward({ ...upstream, origin: `${upstream.origin}#proxy` }, exchange, head);
+        const origin = `${upstream.origin}#proxy`;
+        this.#deps.relays.noteOrigin(origin, upstream.workspaceId);
+        this.#deps.pools.forward({ ...upstream, origin }, exchange, head);
       })
       // A throw while relaying is answered (or cuts the exchange), never an unhandled rejection.
       .catch(fail);

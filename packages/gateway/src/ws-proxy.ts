@@ -8,15 +8,24 @@ import type { Logger } from 'pino';
 import type { Authorizer, Upstream } from './authorizer.js';
 import { upstreamUpgradeHeaders } from './forward-headers.js';
 import type { PublicPorts } from './public-ports.js';
+import { CLOSE_OF, type CutReason, type RelayedTunnel, type Relays } from './relays.js';
 import { upstreamError } from './upstream-errors.js';
+import { closeFrame, FrameBoundaries } from './ws-frames.js';
+
+/** How long a caller told to close has to answer with its own close before the connection is cut (ms). */
+const CLOSE_WAIT_MS = 5_000;
+/** Idle time before TCP keepalive probes the agent's side of a tunnel (ms): see `UpstreamConnection`. */
+const KEEPALIVE_MS = 10_000;
+/** What a caller is told when the agent's side of its WebSocket ended without a close frame. */
+const AGENT_LEFT = { code: 1011, reason: 'the workspace agent closed the connection' };
 
 export interface WsProxyDeps {
   authorizer: Authorizer;
   pools: UpstreamPools;
   log: Logger;
   allowedOrigins: readonly string[];
-  /** Sockets relayed after an upgrade, so that `close()` can end them. */
-  tunnels: Set<Duplex>;
+  /** Tunnels by workspace, so that they can be ended when it dies and when the gateway closes. */
+  relays: Relays;
   /** Exposed ports, served by host name; their upgrades skip the JWT and Origin rules below. */
   publicPorts?: PublicPorts | undefined;
 }
@@ -25,7 +34,7 @@ export interface WsProxyDeps {
 export interface TunnelDeps {
   pools: UpstreamPools;
   log: Logger;
-  tunnels: Set<Duplex>;
+  relays: Relays;
 }
 
 /**
@@ -185,22 +194,59 @@ export function tunnel(
     if (head.length > 0) upSocket.write(head);
     (socket as Socket).setNoDelay?.(true);
     upSocket.setNoDelay(true);
-    deps.tunnels.add(socket);
-    const teardown = (): void => {
-      deps.tunnels.delete(socket);
-      socket.destroy();
-      upSocket.destroy();
-    };
-    socket.on('close', teardown);
-    upSocket.on('close', teardown);
-    upSocket.on('error', teardown);
-    socket.on('error', teardown);
-    // pipe() pauses the faster side while the slower one's buffer is full.
-    socket.pipe(upSocket);
-    upSocket.pipe(socket);
+    upSocket.setKeepAlive(true, KEEPALIVE_MS);
+    relayFrames(deps.relays, socket, upSocket, upHead, upstream);
   });
 
   upReq.end();
+}
+
+/**
+ * Pipes a tunnel both ways (pipe() pauses the faster side while the slower one's buffer is full; frames are never
+ * parsed) and ends it: when either side leaves, and when the gateway cuts it (its workspace died, stopped or
+ * moved). The agent's frame boundaries are followed so that the caller gets a close frame — the agent's own, or
+ * one of the gateway's with a code and a reason — rather than a bare cut; only a cut mid-frame cannot say more.
+ */
+function relayFrames(relays: Relays, socket: Duplex, upSocket: Socket, upHead: Buffer, upstream: Upstream): void {
+  const frames = new FrameBoundaries();
+  if (upHead.length > 0) frames.feed(upHead);
+  upSocket.on('data', (chunk: Buffer) => frames.feed(chunk));
+  let ended = false;
+  /** `undefined`: cut both sides; otherwise the caller's side ends after `close` (a frame, or nothing more). */
+  const finish = (close: { code: number; reason: string } | undefined): void => {
+    if (ended) return;
+    ended = true;
+    relays.deleteTunnel(tunnel);
+    upSocket.unpipe(socket);
+    socket.unpipe(upSocket);
+    upSocket.destroy();
+    if (close === undefined || socket.destroyed || !socket.writable || !frames.atBoundary) {
+      socket.destroy();
+      return;
+    }
+    if (frames.closeSeen) socket.end();
+    else socket.end(closeFrame(close.code, close.reason));
+    // What the caller still sends (its answering close) is read and dropped, so that its end arrives.
+    socket.resume();
+    const wait = setTimeout(() => socket.destroy(), CLOSE_WAIT_MS);
+    wait.unref();
+    socket.once('close', () => clearTimeout(wait));
+  };
+  const tunnel: RelayedTunnel = {
+    workspaceId: upstream.workspaceId,
+    origin: upstream.origin,
+    cut: (reason: CutReason) => finish(CLOSE_OF[reason]),
+    destroy: () => finish(undefined),
+  };
+  relays.addTunnel(tunnel);
+  socket.on('close', () => finish(undefined));
+  socket.on('error', () => finish(undefined));
+  // The agent's side ended (its close frame already relayed, or it left without one) or broke.
+  upSocket.on('end', () => finish(AGENT_LEFT));
+  upSocket.on('error', () => finish(AGENT_LEFT));
+  upSocket.on('close', () => finish(AGENT_LEFT));
+  socket.pipe(upSocket);
+  upSocket.pipe(socket, { end: false });
 }
 
 /**

@@ -107,6 +107,9 @@ async function runUp(settings: Settings): Promise<void> {
       previewDomain,
     });
     closers.push(() => gateway.close());
+    // A dead agent's streams and WebSockets end at once: a container killed whole sends no FIN or RST to wait for.
+    const unwatch = driver.watch?.((event) => gateway.agentExited(event.workspaceId));
+    if (unwatch !== undefined) closers.push(async () => unwatch());
     const gatewayUrl = await gateway.listen(gw.host, gw.port).catch((err: NodeJS.ErrnoException) => {
       throw new CliError(`cannot listen on ${gatewayListen.value}: ${err.code ?? err.message}`, 1);
     });
