@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Builds the agent's native helpers at install time: the spawn helper (native/spawn-helper.c) and exec-as
-// (native/exec-as.c). Each is linked statically when the C library allows it (it then runs in any image, with
-// no loader to find), else dynamically (the sandbox driver then ships it with its libraries; see
-// packages/sandbox/src/agent-runtime.ts). Without a C compiler the agent still works: it then spawns tasks
-// itself, more slowly, and switches users with Node's own (narrower) support.
+// Builds the agent's native helpers at install time: the spawn helper (native/spawn-helper.c), exec-as
+// (native/exec-as.c) and the listing walker (native/list-walker.c). Each is linked statically when the C
+// library allows it (it then runs in any image, with no loader to find), else dynamically (the sandbox
+// driver then ships it with its libraries; see packages/sandbox/src/agent-runtime.ts). Without a C compiler
+// the agent still works: it then spawns tasks itself, more slowly, switches users with Node's own (narrower)
+// support and walks listings in JavaScript.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,7 @@ mkdirSync(`${root}/native/build`, { recursive: true });
 for (const [name, note] of [
   ['spawn-helper', 'tasks will be spawned by the agent itself'],
   ['exec-as', 'commands will switch users through Node and terminals close inherited descriptors through bash'],
+  ['list-walker', 'directory listings will be walked in JavaScript only'],
 ]) {
   const out = `${root}/native/build/${name}`;
   const source = `${root}/native/${name}.c`;

@@ -90,6 +90,7 @@ Environment:
   COVE_LOG_LEVEL     log level of the JSON logs on stderr (default: info)
   COVE_SPAWN_HELPER  the spawn helper to start commands with (default: the one npm ci built)
   COVE_EXEC_AS       exec-as, which switches users (default: the one npm ci built)
+  COVE_LIST_WALKER   the native directory walker of listings (default: the one npm ci built)
 
 The token comes from COVE_AGENT_TOKEN or a token file, never from the command line.
 SIGHUP re-reads the token file (the old token stops working at once); SIGTERM and

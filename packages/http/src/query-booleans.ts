@@ -10,10 +10,11 @@ const FALSE = new Set(['0', 'no', 'off']);
  */
 export function installQueryBooleans(app: FastifyInstance): void {
   const booleansOf = new WeakMap<object, readonly string[]>();
-  app.addHook('preValidation', async (request) => {
+  // A callback hook (every request passes here; a promise each is measurable on small reads).
+  app.addHook('preValidation', (request, _reply, done) => {
     const schema = request.routeOptions.schema?.querystring as { properties?: Record<string, { type?: unknown }> } | undefined;
     const query = request.query as Record<string, unknown> | null;
-    if (!schema?.properties || !query) return;
+    if (!schema?.properties || !query) return done();
     let names = booleansOf.get(schema);
     if (!names) {
       names = Object.entries(schema.properties)
@@ -28,5 +29,6 @@ export function installQueryBooleans(app: FastifyInstance): void {
       if (TRUE.has(lower)) query[name] = 'true';
       else if (FALSE.has(lower)) query[name] = 'false';
     }
+    done();
   });
 }

@@ -64,6 +64,7 @@ export function agentRuntime(files: AgentFiles): Promise<AgentRuntime> {
         tini: files.tini,
         'spawn-helper': path.join(native, 'spawn-helper'),
         'exec-as': path.join(native, 'exec-as'),
+        'list-walker': path.join(native, 'list-walker'),
         ...(files.rg ? { rg: files.rg } : {}),
       },
       required: ['node', 'tini'],
@@ -99,6 +100,7 @@ export function agentEnv(runtime: AgentRuntime): string[] {
     'LANG=C.UTF-8',
     ...(has('spawn-helper') ? [`COVE_SPAWN_HELPER=${AGENT_MOUNT}/bin/spawn-helper`] : []),
     ...(has('exec-as') ? [`COVE_EXEC_AS=${AGENT_MOUNT}/bin/exec-as`] : []),
+    ...(has('list-walker') ? [`COVE_LIST_WALKER=${AGENT_MOUNT}/bin/list-walker`] : []),
   ];
 }
 

@@ -158,7 +158,7 @@ describe.skipIf(skip)(`image layers${skip ? ` (skipped: ${skip})` : ''}`, () => 
     for (const [name, flag] of [
       ['gz', '--gzip'],
       ['zst', '--zstd'],
-    ]) {
+    ] as const) {
       const file = t.scratch(`big.tar.${name}`);
       execFileSync('tar', ['--create', `--file=${file}`, flag, '-P', '--transform=s,^,../,', '--directory', src, 'data']);
       const dest = t.scratch(`big-dest-${name}`);

@@ -76,65 +76,84 @@ export function numberLines(text: string, first: number): string {
   return out;
 }
 
-/** How much a whole-file read asks for at once, before it knows the size. */
+/** How much a whole-file read asks for at once when the size is unknown (files that report size 0: /proc, /sys). */
 const FIRST_READ = 32 * 1024;
+/**
+ * Regular files up to this size are read on the main thread. Each trip to the
+ * thread pool costs the main thread more than the system call it carries
+ * (queueing, the wake-up, a promise): a 1 KiB read took four trips (open,
+ * fstat, read, close) and spent most of its CPU dispatching them. A small read
+ * from the page cache is a few microseconds; on the local file systems of a
+ * workspace an uncached one is a disk read of at most this much.
+ */
+const SYNC_READ_MAX = 64 * 1024;
+/** Reused by every synchronous read: its bytes are decoded before anything else can run. */
+const scratch = Buffer.allocUnsafeSlow(SYNC_READ_MAX + 1);
 
-const openFd = (file: string) =>
-  new Promise<number>((resolve, reject) =>
-    fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK, (err, fd) => (err ? reject(err) : resolve(fd))),
-  );
-const fstatFd = (fd: number) => new Promise<fs.Stats>((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
 const readFd = (fd: number, buf: Buffer, offset: number, length: number, position: number) =>
   new Promise<number>((resolve, reject) => fs.read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 
 /**
  * Reads a whole file, refusing files above `cap` bytes (413) and anything
- * but a regular file (400). This is the hot path of the API, so it uses the
- * callback API on a raw descriptor (cheaper than FileHandle promises) and
- * overlaps the fstat with the first read: a small file costs two round
- * trips to the thread pool, the close is not waited for. The first read
- * is harmless whatever the file is (O_NONBLOCK; a directory fails with
- * EISDIR), and its result is used only once fstat says "regular file".
+ * but a regular file (400). This is the hot path of the API: the open and
+ * fstat are synchronous (metadata, O_NONBLOCK so a FIFO cannot block the
+ * open; such files are refused), and so is the read of a file up to
+ * SYNC_READ_MAX bytes, into a reused buffer. Larger files, and files whose
+ * size is unknown, are read through the thread pool.
  */
 export async function readWholeFile(file: string, cap: number, withLineNumbers: boolean): Promise<ReadResult> {
   let fd: number;
   try {
-    fd = await openFd(file);
+    fd = fs.openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw fromSystemError(err, file);
   }
+  let closeLater = false;
   try {
-    const first = Buffer.allocUnsafe(FIRST_READ);
-    const [info, firstRead] = await Promise.all([fstatFd(fd), readFd(fd, first, 0, FIRST_READ, 0).catch((err: Error) => err)]);
+    const info = fs.fstatSync(fd);
     if (info.isDirectory()) throw new AppError('bad_request', `path is a directory: ${file}`);
     if (!info.isFile()) throw new AppError('bad_request', `not a regular file: ${file}`);
     if (info.size > cap) throw tooLarge(file, cap, 'file');
-    if (firstRead instanceof Error) throw firstRead;
-    let buf: Buffer;
-    if (firstRead < FIRST_READ) {
-      buf = first.subarray(0, firstRead);
-    } else {
-      // Larger than the first read, or a file that reports size 0 (/proc, /sys): read on to the end, within the cap.
-      const parts: Buffer[] = [first];
-      let total = firstRead;
+    if (info.size > 0 && info.size <= SYNC_READ_MAX) {
+      // One byte more than the size tells a file that grew since the fstat: it then takes the general road.
+      let n = 0;
       for (;;) {
-        const chunk = Buffer.allocUnsafe(Math.max(FIRST_READ, Math.min(info.size - total, cap + 1 - total)));
-        const n = await readFd(fd, chunk, 0, chunk.length, total);
-        if (n === 0) break;
-        total += n;
-        if (total > cap) throw tooLarge(file, cap, 'file');
-        parts.push(n < chunk.length ? chunk.subarray(0, n) : chunk);
+        const got = fs.readSync(fd, scratch, n, scratch.length - n, n);
+        if (got === 0) break;
+        n += got;
+        if (n === scratch.length) break;
       }
-      buf = Buffer.concat(parts, total);
+      if (n <= SYNC_READ_MAX && n <= cap) return decoded(scratch.subarray(0, n), info.size, withLineNumbers);
     }
-    const lines = countLines(buf);
-    const text = buf.toString('utf8');
-    return { content: withLineNumbers ? numberLines(text, 1) : text, size: info.size, lines, totalLines: lines };
+    closeLater = true;
+    return await readToEnd(fd, file, info.size, cap, withLineNumbers);
   } catch (err) {
     throw fromSystemError(err, file);
   } finally {
-    fs.close(fd, () => {});
+    if (closeLater) fs.close(fd, () => {});
+    else fs.closeSync(fd);
   }
+}
+
+function decoded(buf: Buffer, size: number, withLineNumbers: boolean): ReadResult {
+  const lines = countLines(buf);
+  const text = buf.toString('utf8');
+  return { content: withLineNumbers ? numberLines(text, 1) : text, size, lines, totalLines: lines };
+}
+
+/** The general road: reads through the thread pool to the end of the file, within the cap. */
+async function readToEnd(fd: number, file: string, size: number, cap: number, withLineNumbers: boolean): Promise<ReadResult> {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(Math.max(FIRST_READ, Math.min(size - total, cap + 1 - total)));
+    const n = await readFd(fd, chunk, 0, chunk.length, total);
+    if (n === 0) break;
+    total += n;
+    if (total > cap) throw tooLarge(file, cap, 'file');
+    parts.push(n < chunk.length ? chunk.subarray(0, n) : chunk);
+  }
+  return decoded(Buffer.concat(parts, total), size, withLineNumbers);
 }
 
 /**

@@ -45,7 +45,8 @@ export async function writeFlatListing(
   await walk.flush();
 }
 
-class FlatWalk {
+/** The walk of `writeFlatListing`; the native walker (native-listing.ts) hands it the directories it leaves. */
+export class FlatWalk {
   text = '';
   count = 0;
   truncated = false;
@@ -92,6 +93,17 @@ class FlatWalk {
     const text = this.text;
     this.text = '';
     if (!(await this.sink(text))) this.#stopped = true;
+  }
+
+  /** Whether the walk stopped (the cap, the client gone). */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Writes a directory's contents (its entry, at `depth`, already written) and flushes. */
+  async subtree(dir: string, relative: string, depth: number, chain: IgnoreChain | undefined): Promise<void> {
+    await this.#contents(dir, relative, depth, chain);
+    if (this.text.length > 0) await this.flush();
   }
 
   /** An explored directory's contents; one that cannot be read is listed without them. */

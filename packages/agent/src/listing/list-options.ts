@@ -71,6 +71,11 @@ export class EntryFilter {
     return this.#useGitignore;
   }
 
+  /** Whether `ignore_patterns` were given. */
+  get hasPatterns(): boolean {
+    return this.#patterns !== undefined;
+  }
+
   /**
    * Whether a filter applies to files only (`include_ext`, `code_files_only`):
    * then a directory is reported only when it holds a reported entry (or its
@@ -88,7 +93,7 @@ export class EntryFilter {
   /** Whether an entry and everything below it is left out. */
   excludes(relative: string, name: string, isDir: boolean, chain: IgnoreChain | undefined): boolean {
     if (this.#skipHidden && name.charCodeAt(0) === 46 /* . */) return true;
-    if (this.#patterns?.verdict(isDir ? `${relative}/` : relative)) return true;
+    if (this.#patterns?.walkVerdict(isDir ? `${relative}/` : relative)) return true;
     if (!this.#useGitignore) return false;
     if (isDir && name === '.git') return true;
     return chain !== undefined && IgnoreChain.ignores(chain, relative, isDir);

@@ -11,6 +11,7 @@ import { isPlainFlatListing, writeFlatListing } from './flat-listing.js';
 import { type IgnoreChain, inheritedRules } from './ignore-rules.js';
 import { EntryFilter, type ListOptions, parseListQuery } from './list-options.js';
 import { type WalkSignal, walkForList } from './list-walker.js';
+import { type NativeLister, nativeCanList } from './native-listing.js';
 import { openRoot, streamWalk } from './stream-walker.js';
 
 export interface ListingLimits {
@@ -59,7 +60,7 @@ export async function listResponse(
   };
 }
 
-export function registerListingRoutes(app: AgentApp, ctx: AgentContext, limits: ListingLimits): void {
+export function registerListingRoutes(app: AgentApp, ctx: AgentContext, limits: ListingLimits, lister: NativeLister): void {
   app.get(
     '/files',
     {
@@ -80,9 +81,13 @@ export function registerListingRoutes(app: AgentApp, ctx: AgentContext, limits: 
       const begin = () => {
         const stream = startStream(reply, 200, { 'content-type': 'application/json; charset=utf-8' });
         out = stream;
-        return (chunk: string) => stream.write(chunk);
+        return (chunk: string | Uint8Array) => stream.write(chunk);
       };
       try {
+        if (nativeCanList(options, inherited) && (await lister.write(options, limits.entryCap, signal, begin))) {
+          out?.end();
+          return;
+        }
         await withPath(options.root, () => writeFlatListing(options, inherited, limits.entryCap, signal, begin));
       } catch (err) {
         if (out === undefined) throw err;

@@ -22,7 +22,7 @@ interface Frame {
 }
 
 /** Where the stream's lines go; resolves false once the client is gone. */
-export type LineSink = (chunk: string) => Promise<boolean>;
+export type LineSink = (chunk: string | Uint8Array) => Promise<boolean>;
 
 /** Opens the root before any byte is sent, so its errors can still be 4xx answers. */
 export function openRoot(root: string): Promise<Dir> {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, symlink, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,6 +134,25 @@ describe('GET /files/read', () => {
   it('requires the token', async () => {
     const res = await fetch(`${t.url}/files/read?path=/etc/hostname`);
     expect(res.status).toBe(401);
+  });
+
+  it('reads files around the synchronous read size (64 KiB), one after another, and files of unknown size', async () => {
+    // Multi-byte characters everywhere, so a cut at any byte would show; sizes on both sides of 64 KiB.
+    const unit = 'é€😀\n';
+    for (const size of [1, 65535, 65536, 65537, 200_000, 3]) {
+      const bytes = Buffer.from(unit.repeat(Math.ceil(size / Buffer.byteLength(unit)))).subarray(0, size);
+      const file = path.join(t.workdir, `sized-${size}.txt`);
+      await writeFile(file, bytes);
+      const { status, body } = await t.json('GET', `/files/read?path=${q(file)}`);
+      expect(status).toBe(200);
+      expect(body.content).toBe(bytes.toString('utf8'));
+      expect(body.size).toBe(size);
+      expect(body.lines).toBe(bytes.toString('latin1').split('\n').length - (bytes.at(-1) === 0x0a ? 1 : 0));
+    }
+    // /proc files report size 0: read to their end.
+    const proc = await t.json('GET', '/files/read?path=/proc/version');
+    expect(proc.status).toBe(200);
+    expect(proc.body.content).toBe(readFileSync('/proc/version', 'utf8'));
   });
 
   it('refuses a whole file above the cap with 413 and points at ranges and download', async () => {

@@ -1,0 +1,25 @@
+// How steady a suite's rounds were: each round compares ours with the peer's measured next to it, and the
+// spread of those per-round ratios says whether the median can judge anything. A ratio whose rounds spread
+// wide (relative half-IQR above ~10%) needs more rounds or a steadier measure, whatever its median says.
+import { percentile } from './stats.mjs';
+
+const round3 = (v) => Number(v.toFixed(3));
+
+/** Min, quartiles, median and max of several rounds, and the half-IQR relative to the median (in %). */
+export function spread(values) {
+  const p25 = percentile(values, 25);
+  const median = percentile(values, 50);
+  const p75 = percentile(values, 75);
+  return {
+    rounds: values.length,
+    min: round3(Math.min(...values)),
+    p25: round3(p25),
+    median: round3(median),
+    p75: round3(p75),
+    max: round3(Math.max(...values)),
+    half_iqr_pct: Number(((100 * (p75 - p25)) / 2 / median).toFixed(1)),
+  };
+}
+
+/** Per-round ratios ours[i] / peer[i]. */
+export const roundRatios = (ours, peer) => ours.map((v, i) => round3(v / peer[i]));
