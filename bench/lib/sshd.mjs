@@ -1,5 +1,13 @@
 // A throwaway OpenSSH server on a loopback port, the peer of the exec benchmarks: its own host
 // key, its own client key in its own authorized_keys, nothing of the machine's ssh set-up used.
+//
+// sshd always runs a command as `<login shell> -c '<command>'`, and bash, when started by sshd,
+// reads ~/.bashrc even for `-c`. On the machines these benchmarks run on, root's ~/.bashrc starts
+// pyenv (dozens of processes): that, not ssh, was the 288 ms (453 ms in a re-run) `ssh … true`
+// the exec-spawn suite used to report (strace of the session: 72 ms of a 80 ms run in .bashrc
+// here). The session's HOME is therefore an empty scratch directory (`SetEnv HOME=…`), so the
+// peer pays for ssh and its shell, not for whatever the machine's login set-up does. DNS (UseDNS
+// no), PAM, motd, last-log and host-key checks are off too; GSSAPI is off by default on both ends.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -48,30 +56,32 @@ export async function startSshd(dir) {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey]);
   const authorized = path.join(root, 'authorized_keys');
+  const home = path.join(root, 'home');
+  await mkdir(home, { recursive: true });
   await writeFile(authorized, execFileSync('cat', [`${clientKey}.pub`]), { mode: 0o600 });
   const port = await freePort();
   const config = path.join(root, 'sshd_config');
-  await writeFile(
-    config,
-    [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${hostKey}`,
-      `AuthorizedKeysFile ${authorized}`,
-      `PidFile ${path.join(root, 'sshd.pid')}`,
-      'PermitRootLogin prohibit-password',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'UsePAM no',
-      'StrictModes no',
-      'UseDNS no',
-      'PrintMotd no',
-      'LogLevel QUIET',
-      'MaxSessions 100',
-      'MaxStartups 100',
-      '',
-    ].join('\n'),
-  );
+  const configLines = [
+    `Port ${port}`,
+    'ListenAddress 127.0.0.1',
+    `HostKey ${hostKey}`,
+    `AuthorizedKeysFile ${authorized}`,
+    `PidFile ${path.join(root, 'sshd.pid')}`,
+    'PermitRootLogin prohibit-password',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UsePAM no',
+    'StrictModes no',
+    'UseDNS no',
+    'PrintMotd no',
+    'PrintLastLog no',
+    'X11Forwarding no',
+    `SetEnv HOME=${home}`,
+    'LogLevel QUIET',
+    'MaxSessions 100',
+    'MaxStartups 100',
+  ];
+  await writeFile(config, `${configLines.join('\n')}\n`);
   const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForPort(port, child);
 
@@ -100,10 +110,21 @@ export async function startSshd(dir) {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 
+  const sshArgs = (...command) => [...common, '-o', 'ControlMaster=no', `${user}@127.0.0.1`, ...command];
   return {
     port,
     /** @param {...string} command */
-    sshArgs: (...command) => [...common, '-o', 'ControlMaster=no', `${user}@127.0.0.1`, ...command],
+    sshArgs,
+    /**
+     * The peer's exact set-up for a suite's notes: the client's argv (scratch paths shortened) and
+     * the server's non-path options.
+     * @param {string[]} argv what the suite runs, `ssh` first
+     */
+    describe: (argv) => {
+      const short = (a) => a.replaceAll(root, '<scratch>');
+      const serverOptions = configLines.filter((l) => !/^(Port|ListenAddress|HostKey|AuthorizedKeysFile|PidFile) /.test(l)).map(short);
+      return `client: \`${argv.map(short).join(' ')}\` through a master opened once with \`ssh -o ControlMaster=yes -o ControlPersist=600 -f -N\` (same options); server: OpenSSH sshd on 127.0.0.1, ${serverOptions.join(', ')}`;
+    },
     async close() {
       try {
         execFileSync('ssh', [...common, '-O', 'exit', `${user}@127.0.0.1`], { stdio: 'ignore' });

@@ -2,6 +2,9 @@
 // connection to the built agent, against, in the same run and interleaved:
 //  - a bare Node `child_process.spawn('true')` in this process, waited to exit (target: ours ≤ 1.3x);
 //  - `ssh … true` to a loopback OpenSSH server through a ControlMaster connection (target: ≤ 0.5x).
+// The ssh peer runs without the machine's login set-up (see bench/lib/sshd.mjs: root's ~/.bashrc
+// made it 288 ms); each round's ratios are recorded, and their spread, so a ratio that moves
+// between rounds shows it.
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { spawnAgent } from '../lib/agent.mjs';
@@ -50,6 +53,15 @@ function execClient(url, token) {
 }
 
 const summary = (xs) => ({ p50_ms: +median(xs).toFixed(3), p90_ms: +percentile(xs, 90).toFixed(3), runs: xs.length });
+const fixed = (x) => +x.toFixed(3);
+/** Per-round values, their median and their spread: (max - min) / median. */
+const spread = (xs) => ({
+  per_round: xs.map(fixed),
+  median: fixed(median(xs)),
+  min: fixed(Math.min(...xs)),
+  max: fixed(Math.max(...xs)),
+  spread: fixed((Math.max(...xs) - Math.min(...xs)) / median(xs)),
+});
 
 export default {
   name: 'exec-spawn',
@@ -61,36 +73,59 @@ export default {
     const client = execClient(agent.url, agent.token);
     const sshArgs = sshd.sshArgs('true');
     try {
-      const rounds = smoke ? 2 : 10;
-      const perRound = smoke ? 10 : 60;
+      const rounds = smoke ? 2 : 15;
+      const perRound = smoke ? 10 : 30;
       const ours = [];
       const bare = [];
       const ssh = [];
+      const vsBare = [];
+      const vsSsh = [];
+      const sshP50 = [];
       // Warm-up: JIT in the agent and here, page cache for ssh.
       for (let i = 0; i < (smoke ? 5 : 50); i++) {
         await client.run();
         await bareSpawn();
       }
       await sshRun(sshArgs);
-      // Interleaved rounds, so all three see the same machine load (the machine is shared).
+      // Interleaved, so all three see the same machine load (the machine is shared).
       for (let r = 0; r < rounds; r++) {
-        for (let i = 0; i < perRound; i++) ours.push(await timeMs(client.run));
-        for (let i = 0; i < perRound; i++) bare.push(await timeMs(bareSpawn));
-        for (let i = 0; i < Math.ceil(perRound / 3); i++) ssh.push(await timeMs(() => sshRun(sshArgs)));
+        const round = { ours: [], bare: [], ssh: [] };
+        // One sample of each in turn, so a burst of load from elsewhere hits all three alike.
+        for (let i = 0; i < perRound; i++) {
+          round.ours.push(await timeMs(client.run));
+          round.bare.push(await timeMs(bareSpawn));
+          round.ssh.push(await timeMs(() => sshRun(sshArgs)));
+        }
+        ours.push(...round.ours);
+        bare.push(...round.bare);
+        ssh.push(...round.ssh);
+        vsBare.push(median(round.ours) / median(round.bare));
+        vsSsh.push(median(round.ours) / median(round.ssh));
+        sshP50.push(median(round.ssh));
         log(
-          `round ${r + 1}/${rounds}: ours p50 ${median(ours).toFixed(3)} ms, bare spawn ${median(bare).toFixed(3)} ms, ssh ${median(ssh).toFixed(3)} ms`,
+          `round ${r + 1}/${rounds}: ours p50 ${median(round.ours).toFixed(3)} ms, bare spawn ${median(round.bare).toFixed(3)} ms, ` +
+            `ssh ${median(round.ssh).toFixed(3)} ms (ours/bare ${vsBare.at(-1).toFixed(2)}, ours/ssh ${vsSsh.at(-1).toFixed(3)})`,
         );
       }
       return {
-        figures: { agent_exec: summary(ours), bare_node_spawn: summary(bare), ssh_controlmaster: summary(ssh) },
+        figures: {
+          agent_exec: summary(ours),
+          bare_node_spawn: summary(bare),
+          ssh_controlmaster: summary(ssh),
+          rounds,
+          ssh_p50_ms_rounds: spread(sshP50),
+          ratio_vs_bare_spawn_rounds: spread(vsBare),
+          ratio_vs_ssh_rounds: spread(vsSsh),
+        },
         ratios: {
           p50_vs_bare_spawn: ratio(median(ours) / median(bare), 1.3, 'at_most'),
           p50_vs_ssh_controlmaster: ratio(median(ours) / median(ssh), 0.5, 'at_most'),
         },
         notes:
           'Each sample is one command run to exit: POST /exec on one kept-alive HTTP/1.1 connection (answer checked for exit_code 0); ' +
-          "child_process.spawn('true') in the benchmark process, waited to exit; `ssh -o ControlMaster=no -o ControlPath=… true` " +
-          'through an already-authenticated master connection to sshd on 127.0.0.1 (new ssh client process per sample).',
+          "child_process.spawn('true') in the benchmark process, waited to exit; one new ssh client process per sample through the " +
+          `already-authenticated master connection (the session runs \`$SHELL -c true\`, as sshd always does). Peer: ${sshd.describe(['ssh', ...sshArgs])}. ` +
+          "Ratios are of the medians of all samples; *_rounds give each round's ratio and their spread ((max - min) / median).",
       };
     } finally {
       client.close();

@@ -18,8 +18,25 @@ export const SSE_HEADERS = {
   Connection: 'keep-alive',
 };
 
-const STDOUT_HEAD = 'event: stdout\ndata: {"data":"';
-const STDERR_HEAD = 'event: stderr\ndata: {"data":"';
+const STDOUT_HEAD = Buffer.from('event: stdout\ndata: {"data":"', 'latin1');
+const STDERR_HEAD = Buffer.from('event: stderr\ndata: {"data":"', 'latin1');
+const FRAME_TAIL = Buffer.from('"}\n\n', 'latin1');
+
+/**
+ * The `stdout`/`stderr` frame of one output chunk, as one Buffer: `event: stdout\ndata:
+ * {"data":"<base64>"}\n\n`. base64 never needs JSON escaping, so no JSON.stringify; the base64
+ * text is copied once, straight into the frame (a template string would be flattened, then
+ * copied again by the socket write). See bench/results/exec-terminal-profile.md.
+ */
+export function outputFrame(fd: 1 | 2, data: Buffer): Buffer {
+  const head = fd === 1 ? STDOUT_HEAD : STDERR_HEAD;
+  const text = data.toString('base64');
+  const frame = Buffer.allocUnsafe(head.length + text.length + FRAME_TAIL.length);
+  head.copy(frame, 0);
+  frame.write(text, head.length, 'latin1');
+  FRAME_TAIL.copy(frame, head.length + text.length);
+  return frame;
+}
 
 /** One SSE frame: `event: <name>\ndata: <one-line JSON>\n\n`. */
 export function sseFrame(name: string, payload: unknown): string {
@@ -76,9 +93,7 @@ export class SseTaskStream implements TaskListener {
   output(fd: 1 | 2, data: Buffer): void {
     if (this.#stream.closed) return;
     const raw = this.#stream.raw;
-    // base64 never needs JSON escaping, so the frame is built without JSON.stringify; it is
-    // pure ASCII, so latin1 writes it with a plain copy instead of UTF-8 encoding.
-    raw.write(`${fd === 1 ? STDOUT_HEAD : STDERR_HEAD}${data.toString('base64')}"}\n\n`, 'latin1');
+    raw.write(outputFrame(fd, data));
     if (!this.#held && raw.writableLength > this.#options.softLimit) {
       this.#held = true;
       this.#task.hold(this);

@@ -1,6 +1,6 @@
 import type { IPty } from 'node-pty';
 import { RingBuffer } from './ring-buffer.js';
-import { drainAtEnd } from './spawn-pty.js';
+import { drainAtEnd, readIntoOneBuffer } from './spawn-pty.js';
 
 /** Largest output frame sent in one piece (id byte included). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -8,6 +8,9 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
 const FULL_READ_BYTES = 4000;
 /** How long streaming output is gathered into one frame. */
 const BULK_DELAY_MS = 1;
+/** First size of a frame being gathered: small for typing, larger once output streams; doubled as needed. */
+const SMALL_FRAME_BYTES = 16 * 1024;
+const BULK_FRAME_BYTES = 64 * 1024;
 
 export interface SessionEvents {
   /** One coalesced output frame: `[id_byte][data]`. */
@@ -49,7 +52,8 @@ export class TerminalSession {
   closing = false;
   readonly #pty: IPty;
   readonly #events: SessionEvents;
-  #pending: Buffer[] = [];
+  /** The frame being gathered: `[id][data]`, `#pendingBytes` of data so far. */
+  #frame: Buffer | undefined;
   #pendingBytes = 0;
   #immediate: NodeJS.Immediate | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -64,8 +68,11 @@ export class TerminalSession {
     this.scrollback = new RingBuffer(init.scrollbackSize);
     this.#pty = init.pty;
     this.#events = init.events;
-    // node-pty yields Buffers when spawned with `encoding: null`; its typings say string.
-    this.#pty.onData((chunk) => this.#onData(chunk as unknown as Buffer));
+    // Reads go into one reused buffer when this Node allows it; else node-pty's 'data' events
+    // (Buffers when spawned with `encoding: null`; its typings say string).
+    if (!readIntoOneBuffer(this.#pty, (view) => this.#onData(view))) {
+      this.#pty.onData((chunk) => this.#onData(chunk as unknown as Buffer));
+    }
     drainAtEnd(this.#pty, (chunk) => this.#onData(chunk));
     this.#exited = new Promise((resolve) => {
       this.#pty.onExit(({ exitCode, signal }) => {
@@ -149,10 +156,19 @@ export class TerminalSession {
     clearTimeout(timer);
   }
 
+  /** Takes a chunk of output; it is copied at once (the reader reuses its buffer). */
   #onData(chunk: Buffer): void {
-    this.#pending.push(chunk);
-    this.#pendingBytes += chunk.length;
-    if (this.#pendingBytes + 1 >= MAX_FRAME_BYTES) this.#flush();
+    if (chunk.length === 0) return;
+    if (1 + this.#pendingBytes + chunk.length > MAX_FRAME_BYTES) {
+      this.#flush();
+      // Only a drain at exit reads more than a frame holds at once.
+      if (1 + chunk.length > MAX_FRAME_BYTES) {
+        for (let at = 0; at < chunk.length; at += MAX_FRAME_BYTES - 1) this.#onData(chunk.subarray(at, at + MAX_FRAME_BYTES - 1));
+        return;
+      }
+    }
+    this.#append(chunk);
+    if (1 + this.#pendingBytes >= MAX_FRAME_BYTES) this.#flush();
     else if (chunk.length >= FULL_READ_BYTES) {
       // A full read: the program is streaming and more is on its way. Gathering it for a moment
       // sends far fewer frames (less CPU on both ends) at the same pace.
@@ -165,20 +181,30 @@ export class TerminalSession {
 
   readonly #flushNow = (): void => this.#flush();
 
+  #append(chunk: Buffer): void {
+    const needed = 1 + this.#pendingBytes + chunk.length;
+    let frame = this.#frame;
+    if (!frame || frame.length < needed) {
+      let size = frame ? frame.length * 2 : chunk.length >= FULL_READ_BYTES ? BULK_FRAME_BYTES : SMALL_FRAME_BYTES;
+      while (size < needed) size *= 2;
+      const grown = Buffer.allocUnsafe(Math.min(size, MAX_FRAME_BYTES));
+      grown[0] = this.id;
+      if (frame) frame.copy(grown, 1, 1, 1 + this.#pendingBytes);
+      this.#frame = frame = grown;
+    }
+    chunk.copy(frame, 1 + this.#pendingBytes);
+    this.#pendingBytes += chunk.length;
+  }
+
   #flush(): void {
     if (this.#immediate) clearImmediate(this.#immediate);
     this.#immediate = undefined;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#pendingBytes === 0) return;
-    const frame = Buffer.allocUnsafe(this.#pendingBytes + 1);
-    frame[0] = this.id;
-    let offset = 1;
-    for (const chunk of this.#pending) {
-      chunk.copy(frame, offset);
-      offset += chunk.length;
-    }
-    this.#pending = [];
+    if (this.#pendingBytes === 0 || !this.#frame) return;
+    // The frame's buffer goes with it (queued on sockets); the next frame starts a new one.
+    const frame = this.#frame.subarray(0, 1 + this.#pendingBytes);
+    this.#frame = undefined;
     this.#pendingBytes = 0;
     this.scrollback.push(frame.subarray(1));
     this.#events.output(frame);

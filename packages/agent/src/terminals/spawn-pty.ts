@@ -58,8 +58,39 @@ export function spawnPty(options: PtySpawnOptions): IPty {
 }
 
 interface PtyInternals {
-  _socket?: { prependListener(event: 'end', fn: () => void): void };
+  _socket?: { prependListener(event: 'end', fn: () => void): void; _handle?: { useUserBuffer?: (buf: Uint8Array) => void } };
   _fd?: number;
+}
+
+/** Size of the buffer a PTY is read into (a read returns at most about 4 KiB; a drain, more). */
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * Reads the PTY into one buffer allocated once, instead of node-pty's stream, which allocates a
+ * 64 KiB buffer per read and emits it through the stream machinery: a PTY hands out at most
+ * about 4 KiB per read, so a program printing fast costs a read (and an allocation, and a
+ * 'data' event) per 4 KiB. `onChunk` gets a view that is only valid during the call. This is
+ * net.Socket's own `onread: { buffer, callback }` mode, switched on after node-pty made the
+ * socket (it takes no options); pause/resume and end of file work as before. Call it right after
+ * spawning, before the event loop turns (the socket starts reading on the next tick). Returns false,
+ * and changes nothing, when this Node's socket does not have that mode (the caller then uses onData).
+ * Measured in bench/results/exec-terminal-profile.md.
+ */
+export function readIntoOneBuffer(pty: IPty, onChunk: (view: Buffer) => void): boolean {
+  const socket = (pty as unknown as PtyInternals)._socket as (Record<symbol, unknown> & PtyInternals['_socket']) | undefined;
+  const handle = socket?._handle;
+  if (!socket || typeof handle?.useUserBuffer !== 'function') return false;
+  const symbols = Object.getOwnPropertySymbols(socket);
+  const kBuffer = symbols.find((s) => s.description === 'kBuffer');
+  const kBufferCb = symbols.find((s) => s.description === 'kBufferCb');
+  if (!kBuffer || !kBufferCb) return false;
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  socket[kBuffer] = buffer;
+  socket[kBufferCb] = (nread: number) => {
+    onChunk(buffer.subarray(0, nread));
+  };
+  handle.useUserBuffer(buffer);
+  return true;
 }
 
 /**

@@ -88,6 +88,15 @@ describe('terminal I/O over /ws', () => {
     }
   });
 
+  it('delivers every byte in order when output streams through many reads and frames', async () => {
+    // The PTY is read into one reused buffer: each read must be copied out before the next one.
+    const ws = await connect();
+    const id = await createTerminal(t, { cmd: ['sh', '-c', 'stty -echo; seq 1 200000'] });
+    await ws.waitForText((m) => m.type === 'exit' && m.id === String(id));
+    const lines = Array.from({ length: 200000 }, (_, i) => String(i + 1));
+    expect(ws.text(id)).toBe(`${lines.join('\r\n')}\r\n`);
+  });
+
   it('closes a session with a close frame: exit notice to clients, gone from the list', async () => {
     const id = await createTerminal(t);
     const ws = await connect();
