@@ -76,6 +76,25 @@ export class OutputRing {
     return all.toString('utf8', start);
   }
 
+  /**
+   * The last `max` buffered bytes as UTF-8 text (a sequence cut at the start is skipped), and whether anything
+   * was left out: only the end is copied and decoded, whatever the ring holds.
+   */
+  tailText(max: number): { text: string; cut: boolean } {
+    const parts: Buffer[] = [];
+    let bytes = 0;
+    for (let i = this.#chunks.length - 1; i >= this.#head && bytes < max; i--) {
+      const data = (this.#chunks[i] as OutputChunk).data;
+      parts.unshift(bytes + data.length > max ? data.subarray(data.length - (max - bytes)) : data);
+      bytes += Math.min(data.length, max - bytes);
+    }
+    const cut = this.#size > max;
+    const tail = Buffer.concat(parts);
+    let start = 0;
+    if (cut || this.truncated) while (start < 3 && start < tail.length && ((tail[start] as number) & 0xc0) === 0x80) start++;
+    return { text: tail.toString('utf8', start), cut };
+  }
+
   clear(): void {
     this.#chunks = [];
     this.#head = 0;

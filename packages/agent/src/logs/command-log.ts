@@ -107,10 +107,22 @@ function tailOf(text: string, max: number): { text: string; cut: boolean } {
   return { text: buffer.subarray(start).toString('utf8'), cut: true };
 }
 
+/**
+ * The end of a stream's buffered output, at most `max` bytes once encoded: only its last `max` bytes are decoded
+ * (a task's whole output may be megabytes), and bytes that are not UTF-8, which decode to three-byte U+FFFD,
+ * are cut again to the bound.
+ */
+function outputTail(ring: Task['stdout'], max: number): { text: string; cut: boolean } {
+  const raw = ring.tailText(max);
+  const bounded = tailOf(raw.text, max);
+  return { text: bounded.text, cut: raw.cut || bounded.cut };
+}
+
 export function toRecord(task: Task): CommandRecord {
   const max = LOG_LIMITS.cmdOutputBytes;
-  const stdout = tailOf(task.logsDiscarded ? '' : task.stdout.text(), max);
-  const stderr = tailOf(task.logsDiscarded ? '' : task.stderr.text(), max);
+  const empty = { text: '', cut: false };
+  const stdout = task.logsDiscarded ? empty : outputTail(task.stdout, max);
+  const stderr = task.logsDiscarded ? empty : outputTail(task.stderr, max);
   const started = task.startedAt ?? null;
   const exited = task.exitedAt ?? null;
   return {
