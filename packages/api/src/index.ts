@@ -3,6 +3,7 @@ export { GATEWAY_SECRET_SETTING, loadGatewaySecret, signGatewayJwt, verifyGatewa
 export { INTERNAL_WAKE_HEADER, INTERNAL_WAKE_PATH, internalWakeClient, signWake } from './auth/internal-wake.js';
 export { createApiLogger } from './logger.js';
 export { API_VERSION, type ControlPlane, type ControlPlaneOptions, createControlPlane } from './server.js';
+export { withRouteChanges } from './service/lifecycle-route-changes.js';
 export { wakingRoutes } from './service/lifecycle-routes-source.js';
 export { openStore, type StoreConfig, sqliteFile } from './store/open-store.js';
 export type { CredentialRecord, WorkspaceRecord } from './store/records.js';

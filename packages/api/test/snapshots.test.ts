@@ -52,6 +52,15 @@ for (const variant of driverVariants()) {
       await rm(tmp, { recursive: true, force: true });
     }, 120_000);
 
+    it('the lifecycle answer says the driver has file-system snapshots, and whether a fork copies the files', async () => {
+      expect((await t.json('GET', `/workspace/${id}/lifecycle`)).body.filesystem_snapshots).toEqual({
+        supported: true,
+        // The sandbox clones the disk (constant time, where its disk pool can reflink); the process driver copies files.
+        constant_time_fork: variant.kind === 'sandbox' ? t.cp.context.driver.snapshots?.constantTimeFork : false,
+        unavailable_reason: null,
+      });
+    });
+
     it('snapshot and restore: the file system comes back, memory is said not to', async () => {
       await exec(id, `mkdir ~/s && echo one > ~/s/v${chown('1000 ~/s/v')}`);
       const none = await t.json('GET', `/workspace/${id}/snapshot`);
@@ -146,6 +155,41 @@ for (const variant of driverVariants()) {
       expect((await t.json('DELETE', `/workspace/${other}`)).status).toBe(200);
     });
 
+    it('archives keep sparse files: a 1 GiB file of a few KiB of data comes back whole, holes and all', async () => {
+      const write = (text: string, at: number) => `printf ${text} | dd of=$HOME/sparse/big bs=1 seek=${at} conv=notrunc status=none`;
+      await exec(
+        id,
+        `mkdir -p ~/sparse && truncate -s 1G ~/sparse/big && ${write('head', 0)} && ${write('middle', 500_000_000)} && ${write('tail', 1024 ** 3 - 4)}`,
+      );
+      // Apparent size, data blocks (KiB, small), and what is at each written place and in a hole between them
+      // (reading the whole gibibyte would cost seconds).
+      const at = (dir: string, offset: number, count: number) =>
+        `dd if=${dir}/big bs=1 skip=${offset} count=${count} status=none | od -An -c | tr -d ' '`;
+      const probe = (dir: string) =>
+        `stat -c %s ${dir}/big; du -k ${dir}/big | cut -f1; (${at(dir, 0, 4)}; ${at(dir, 500_000_000, 6)}; ${at(dir, 1024 ** 3 - 4, 4)}; ${at(dir, 700_000_000, 4)}) | tr -d '\\n'`;
+      const [size, kib, content] = (await exec(id, probe('$HOME/sparse'))).trim().split('\n');
+      expect(Number(size)).toBe(1024 ** 3);
+      expect(Number(kib)).toBeLessThan(1024);
+      expect(content).toBe('headmiddletail\\0\\0\\0\\0');
+      const made = await t.json('POST', `/workspace/${id}/archives`, { body: { version: 'sparse', vm_paths: [`${home}/sparse`] } });
+      expect(made.status, JSON.stringify(made.body)).toBe(200);
+      expect(made.body.size).toBeLessThan(1024 * 1024);
+      const copy = await t.json('POST', '/workspace', {
+        body: { name: 'sparse-copy', ...variant.workspace, from_archive: { workspace_id: id, version: 'sparse' } },
+      });
+      expect(copy.status, JSON.stringify(copy.body)).toBe(201);
+      const copyId = copy.body.workspace.id as string;
+      await t.json('PATCH', `/workspace/${copyId}/network`, { body: { public_access: true } });
+      const there = variant.kind === 'sandbox' ? `${home}/sparse` : '$HOME/sparse';
+      const [copySize, copyKib, copyContent] = (await exec(copyId, probe(there))).trim().split('\n');
+      expect(Number(copySize)).toBe(1024 ** 3);
+      // Its holes stayed holes (in a sandbox the 1 GiB would not even fit the 256 MiB disk otherwise).
+      expect(Number(copyKib)).toBeLessThan(1024);
+      expect(copyContent).toBe(content);
+      await exec(id, 'rm -rf ~/sparse');
+      expect((await t.json('DELETE', `/workspace/${copyId}`)).status).toBe(200);
+    });
+
     it('archive uploads: a downloaded archive becomes a new workspace; hostile and oversized ones are refused', async () => {
       const upload = (body: NonNullable<RequestInit['body']>, headers: Record<string, string> = {}, auth = t.client) =>
         fetch(`${t.url}/workspace/archives/upload`, {
@@ -211,6 +255,28 @@ for (const variant of driverVariants()) {
         ['gzip that is not', Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(600, 7)])],
       ];
       if (variant.kind === 'process') hostile.push(['a device node', tarOf([{ name: 'disk', type: 'char' }])]);
+      // Sparse maps that are no file's: segments overlapping, past the file's end, adding up to other than the data.
+      const data = 'x'.repeat(1024);
+      hostile.push(
+        [
+          'a sparse map overlapping',
+          tarOf([
+            {
+              name: 's',
+              data,
+              sparse: {
+                map: [
+                  [0, 512],
+                  [100, 512],
+                ],
+                realSize: 4096,
+              },
+            },
+          ]),
+        ],
+        ['a sparse map past the end', tarOf([{ name: 's', data, sparse: { map: [[0, 1024]], realSize: 100 } }])],
+        ['a sparse map short of its data', tarOf([{ name: 's', data, sparse: { map: [[0, 512]], realSize: 4096 } }])],
+      );
       const before = (await t.json('GET', '/workspace')).body.total;
       for (const [what, archive] of hostile) {
         const refused = await create(await uploaded(archive));
@@ -226,6 +292,11 @@ for (const variant of driverVariants()) {
         const tooBig = await create(await uploaded(big), { disk_size_mb: 256 });
         expect(tooBig.status, JSON.stringify(tooBig.body)).toBe(400);
         expect(tooBig.body.error).toMatch(/do not fit/);
+        // A sparse file counts at its real size, not at the few bytes its archive stores.
+        const sparse = tarOf([{ name: 'holes', data: 'x', sparse: { map: [[300 * 1024 * 1024 - 1, 1]], realSize: 300 * 1024 * 1024 } }]);
+        const sparseTooBig = await create(await uploaded(sparse), { disk_size_mb: 256 });
+        expect(sparseTooBig.status, JSON.stringify(sparseTooBig.body)).toBe(400);
+        expect(sparseTooBig.body.error).toMatch(/do not fit/);
       }
 
       // Refused at the upload: not an archive, too large (declared, or found so while streaming), not binary.

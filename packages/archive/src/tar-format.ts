@@ -12,7 +12,10 @@ export const MAX_META = 1024 * 1024;
 
 export type TarEntryType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
 
-/** Entry types a file system's tar holds; anything else (GNU sparse, volume labels…) is refused, not half-read. */
+/**
+ * Entry types a file system's tar holds; anything else (volume labels, multi-volume parts…) is refused, not
+ * half-read. GNU sparse files (`S`) are regular files read with their map (tar-reader.ts).
+ */
 export const ENTRY_TYPES: Readonly<Record<string, TarEntryType>> = {
   '0': 'file',
   '\0': 'file',

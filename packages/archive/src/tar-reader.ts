@@ -1,8 +1,9 @@
 // A streaming tar reader (ustar, pax and GNU long names): headers are parsed as they come and each file's data
-// is handed over in the stream's own chunks, so a layer or an archive is never held in memory. The reader
-// checks the format only; what an entry may be (a path leaving the directory, a device) is its caller's rule.
+// is handed over in the stream's own chunks, so a layer or an archive is never held in memory. GNU sparse files
+// (tar-sparse.ts) are read as the regular files they are, with their map. The reader checks the format only; what an entry may be (a path leaving the directory, a device) is its caller's rule.
 import { ChunkReader } from './chunk-reader.js';
 import { BLOCK, checksumOk, ENTRY_TYPES, MAX_META, number, paxRecords, shown, type TarEntryType, TarError, text } from './tar-format.js';
+import { checkSparseMap, oldGnuSparse, pax1Segments, paxMapSegments, type SparseSegment } from './tar-sparse.js';
 
 export interface TarEntry {
   type: TarEntryType;
@@ -20,8 +21,13 @@ export interface TarEntry {
   devMinor: number;
   /** Extended attributes from pax records (`SCHILY.xattr.*`), values as bytes. */
   xattrs: Map<string, Buffer>;
-  /** A GNU sparse file's real name (`GNU.sparse.name`), which GNU tar extracts it as. */
+  /** A GNU sparse file's real name (`GNU.sparse.name`), which GNU tar extracts it as (and `path` is). */
   sparseName?: string;
+  /**
+   * A GNU sparse file's data segments (`size` is then its real size, holes included): the data handed over is
+   * theirs, one after another (`writeEntryData` puts each where it belongs).
+   */
+  sparse?: SparseSegment[];
 }
 
 export type OnEntry = (entry: TarEntry, data: () => AsyncGenerator<Buffer>) => Promise<void> | void;
@@ -79,9 +85,10 @@ export async function readEntries(reader: ChunkReader, onEntry: OnEntry, options
     }
     const records = new Map([...global, ...pax]);
     const rec = (key: string) => records.get(key)?.toString('utf8');
-    const prefix = block.subarray(257, 263).toString('ascii').startsWith('ustar') ? text(block, 345, 155) : '';
+    // Only POSIX ustar has a name prefix: GNU's format (`ustar  `) keeps times and a sparse map there.
+    const prefix = block.subarray(257, 263).toString('latin1') === 'ustar\0' ? text(block, 345, 155) : '';
     const name = text(block, 0, 100);
-    const type = ENTRY_TYPES[flag];
+    const type = flag === 'S' ? 'file' : ENTRY_TYPES[flag];
     const sparseName = rec('GNU.sparse.name');
     const entry: TarEntry = {
       type: type ?? 'file',
@@ -104,8 +111,16 @@ export async function readEntries(reader: ChunkReader, onEntry: OnEntry, options
     longLink = undefined;
     if (type === undefined) throw new TarError(`entry '${shown(entry.path)}' has an unsupported type '${shown(flag)}'`);
     if (!Number.isSafeInteger(entry.size) || entry.size < 0) throw new TarError(`entry '${shown(entry.path)}' has an invalid size`);
-    const dataSize = entry.type === 'file' ? entry.size : 0;
-    const dataPadded = entry.type === 'file' ? Math.ceil(entry.size / BLOCK) * BLOCK : padded;
+    let dataSize = entry.type === 'file' ? entry.size : 0;
+    if (flag === 'S') {
+      const { segments, realSize } = await oldGnuSparse(block, reader, entry.path, what);
+      checkSparseMap(segments, realSize, dataSize, entry.path);
+      entry.sparse = segments;
+      entry.size = realSize;
+    } else if (entry.type === 'file' && [...records.keys()].some((k) => k.startsWith('GNU.sparse.'))) {
+      dataSize = await paxSparse(entry, records, reader, dataSize);
+    }
+    const dataPadded = entry.type === 'file' ? Math.ceil(dataSize / BLOCK) * BLOCK : padded;
     let consumed = false;
     await onEntry(entry, () => {
       consumed = true;
@@ -114,4 +129,33 @@ export async function readEntries(reader: ChunkReader, onEntry: OnEntry, options
     if (!consumed) await reader.skip(dataSize);
     await reader.skip(dataPadded - dataSize);
   }
+}
+
+/**
+ * A pax entry of a GNU sparse file, format 1.0 or 0.1 (0.0 repeats its keys, which pax records cannot hold: it
+ * is refused). The entry takes its real name and size and its map; gives the bytes of data that follow.
+ */
+async function paxSparse(entry: TarEntry, records: Map<string, Buffer>, reader: ChunkReader, stored: number): Promise<number> {
+  const rec = (key: string) => records.get(key)?.toString('utf8');
+  const name = rec('GNU.sparse.name');
+  const unsupported = () => new TarError(`entry '${shown(entry.path)}' is a sparse file in a GNU format not supported (only 1.0 and 0.1)`);
+  if (name === undefined) throw unsupported();
+  let segments: SparseSegment[];
+  let realSize: string | undefined;
+  let dataSize = stored;
+  if (rec('GNU.sparse.major') === '1' && rec('GNU.sparse.minor') === '0') {
+    const map = await pax1Segments(reader, stored, name);
+    segments = map.segments;
+    dataSize -= map.mapBytes;
+    realSize = rec('GNU.sparse.realsize');
+  } else if (rec('GNU.sparse.major') === undefined && rec('GNU.sparse.map') !== undefined) {
+    segments = paxMapSegments(rec('GNU.sparse.map') as string, name);
+    realSize = rec('GNU.sparse.size');
+  } else throw unsupported();
+  const size = realSize !== undefined && /^\d{1,20}$/.test(realSize) ? Number(realSize) : -1;
+  checkSparseMap(segments, size, dataSize, name);
+  entry.path = name;
+  entry.sparse = segments;
+  entry.size = size;
+  return dataSize;
 }

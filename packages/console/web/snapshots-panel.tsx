@@ -1,14 +1,15 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api } from './api.js';
+import { api } from './api.js';
 import { messageOf } from './hooks.js';
-import type { Snapshot, Workspace } from './types.js';
+import type { Lifecycle, Snapshot, Workspace } from './types.js';
 
 /**
  * The workspace's snapshot (its file system at one instant; memory is not in it), and what to do with it: take a
  * new one, restore it, or fork the workspace into copies. Each asks first: a snapshot replaces the previous one, a
- * restore loses every change since, a fork makes new workspaces.
+ * restore loses every change since, a fork makes new workspaces. Offered only where the lifecycle answer (which
+ * the page loads anyway) says the driver has file-system snapshots; elsewhere the view says why.
  */
-export function SnapshotsPanel({ ws, onChanged }: { ws: Workspace; onChanged: () => void }) {
+export function SnapshotsPanel({ ws, lifecycle, onChanged }: { ws: Workspace; lifecycle: Lifecycle | undefined; onChanged: () => void }) {
   const [snapshot, setSnapshot] = useState<Snapshot | null | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [done, setDone] = useState<string | undefined>(undefined);
@@ -16,15 +17,16 @@ export function SnapshotsPanel({ ws, onChanged }: { ws: Workspace; onChanged: ()
   const [forkName, setForkName] = useState('');
   const [count, setCount] = useState('1');
   const [children, setChildren] = useState<Workspace[]>([]);
-  // A driver without snapshots says so (409) when asked for the latest one: the view says why instead of offering them.
-  const [unavailable, setUnavailable] = useState<string | undefined>(undefined);
+  const capability = lifecycle?.filesystem_snapshots;
+  const supported = capability?.supported === true;
 
   useEffect(() => {
+    if (!supported) return;
     api
       .snapshot(ws.id)
       .then(setSnapshot)
-      .catch((err) => (err instanceof ApiError && err.code === 'conflict' ? setUnavailable(err.message) : setError(messageOf(err))));
-  }, [ws.id]);
+      .catch((err) => setError(messageOf(err)));
+  }, [ws.id, supported]);
 
   const act = async (question: string, what: () => Promise<string>) => {
     if (!confirm(question)) return;
@@ -41,7 +43,8 @@ export function SnapshotsPanel({ ws, onChanged }: { ws: Workspace; onChanged: ()
     }
   };
 
-  if (unavailable) return <p>Snapshots are not available here: {unavailable}.</p>;
+  if (capability === undefined) return <p aria-busy="true">Loading…</p>;
+  if (!supported) return <p data-snapshots-unavailable>Snapshots are not available here: {capability.unavailable_reason}.</p>;
 
   return (
     <div class="snapshots">

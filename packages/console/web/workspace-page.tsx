@@ -134,7 +134,7 @@ export function WorkspacePage({ id, tab, gatewayUrl }: { id: string; tab: string
           (running ? <WorkloadsPanel id={id} active={current === 'workloads'} /> : <p>Workloads run while the workspace runs.</p>)}
       </section>
       <section hidden={current !== 'snapshots'} aria-label="Snapshots">
-        {opened.has('snapshots') && <SnapshotsPanel ws={ws} onChanged={refresh} />}
+        {opened.has('snapshots') && <SnapshotsPanel ws={ws} lifecycle={lifecycle} onChanged={refresh} />}
       </section>
       <section hidden={current !== 'lifecycle'} aria-label="Lifecycle">
         {opened.has('lifecycle') && <LifecyclePanel id={id} lifecycle={lifecycle} onChanged={setLifecycle} />}

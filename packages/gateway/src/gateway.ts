@@ -54,6 +54,13 @@ export interface Gateway {
    * learns the same from the workspace's route within about a second (see RelayWatch).
    */
   agentExited(workspaceId: string): void;
+  /**
+   * Told that a workspace's route changed (paused, stopped, started, woken, removed, its token or access
+   * changed) by a control plane in the same process (`@cove/api`'s `withRouteChanges`): its cached route is
+   * dropped, so the next request sees the change at once. A gateway in another process sees it within
+   * `routeCacheMs`.
+   */
+  routeChanged(workspaceId: string): void;
   /** Stops accepting, cuts open connections and tunnels, closes the upstream pools. */
   close(): Promise<void>;
 }
@@ -105,6 +112,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (closed) return;
       const count = relays.cut(workspaceId, 'exited');
       if (count > 0) log.info({ workspace: workspaceId, reason: 'exited', cut: count }, 'relayed connections of a workspace ended');
+    },
+    routeChanged(workspaceId) {
+      routes.drop(workspaceId);
     },
     async close() {
       if (closed) return;

@@ -34,6 +34,15 @@ export class LookupCache<T> {
     this.#entries.clear();
   }
 
+  /**
+   * Forgets the answer for `key`, a look-up under way included (its answer may predate the change): the next
+   * request looks it up again. For a change the caller is told of as it happens (see `Gateway.routeChanged`).
+   */
+  drop(key: string): void {
+    this.#entries.delete(key);
+    this.#pending.delete(key);
+  }
+
   /** Replaces the answer for `key` with one known to be current (a workspace just woken). */
   put(key: string, value: T): void {
     this.#entries.set(key, { value, fetchedAt: performance.now() });
@@ -46,6 +55,8 @@ export class LookupCache<T> {
     const startedAt = performance.now();
     const promise = this.#lookup(key).then(
       (value) => {
+        // Dropped while under way: the answer is the caller's, not the cache's.
+        if (this.#pending.get(key) !== promise) return value;
         this.#pending.delete(key);
         this.#entries.set(key, { value, fetchedAt: startedAt });
         // Drop entries of keys nobody asks for any more, without a timer.
@@ -53,7 +64,7 @@ export class LookupCache<T> {
         return value;
       },
       (err: unknown) => {
-        this.#pending.delete(key);
+        if (this.#pending.get(key) === promise) this.#pending.delete(key);
         throw err;
       },
     );

@@ -3,7 +3,10 @@
 // user: nothing in it may land outside the directory. Every header is read (@cove/archive's reader) and the
 // archive is refused whole, before anything is written, when an entry's name or a hard link's target leaves the
 // directory (`..`), goes through a symlink the archive made, when a hard link names nothing before it, for
-// device nodes, unknown entry types, or content larger than the workspace's disk.
+// device nodes, unknown entry types, or content larger than the workspace's disk. GNU sparse files (what
+// `writeArchive` makes of a file with holes) pass when their map is sound (the reader checks it: segments in
+// order, inside the file, adding up to the data stored); they count at their real size, holes included: the
+// limit bounds the files as the workspace sees them, whatever a later copy does with the holes.
 import { shown, TarError, walkTarFile } from '@cove/archive';
 
 /** What the check refuses an archive with (the reader's own error: one class for both). */
@@ -67,6 +70,7 @@ export async function checkArchive(file: string, maxBytes: number): Promise<void
         else linkable.add(key);
       }
       if (entry.type === 'file') {
+        // A sparse file's real size (`size`), not the data its archive stores.
         total += entry.size;
         // Refused at the header that says so, before its data is read.
         if (total > maxBytes) {

@@ -104,6 +104,26 @@ export const LifecycleEvent = Type.Object(
 );
 export type LifecycleEvent = Static<typeof LifecycleEvent>;
 
+/**
+ * What the workspace's driver can do with its file system (Cove's, beside the SDK's fields): snapshot and restore,
+ * archives and forks (`WorkspaceDriver.snapshots`), and at what cost a fork comes. Where `supported` is false
+ * those routes answer 409 with `unavailable_reason`; a client (the web console) offers them only where true.
+ */
+export const FilesystemSnapshots = Type.Object(
+  {
+    supported: Type.Boolean({ description: 'snapshot, restore, archives and forks of the file system' }),
+    constant_time_fork: Type.Boolean({ description: 'a fork costs the same whatever the workspace holds (false: its files are copied)' }),
+    unavailable_reason: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: true },
+);
+export type FilesystemSnapshots = Static<typeof FilesystemSnapshots>;
+
+/** Why a driver offers no file-system snapshots: the 409 of those routes and `unavailable_reason` alike. */
+export function noFilesystemSnapshots(driverName: string): string {
+  return `the ${driverName} driver has no snapshots, archives or forks`;
+}
+
 /** `GET /workspace/:id/lifecycle` and the answer of every lifecycle change (the SDK's `LifecycleStatus`). */
 export const LifecycleResponse = Type.Object(
   {
@@ -124,8 +144,10 @@ export const LifecycleResponse = Type.Object(
       { additionalProperties: true },
     ),
     uptime: Type.Integer({ description: 'seconds since the workspace last started; 0 while it is not running' }),
+    /** Memory snapshots (a suspend that keeps the processes' memory on disk): false, see the reason. */
     snapshot_supported: Type.Boolean(),
     snapshot_unavailable_reason: Type.Union([Type.String(), Type.Null()]),
+    filesystem_snapshots: FilesystemSnapshots,
     suspend_mode: Type.String({ description: '`pause` (memory kept in RAM) or `stop` where the driver cannot pause' }),
     stopped_by: Type.Union([Type.String(), Type.Null()]),
     wake_on_traffic: Type.Boolean(),

@@ -2,9 +2,11 @@
 // the answer's shape (the official SDK's LifecycleStatus).
 import {
   AppError,
+  type FilesystemSnapshots,
   type IdlePolicyBody,
   type MakePermanentBody,
   type MakeTemporaryBody,
+  noFilesystemSnapshots,
   parseDuration,
   type RestartPolicy,
   type TtlAction,
@@ -211,11 +213,22 @@ export function presentLifecycle(ws: WorkspaceRecord, lc: LifecycleRecord, drive
     uptime: ws.status === 'running' ? Math.max(0, Math.floor((now - started) / 1000)) : 0,
     snapshot_supported: false,
     snapshot_unavailable_reason: SNAPSHOT_UNAVAILABLE_REASON,
+    filesystem_snapshots: filesystemSnapshots(driver),
     suspend_mode: driver.canPause ? 'pause' : 'stop',
     stopped_by: ws.status === 'running' ? null : lc.stoppedBy,
     wake_on_traffic: ws.status === 'paused' || (ws.status === 'stopped' && lc.wakeOnTraffic),
     last_activity_at: lc.lastActivityAt,
     events: lc.events,
     created_at: lc.createdAt,
+  };
+}
+
+/** What the driver does with a file system (snapshots, archives, forks): the capability clients offer them by. */
+export function filesystemSnapshots(driver: WorkspaceDriver): FilesystemSnapshots {
+  const snapshots = driver.snapshots;
+  return {
+    supported: snapshots !== undefined,
+    constant_time_fork: snapshots?.constantTimeFork ?? false,
+    unavailable_reason: snapshots === undefined ? noFilesystemSnapshots(driver.name) : null,
   };
 }

@@ -1,7 +1,14 @@
 // Snapshots and restore (the official SDK's `snapshots.create` and `snapshots.restore`): the driver freezes the
 // workspace for the instant its disk is copied; the control plane leaves it as `after` says and, for a restore,
 // stops it first and starts it again afterwards (its processes do not survive: memory is not in a snapshot).
-import { AppError, SNAPSHOT_MEMORY_REASON, type SnapshotBody, type SnapshotInfo, type WorkspaceSnapshots } from '@cove/protocol';
+import {
+  AppError,
+  noFilesystemSnapshots,
+  SNAPSHOT_MEMORY_REASON,
+  type SnapshotBody,
+  type SnapshotInfo,
+  type WorkspaceSnapshots,
+} from '@cove/protocol';
 import type { WorkspaceRecord } from '../store/records.js';
 import { type ControlContext, ownedWorkspace } from './context.js';
 import { presentWorkspace } from './present.js';
@@ -10,7 +17,7 @@ import { type PowerVerb, powerLocked } from './workspaces.js';
 /** The driver's snapshots, or 409 naming the driver. */
 export function driverSnapshots(ctx: ControlContext): WorkspaceSnapshots {
   const snapshots = ctx.driver.snapshots;
-  if (!snapshots) throw new AppError('conflict', `the ${ctx.driver.name} driver has no snapshots, archives or forks`);
+  if (!snapshots) throw new AppError('conflict', noFilesystemSnapshots(ctx.driver.name));
   return snapshots;
 }
 

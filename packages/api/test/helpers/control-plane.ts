@@ -12,6 +12,7 @@ import {
   openStore,
   type Store,
   type StoreConfig,
+  withRouteChanges,
 } from '@cove/api';
 import { ProcessDriver } from '@cove/process-driver';
 
@@ -63,14 +64,17 @@ export async function startTestControlPlane(
     gatewayUrl?: string;
     imageImport?: ControlPlaneOptions['imageImport'];
     archiveUpload?: ControlPlaneOptions['archiveUpload'];
+    /** Told of each workspace whose route the control plane changes, as `cove up` tells its gateway (withRouteChanges). */
+    routeChanged?: (workspaceId: string) => void;
   } = {},
 ): Promise<TestControlPlane> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'cove-api-')));
   const store = await openStore(options.store ?? { kind: 'sqlite', file: path.join(dataDir, 'cove.db') });
   const log = createApiLogger(process.env.COVE_TEST_LOG ?? 'silent');
   const driver = options.driver ?? new ProcessDriver({ root: path.join(dataDir, 'workspaces'), agentCommand: AGENT_COMMAND, log });
+  const routeChanged = options.routeChanged;
   const cp = await createControlPlane({
-    store,
+    store: routeChanged ? withRouteChanges(store, routeChanged) : store,
     driver,
     logger: log,
     ...(options.limits ? { limits: options.limits } : {}),

@@ -10,6 +10,8 @@ export interface TarEntrySpec {
   mode?: number;
   /** The size the header claims, when it is to differ from the data's (an archive cut short, or lying). */
   declaredSize?: number;
+  /** A GNU sparse file (type `S`, GNU's format): its map (up to 4 segments of the data) and real size. */
+  sparse?: { map: Array<[offset: number, length: number]>; realSize: number };
 }
 
 const TYPE_FLAG = { file: '0', link: '1', symlink: '2', char: '3', dir: '5' } as const;
@@ -26,10 +28,20 @@ function header(entry: TarEntrySpec, size: number): Buffer {
   num(124, 12, size);
   num(136, 12, 1_700_000_000);
   put(148, 8, '        ');
-  put(156, 1, TYPE_FLAG[type]);
+  put(156, 1, entry.sparse ? 'S' : TYPE_FLAG[type]);
   put(157, 100, entry.link ?? '');
-  put(257, 6, 'ustar\0');
-  put(263, 2, '00');
+  if (entry.sparse) {
+    // GNU's own header: its magic, and the map where POSIX keeps a name prefix.
+    put(257, 8, 'ustar  \0');
+    entry.sparse.map.forEach(([offset, length], i) => {
+      num(386 + i * 24, 12, offset);
+      num(398 + i * 24, 12, length);
+    });
+    num(483, 12, entry.sparse.realSize);
+  } else {
+    put(257, 6, 'ustar\0');
+    put(263, 2, '00');
+  }
   let sum = 0;
   for (const byte of b) sum += byte;
   put(148, 8, `${sum.toString(8).padStart(6, '0')}\0 `);

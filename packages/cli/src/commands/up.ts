@@ -10,6 +10,7 @@ import {
   type Store,
   sqliteFile,
   wakingRoutes,
+  withRouteChanges,
 } from '@cove/api';
 import { createGateway, createGatewayLogger } from '@cove/gateway';
 import { AppError } from '@cove/protocol';
@@ -115,7 +116,8 @@ async function runUp(settings: Settings): Promise<void> {
     });
     const metricsToken = process.env.COVE_METRICS_TOKEN;
     const cp = await createControlPlane({
-      store,
+      // A pause, stop, start, wake or removal drops the workspace's cached route in the gateway at once.
+      store: withRouteChanges(store, (id) => gateway.routeChanged(id)),
       driver,
       logger: log,
       limits: { maxWorkspaces, ...accountCapsOf(settings) },

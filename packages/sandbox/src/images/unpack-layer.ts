@@ -20,10 +20,9 @@ import {
   symlinkSync,
   unlinkSync,
   utimesSync,
-  writeSync,
 } from 'node:fs';
 import path from 'node:path';
-import { readTarFile } from '@cove/archive';
+import { readTarFile, writeEntryData } from '@cove/archive';
 import { run } from '../run-command.js';
 import { NS_HELPER } from '../userns.js';
 import { type TarEntry, TarError } from './tar-reader.js';
@@ -141,7 +140,8 @@ class Unpacker {
         this.#clear(rel);
         const fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
         try {
-          for await (const piece of data()) writeSync(fd, piece);
+          // A sparse file's segments go where its map says: its holes stay holes.
+          await writeEntryData(fd, entry, data);
           fchownSync(fd, entry.uid, entry.gid);
           // After the chown, which clears set-id bits.
           fchmodSync(fd, entry.mode & 0o7777);

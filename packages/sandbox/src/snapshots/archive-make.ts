@@ -58,7 +58,9 @@ export async function writeArchive(
       names: vmPaths.length === 0 ? ['.'] : vmPaths.map(tarName),
       // Cove's own mount points (the agent's files, the token's directory) are not the workspace's.
       excludes: [...INJECTED, ...excludeVmPaths].map(tarName),
-      options: ['--xattrs-include=security.capability'],
+      // Sparse files as GNU sparse entries (data and map): a 1 GiB file of a few KiB stays that in the archive
+      // and after unpacking (writeEntryData), instead of a gibibyte of zeros that may not fit the new disk.
+      options: ['--sparse', '--xattrs-include=security.capability'],
       vmPath: (name) => name.slice(1),
     });
   } finally {

@@ -27,6 +27,9 @@ export async function unpackIntoDisk(layout: DiskLayout, range: IdRange, archive
       await unpackLayer(archive, fresh);
     } catch (err) {
       if (err instanceof TarError) throw new AppError('bad_request', `the archive cannot be used: ${err.message}`);
+      // A sparse file's real size past what ext4 holds (16 TiB): the archive's, not the host's failure.
+      if ((err as NodeJS.ErrnoException).code === 'EFBIG')
+        throw new AppError('bad_request', 'the archive holds a file larger than a disk can');
       if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
         throw new AppError('bad_request', `the archive does not fit the workspace's disk (${diskMb} MiB)`);
       }
