@@ -9,22 +9,18 @@ export async function logOffset(file: string): Promise<number> {
 }
 
 /**
- * Waits until a lifecycle message of one of `types` (`@cove/protocol`'s
- * agent lifecycle) is appended to `file` after `offset`; resolves to it, or
- * to undefined when `alive()` turns false or the time runs out. The agent's
- * log (its stdout and stderr) is how the host learns that it is ready or
- * took a token, without a connection the firewall may refuse; its log
- * records and any other line are skipped.
+ * Reads what is appended to `file` after `offset` as it comes (polled: every 2 ms at first, then every 20 ms),
+ * in whole lines: `match` gets each batch of complete lines and ends the wait with what it returns. Undefined
+ * when `alive()` turns false or the time runs out.
  */
-export async function waitForAgentEvent<T extends AgentLifecycleEvent['type']>(
+async function followLines<R>(
   file: string,
   offset: number,
-  types: readonly T[],
   timeoutMs: number,
   alive: () => boolean,
-): Promise<Extract<AgentLifecycleEvent, { type: T }> | undefined> {
+  match: (lines: string) => R | undefined,
+): Promise<R | undefined> {
   const deadline = Date.now() + timeoutMs;
-  // Complete lines are parsed once; a line still being written waits for its newline.
   let position = offset;
   let partial = '';
   // A character split between two reads is decoded whole.
@@ -38,10 +34,12 @@ export async function waitForAgentEvent<T extends AgentLifecycleEvent['type']>(
           const buf = Buffer.alloc(size - position);
           const { bytesRead } = await handle.read(buf, 0, buf.length, position);
           position += bytesRead;
-          const { events, rest } = parseAgentEvents(partial + decoder.write(buf.subarray(0, bytesRead)));
-          partial = rest;
-          const found = events.find((e) => (types as readonly string[]).includes(e.type));
-          if (found) return found as Extract<AgentLifecycleEvent, { type: T }>;
+          // A line still being written waits for its newline.
+          const text = partial + decoder.write(buf.subarray(0, bytesRead));
+          const end = text.lastIndexOf('\n') + 1;
+          partial = text.slice(end);
+          const found = end > 0 ? match(text.slice(0, end)) : undefined;
+          if (found !== undefined) return found;
         }
       } finally {
         await handle.close();
@@ -50,6 +48,27 @@ export async function waitForAgentEvent<T extends AgentLifecycleEvent['type']>(
     if (!alive() || Date.now() > deadline) return undefined;
     await delay(i < 200 ? 2 : 20);
   }
+}
+
+/**
+ * Waits until a lifecycle message of one of `types` (`@cove/protocol`'s
+ * agent lifecycle) is appended to `file` after `offset`; resolves to it, or
+ * to undefined when `alive()` turns false or the time runs out. The agent's
+ * log (its stdout and stderr) is how the host learns that it is ready or
+ * took a token, without a connection the firewall may refuse; its log
+ * records and any other line are skipped.
+ */
+export function waitForAgentEvent<T extends AgentLifecycleEvent['type']>(
+  file: string,
+  offset: number,
+  types: readonly T[],
+  timeoutMs: number,
+  alive: () => boolean,
+): Promise<Extract<AgentLifecycleEvent, { type: T }> | undefined> {
+  return followLines(file, offset, timeoutMs, alive, (lines) => {
+    const found = parseAgentEvents(lines).events.find((e) => (types as readonly string[]).includes(e.type));
+    return found as Extract<AgentLifecycleEvent, { type: T }> | undefined;
+  });
 }
 
 /**
@@ -64,27 +83,8 @@ export async function waitForLogLine(
   timeoutMs: number,
   alive: () => boolean,
 ): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  let position = offset;
-  let partial = '';
-  for (let i = 0; ; i++) {
-    const handle = await open(file, 'r').catch(() => undefined);
-    if (handle) {
-      try {
-        const { size } = await handle.stat();
-        if (size > position) {
-          const buf = Buffer.alloc(size - position);
-          const { bytesRead } = await handle.read(buf, 0, buf.length, position);
-          position += bytesRead;
-          const lines = (partial + buf.subarray(0, bytesRead).toString('utf8')).split('\n');
-          partial = lines.pop() ?? '';
-          if (lines.some((l) => l.trim() === line)) return true;
-        }
-      } finally {
-        await handle.close();
-      }
-    }
-    if (!alive() || Date.now() > deadline) return false;
-    await delay(i < 200 ? 2 : 20);
-  }
+  const seen = await followLines(file, offset, timeoutMs, alive, (lines) =>
+    lines.split('\n').some((l) => l.trim() === line) ? true : undefined,
+  );
+  return seen === true;
 }
