@@ -36,12 +36,20 @@ describe.skipIf(skip)(`sandbox forks from the warm pool${skip ? ` (skipped: ${sk
     return (await res.json()) as { stdout: string; exit_code: number };
   }
 
-  async function forkPoolReady(): Promise<void> {
+  /** Waits until the pool of containers for forks holds `ready` of them. */
+  async function forkPoolReady(ready = 1): Promise<void> {
     const deadline = Date.now() + 120_000;
-    while (!t.driver.poolSizes().some((p) => p.forks && p.ready > 0)) {
+    while (!t.driver.poolSizes().some((p) => p.forks && p.ready >= ready)) {
       if (Date.now() > deadline) throw new Error('no pooled container for forks');
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** Starts a child, its agent and its network, as the control plane does after a fork. */
+  async function boot(child: WorkspaceSpec): Promise<void> {
+    await t.driver.start(child);
+    await t.driver.startAgent(child.id, TOKEN);
+    await t.driver.applyNetwork(child.id, network({ publicAccess: true }));
   }
 
   /** Mount points inside, sorted (what a workspace's container carries, whichever way it was made). */
@@ -117,11 +125,7 @@ describe.skipIf(skip)(`sandbox forks from the warm pool${skip ? ` (skipped: ${sk
     await t.driver.create(parent);
     await t.driver.start(parent);
     await sh(parent.id, 'echo shared > /root/f');
-    const deadline = Date.now() + 120_000;
-    while (!t.driver.poolSizes().some((p) => p.forks && p.ready >= 2)) {
-      if (Date.now() > deadline) throw new Error('the pool of containers for forks did not fill');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await forkPoolReady(2);
     const children = [spec(), spec(), spec()];
     await t.driver.snapshots.fork(parent.id, children);
     const slots = children.map((c) => t.driver.slotOf(c.id) ?? '');
@@ -154,9 +158,7 @@ describe.skipIf(skip)(`sandbox forks from the warm pool${skip ? ` (skipped: ${sk
     const child = spec();
     await t.driver.snapshots.fork(parent.id, [child]);
     expect(t.driver.slotOf(child.id)).toMatch(/^wp_/);
-    await t.driver.start(child);
-    await t.driver.startAgent(child.id, TOKEN);
-    await t.driver.applyNetwork(child.id, network({ publicAccess: true }));
+    await boot(child);
     const res = await fetch(`http://${t.driver.addressOf(child.id)}:9990/workloads`, { headers: { authorization: `Bearer ${TOKEN}` } });
     const body = (await res.json()) as { workloads: Array<{ id: string; status: string }> };
     expect(body.workloads.map((w) => [w.id, w.status])).toEqual([['ticker', 'running']]);
@@ -176,9 +178,7 @@ describe.skipIf(skip)(`sandbox forks from the warm pool${skip ? ` (skipped: ${sk
     const child = spec();
     await t.driver.snapshots.fork(parent.id, [child]);
     expect(t.driver.slotOf(child.id)).toMatch(/^wp_/);
-    await t.driver.start(child);
-    await t.driver.startAgent(child.id, TOKEN);
-    await t.driver.applyNetwork(child.id, network({ publicAccess: true }));
+    await boot(child);
     const res = await agentExec(child.id, TOKEN, "stat -c '%U %G' /opt/cove /opt/cove/bin /etc/resolv.conf; pwd");
     // /opt/cove was made (by root inside); the binds on the mount points show their host owners, as in any workspace.
     expect(res.stdout).toBe('root root\nnobody nogroup\nnobody nogroup\n/root\n');
