@@ -15,7 +15,7 @@ function expectedTail(all: Buffer, max: number): string {
 
 function ringOf(chunks: Buffer[], cap = 1 << 20): OutputRing {
   const ring = new OutputRing(cap);
-  chunks.forEach((c, i) => ring.push(i, c));
+  for (const [i, c] of chunks.entries()) ring.push(i, c);
   return ring;
 }
 
