@@ -1,11 +1,17 @@
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { AppError } from '@cove/protocol';
 import { answerAndClose, answerError } from './error-answers.js';
 import { Exchange, type ExchangeOwner } from './exchange.js';
 import { type HeadAction, isParseFailure, type MessageHead, MessageParser, NO_BODY, type ParseFailure, READ_BODY, STOP } from './llhttp.js';
 import { RequestHead } from './request-head.js';
+import { readAsStream, readInto } from './socket-reads.js';
+import { WriteCoalescer } from './write-coalescer.js';
 
 const EMPTY = Buffer.alloc(0);
+const NO_TRAILERS: readonly string[] = [];
+/** Where every caller connection reads into: reads are parsed as they come, so one buffer serves them all. */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 export interface WireHandlers {
   /** A request to answer or relay. */
@@ -47,6 +53,7 @@ export interface WireTimeouts {
  */
 export class DownstreamConnection implements ExchangeOwner {
   readonly socket: Socket;
+  readonly out: WriteCoalescer;
   readonly #handlers: WireHandlers;
   readonly #timeouts: WireTimeouts;
   readonly #parser: MessageParser;
@@ -69,6 +76,7 @@ export class DownstreamConnection implements ExchangeOwner {
   /** Since when no request has been in flight (ms), or -1 while one is. */
   #idleSince = performance.now();
   #awaitingHead = true;
+  #remoteAddress: string | undefined;
   #bodyPaused = false;
   #reading = true;
   #peerEnded = false;
@@ -82,6 +90,7 @@ export class DownstreamConnection implements ExchangeOwner {
     released: (connection: DownstreamConnection) => void = () => {},
   ) {
     this.socket = socket;
+    this.out = new WriteCoalescer(socket);
     this.#handlers = handlers;
     this.#handOff = handOff;
     this.#released = released;
@@ -95,7 +104,8 @@ export class DownstreamConnection implements ExchangeOwner {
       onComplete: (trailers) => this.#onComplete(trailers),
     });
     socket.setNoDelay(true);
-    socket.on('data', this.#onData);
+    // Bytes that outlive the read they came in (the rest after an upgrade or a hand-over's head) are copied out.
+    if (!readInto(socket, READ_BUFFER, this.#onData)) socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('error', this.#onError);
     socket.once('close', this.#onClose);
@@ -115,36 +125,47 @@ export class DownstreamConnection implements ExchangeOwner {
       return;
     }
     if (this.#handingOver !== undefined) {
-      this.#handingOver.rest = chunk.subarray(result);
+      this.#handingOver.rest = Buffer.from(chunk.subarray(result));
       this.#updateReading();
       if (this.#queue.length === 0) this.#handOver();
       return;
     }
     const upgrade = this.#upgrade;
-    if (upgrade !== undefined) this.#startUpgrade(upgrade, chunk.subarray(result));
+    if (upgrade !== undefined) this.#startUpgrade(upgrade, Buffer.from(chunk.subarray(result)));
   };
 
   #onHead(head: MessageHead): HeadAction {
     this.#awaitingHead = false;
     this.#headStartedAt = -1;
-    if (this.#closing) return NO_BODY;
-    const request = new RequestHead(head, this.socket.remoteAddress ?? '');
+    if (this.#closing) {
+      this.#parser.callOnComplete(true);
+      return NO_BODY;
+    }
+    // The peer's address is read once per connection (the getter goes through the socket's handle).
+    this.#remoteAddress ??= this.socket.remoteAddress ?? '';
+    const request = new RequestHead(head, this.#remoteAddress);
     if (this.#handOff !== undefined && !this.#handOff.keeps(request, head.upgrade)) {
       // llhttp stops right after this head: the head and the bytes after it go to the other server.
       this.#handingOver = { request, rest: EMPTY };
+      this.#parser.callOnComplete(true);
       return STOP;
     }
     if (head.upgrade) {
       // llhttp stops after an upgrade head; the rest of the bytes belong to the new protocol.
       this.#upgrade = request;
+      this.#parser.callOnComplete(true);
       return READ_BODY;
     }
     const exchange = new Exchange(request, this, head.keepAlive && !this.#peerEnded);
+    // A request without a body is complete with its head: llhttp need not call back for its end.
+    const bodiless = !request.hasBody;
+    this.#parser.callOnComplete(!bodiless);
     this.#parsing = exchange;
     this.#idleSince = -1;
     this.#queue.push(exchange);
     if (this.#queue.length === 1) this.#dispatch(exchange);
     else this.#updateReading();
+    if (bodiless) this.#onComplete(NO_TRAILERS);
     return READ_BODY;
   }
 
@@ -170,6 +191,7 @@ export class DownstreamConnection implements ExchangeOwner {
     this.#closing = true;
     this.#parser.close();
     socket.off('data', this.#onData);
+    readAsStream(socket, READ_BUFFER);
     socket.off('end', this.#onEnd);
     socket.off('error', this.#onError);
     socket.off('close', this.#onClose);
@@ -236,6 +258,7 @@ export class DownstreamConnection implements ExchangeOwner {
     this.#closing = true;
     const socket = this.socket;
     socket.off('data', this.#onData);
+    readAsStream(socket, READ_BUFFER);
     socket.off('end', this.#onEnd);
     this.#parser.close();
     this.#handlers.upgrade(request, socket, rest);

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AppError } from '@cove/protocol';
 import type { RequestHead } from './request-head.js';
-import { WriteCoalescer } from './write-coalescer.js';
+import type { WriteCoalescer } from './write-coalescer.js';
 
 /** Where a request body goes: the upstream connection relaying it. */
 export interface BodySink {
@@ -17,6 +17,8 @@ export interface BodySink {
 /** What an exchange needs from the connection it runs on. */
 export interface ExchangeOwner {
   readonly socket: Socket;
+  /** The connection's writes (one coalescer for all its exchanges, as they answer one after another). */
+  readonly out: WriteCoalescer;
   /** The response is complete (or was cut): the connection moves on to the next request or closes. */
   exchangeFinished(exchange: Exchange): void;
   /** Stops or restarts reading the caller's socket for this exchange's body. */
@@ -79,7 +81,7 @@ export class Exchange {
     this.request = request;
     this.#owner = owner;
     this.#socket = owner.socket;
-    this.#out = new WriteCoalescer(owner.socket);
+    this.#out = owner.out;
     this.keepAlive = keepAlive;
     // Every answer of this exchange, local or relayed, carries the request's id (the agent's own copy is dropped).
     this.#extraHeaders = `x-request-id: ${request.requestId}${CRLF}`;
@@ -253,7 +255,7 @@ export class Exchange {
 
   /** Calls `fn` once the caller's socket has room again. */
   onDrain(fn: () => void): void {
-    this.#socket.once('drain', fn);
+    this.#out.onDrain(fn);
   }
 
   /** The response is complete; `trailers` (flat `[name, value, …]`) go out when the body is chunked. */

@@ -4,6 +4,7 @@ export type { WireHandlers, WireHandOff, WireTimeouts } from './downstream-conne
 export { answerAndClose, answerError, asAppError } from './error-answers.js';
 export type { BodySink, Exchange, ExchangeOwner, RelayPolicy } from './exchange.js';
 export { headerLines } from './exchange.js';
+export { isName } from './header-names.js';
 export type { BodyFraming } from './request-head.js';
 export { RequestHead } from './request-head.js';
 export { UpstreamPools, type UpstreamPoolsOptions, type UpstreamTarget, type UpstreamTimeouts } from './upstream-pools.js';

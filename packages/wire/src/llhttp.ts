@@ -102,6 +102,8 @@ export class MessageParser {
    */
   #pendingHeaders: string[] | undefined;
   #pendingUrl = '';
+  readonly #onComplete: () => void;
+  #completeArmed = true;
 
   constructor(kind: MessageKind, handlers: MessageHandlers) {
     const native = new HTTPParser();
@@ -143,14 +145,29 @@ export class MessageParser {
       });
     };
     native[HTTPParser.kOnBody] = handlers.onBody;
-    native[HTTPParser.kOnMessageComplete] = () => {
+    this.#onComplete = () => {
       // What llhttp flushed after the head is the trailer section: it belongs to this message, never to the next head.
       const trailers = this.#pendingHeaders ?? NO_TRAILERS;
       this.#pendingHeaders = undefined;
       this.#pendingUrl = '';
       handlers.onComplete(trailers);
     };
+    native[HTTPParser.kOnMessageComplete] = this.#onComplete;
     this.#native = native;
+  }
+
+  /**
+   * Whether `onComplete` is called for the messages from now on (call from
+   * `onHead` to decide for the message it is given). A handler that knows
+   * where a message ends without it (no body, or a Content-Length it counts
+   * down) turns it off: each callback from llhttp into JavaScript is a fair
+   * share of a small relayed message's cost. Never for a chunked message: its
+   * trailers come with the callback.
+   */
+  callOnComplete(on: boolean): void {
+    if (on === this.#completeArmed) return;
+    this.#completeArmed = on;
+    this.#native[HTTPParser.kOnMessageComplete] = on ? this.#onComplete : undefined;
   }
 
   /**

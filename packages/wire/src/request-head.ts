@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isValidRequestId } from '@cove/protocol';
+import { isName } from './header-names.js';
 import type { MessageHead } from './llhttp.js';
 
 /** How a request body is framed: a Content-Length, chunked, or no body at all (neither header). */
@@ -42,18 +43,14 @@ export class RequestHead {
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i] as string;
       // Only names of these lengths can matter: skips the lower-casing of most headers.
-      if (name.length === 14 && name.toLowerCase() === 'content-length') {
+      if (name.length === 14 && isName(name, 'content-length')) {
         if (framing !== 'chunked') framing = Number(raw[i + 1]);
-      } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+      } else if (name.length === 17 && isName(name, 'transfer-encoding')) {
         // llhttp accepts a request Transfer-Encoding only when chunked comes last, and never with Content-Length.
         framing = 'chunked';
-      } else if (name.length === 6 && name.toLowerCase() === 'expect') {
-        expectContinue = (raw[i + 1] as string).toLowerCase() === '100-continue';
-      } else if (
-        name.length === 12 &&
-        (name.charCodeAt(0) | 0x20) === 0x78 /* x: not Content-Type */ &&
-        name.toLowerCase() === 'x-request-id'
-      ) {
+      } else if (name.length === 6 && isName(name, 'expect')) {
+        expectContinue = isName(raw[i + 1] as string, '100-continue');
+      } else if (name.length === 12 && (name.charCodeAt(0) | 0x20) === 0x78 /* x: not Content-Type */ && isName(name, 'x-request-id')) {
         requestId = raw[i + 1] as string;
         requestIds++;
       }

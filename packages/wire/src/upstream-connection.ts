@@ -1,5 +1,7 @@
 import net, { type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { type BodySink, type Exchange, headerLines } from './exchange.js';
+import { isName } from './header-names.js';
 import { type HeadAction, isParseFailure, type MessageHead, MessageParser, NO_BODY, READ_BODY } from './llhttp.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
@@ -28,7 +30,10 @@ const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /** How long a connection stays in the pool when the agent does not say (ms). */
 const DEFAULT_IDLE_MS = 30_000;
+/** Idle time before TCP keepalive probes start (ms). */
+const KEEPALIVE_MS = 10_000;
 const CRLF = '\r\n';
+const NO_TRAILERS: readonly string[] = [];
 
 /**
  * One keep-alive TCP connection to an agent, carrying one request at a
@@ -49,6 +54,8 @@ export class UpstreamConnection {
   #requestSent = false;
   #answered = false;
   #status = 0;
+  /** Body bytes still to come of an answer whose end is counted here (see `#onHead`), else 0. */
+  #bodyLeft = 0;
   #keepAlive = true;
   #idleMs = DEFAULT_IDLE_MS;
   /** The current request went out on a connection that had served others (the agent may have closed it meanwhile). */
@@ -75,6 +82,10 @@ export class UpstreamConnection {
       host: ip,
       port,
       noDelay: true,
+      // A backstop for an agent that vanished without a FIN or RST: the kernel's probes of an idle connection
+      // get a reset from whatever now holds the address (the agent's restarted container) and end it.
+      keepAlive: true,
+      keepAliveInitialDelay: KEEPALIVE_MS,
       onread: {
         buffer: READ_BUFFER,
         callback: (bytes: number, buffer: Uint8Array): boolean => {
@@ -127,7 +138,7 @@ export class UpstreamConnection {
     const out = this.#out;
     const relayTrailers = this.#pool.requestTrailers;
     const full = (): false => {
-      this.socket.once('drain', () => exchange.resumeBody());
+      out.onDrain(() => exchange.resumeBody());
       return false;
     };
     return {
@@ -166,11 +177,15 @@ export class UpstreamConnection {
 
   #onHead(head: MessageHead): HeadAction {
     const exchange = this.#exchange;
-    if (exchange === undefined) return NO_BODY;
+    if (exchange === undefined) {
+      this.#parser.callOnComplete(true);
+      return NO_BODY;
+    }
     this.#status = head.statusCode;
     if (head.statusCode < 200) {
       // 1xx interim answers concern this connection only; a 101 was never asked for.
       if (head.statusCode === 101) this.socket.destroy();
+      this.#parser.callOnComplete(true);
       return READ_BODY;
     }
     this.#answered = true;
@@ -180,12 +195,16 @@ export class UpstreamConnection {
     let length: number | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i] as string;
-      if (name.length === 14 && name.toLowerCase() === 'content-length') length = Number(raw[i + 1]);
-      else if (name.length === 10 && name.toLowerCase() === 'keep-alive') this.#idleMs = idleHint(raw[i + 1] as string);
+      if (name.length === 14 && isName(name, 'content-length')) length = Number(raw[i + 1]);
+      else if (name.length === 10 && isName(name, 'keep-alive')) this.#idleMs = idleHint(raw[i + 1] as string);
     }
     const isHead = exchange.request.method === 'HEAD';
     const status = head.statusCode;
     const noBody = isHead || status === 204 || status === 304;
+    // A body of known length ends with its last byte, counted in `#onBody`: llhttp need not call back for its end.
+    const counted = !noBody && length !== undefined && length > 0;
+    this.#bodyLeft = counted ? (length as number) : 0;
+    this.#parser.callOnComplete(!counted);
     const relay = exchange.relay;
     const headers = relay === undefined ? this.#pool.responseHeaders(raw) : relay.responseHeaders(raw);
     exchange.writeHead(status, head.statusMessage, headers, length, noBody);
@@ -194,8 +213,11 @@ export class UpstreamConnection {
 
   #onBody(chunk: Buffer): void {
     const exchange = this.#exchange;
-    if (exchange === undefined || exchange.write(chunk)) return;
-    this.#pauseUntilDrained(exchange);
+    if (exchange !== undefined && !exchange.write(chunk)) this.#pauseUntilDrained(exchange);
+    if (this.#bodyLeft > 0) {
+      this.#bodyLeft -= chunk.length;
+      if (this.#bodyLeft <= 0) this.#onComplete(NO_TRAILERS);
+    }
   }
 
   /** Backpressure from the caller: stop reading the agent until the caller's socket has room. */
@@ -258,7 +280,8 @@ export class UpstreamConnection {
    * deadlines a few times per `headersMs`.
    */
   #armHeadersDeadline(): void {
-    this.#headersDeadline = performance.now() + this.#pool.headersMs;
+    const ms = this.#pool.headersMs;
+    if (ms !== Number.POSITIVE_INFINITY) this.#headersDeadline = performance.now() + ms;
   }
 
   /** Called by the pool's sweep: cuts the request if the agent's answer is overdue. */
@@ -282,7 +305,12 @@ export class UpstreamConnection {
 
 /** The idle time an agent announces (`Keep-Alive: timeout=5`), less a second against the race with its close. */
 function idleHint(value: string): number {
+  // An upstream announces the same value on every answer: the last one read is remembered.
+  if (value === lastHint.value) return lastHint.ms;
   const match = /timeout=(\d+)/i.exec(value);
-  if (match === null) return DEFAULT_IDLE_MS;
-  return Math.min(DEFAULT_IDLE_MS, Math.max(0, Number(match[1]) * 1000 - 1000));
+  const ms = match === null ? DEFAULT_IDLE_MS : Math.min(DEFAULT_IDLE_MS, Math.max(0, Number(match[1]) * 1000 - 1000));
+  lastHint.value = value;
+  lastHint.ms = ms;
+  return ms;
 }
+const lastHint = { value: '', ms: DEFAULT_IDLE_MS };

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { AppError } from '@cove/protocol';
 import { answerError } from './error-answers.js';
 import type { Exchange } from './exchange.js';
@@ -169,6 +170,19 @@ export class UpstreamPools {
       this.#pools.set(target.origin, pool);
     }
     pool.send(exchange, head, true);
+  }
+
+  /** The origins with requests in flight (being sent, or their answers relayed). */
+  *busyOrigins(): IterableIterator<string> {
+    for (const [origin, pool] of this.#pools) if (pool.busy.size > 0) yield origin;
+  }
+
+  /**
+   * Cuts every connection to `origin`, busy ones included: its server is gone without saying so (no FIN, no RST
+   * ever comes). Answers being relayed are cut; requests not answered yet fail as if the server had closed them.
+   */
+  closeOrigin(origin: string): void {
+    this.#pools.get(origin)?.destroy();
   }
 
   close(): void {

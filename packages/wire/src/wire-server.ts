@@ -1,4 +1,5 @@
 import net, { type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { DownstreamConnection, type WireHandlers, type WireHandOff, type WireTimeouts } from './downstream-connection.js';
 
 /**

@@ -11,6 +11,7 @@ export type TokenSource = { kind: 'env'; value: string } | { kind: 'file'; path:
  */
 export class TokenStore {
   #digest: Buffer;
+  #generation = 0;
   readonly source: TokenSource;
 
   constructor(source: TokenSource) {
@@ -21,11 +22,18 @@ export class TokenStore {
   /** Re-reads a file-backed token. Throws (keeping the old token) if the file is unusable. */
   reload(): void {
     this.#digest = digest(readToken(this.source));
+    this.#generation++;
   }
 
   /** Replaces the token in memory (used by embedders and tests). */
   set(token: string): void {
     this.#digest = digest(validate(token, 'token'));
+    this.#generation++;
+  }
+
+  /** Changes whenever the token does: a caller remembering a verified token knows when to verify again. */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** Constant-time check of a presented token. */

@@ -1,4 +1,5 @@
 import { REQUEST_ID_HEADER } from '@cove/protocol';
+import { isName } from '@cove/wire';
 import { TARGET_HEADER } from './proxy-request.js';
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1): each hop sets its own. */
@@ -13,20 +14,74 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Never forwarded to the app: the caller's credentials for the agent and the proxy's own instructions. */
-const CONSUMED = new Set(['authorization', TARGET_HEADER, 'expect', REQUEST_ID_HEADER]);
+/**
+ * What the filters below make of a header name (see `kindOf`): `CONSUMED_NAME`
+ * is never forwarded to the app (the caller's credentials for the agent and the
+ * proxy's own instructions), nor is the caller's `X-Request-Id` (replaced).
+ */
+const OTHER = 0;
+const HOP = 1;
+const CONSUMED_NAME = 2;
+const LENGTH = 3;
+const WS_PROTOCOL = 4;
+const REQUEST_ID = 5;
 
-/** The header names `Connection` headers list (hop-by-hop too), or undefined when there are none (the usual case). */
+const is = isName;
+
+/**
+ * The kind of a header name, by its length first: most names are of no
+ * length the filters care about and are passed on without being lower-cased
+ * or hashed (this runs for every header of every relayed message).
+ */
+function kindOf(name: string): number {
+  switch (name.length) {
+    case 2:
+      return is(name, 'te') ? HOP : OTHER;
+    case 6:
+      return is(name, 'expect') ? CONSUMED_NAME : OTHER;
+    case 7:
+      return is(name, 'upgrade') ? HOP : OTHER;
+    case 10:
+      return is(name, 'connection') || is(name, 'keep-alive') ? HOP : OTHER;
+    case 12:
+      return is(name, REQUEST_ID_HEADER) ? REQUEST_ID : OTHER;
+    case 13:
+      return is(name, 'authorization') ? CONSUMED_NAME : OTHER;
+    case 14:
+      return is(name, 'content-length') ? LENGTH : OTHER;
+    case 16:
+      return is(name, 'proxy-connection') ? HOP : OTHER;
+    case 17:
+      return is(name, 'transfer-encoding') ? HOP : OTHER;
+    case 18:
+      return is(name, 'proxy-authenticate') ? HOP : OTHER;
+    case 19:
+      return is(name, 'proxy-authorization') ? HOP : OTHER;
+    case TARGET_HEADER.length:
+      return is(name, TARGET_HEADER) ? CONSUMED_NAME : OTHER;
+    case 22:
+      return is(name, 'sec-websocket-protocol') ? WS_PROTOCOL : OTHER;
+    default:
+      return OTHER;
+  }
+}
+
+/** The header names `Connection` headers list beyond the hop-by-hop ones, or undefined when there are none (the usual case). */
 function connectionNamed(raw: readonly string[]): Set<string> | undefined {
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const header = raw[i] as string;
     // Only a name of this length can be `Connection`: most headers are never lower-cased here.
-    if (header.length !== 10 || header.toLowerCase() !== 'connection') continue;
-    named ??= new Set();
-    for (const token of (raw[i + 1] as string).split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name) named.add(name);
+    if (!isName(header, 'connection')) continue;
+    const given = raw[i + 1] as string;
+    // The usual values name nothing beyond the hop-by-hop headers dropped anyway.
+    if (isName(given, 'keep-alive') || isName(given, 'close')) continue;
+    const value = given.toLowerCase();
+    for (const token of value.split(',')) {
+      const name = token.trim();
+      if (!name || HOP_BY_HOP.has(name)) continue;
+      named ??= new Set();
+      named.add(name);
     }
   }
   return named;
@@ -53,10 +108,10 @@ export function requestHeadersForApp(
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
-    const lower = name.toLowerCase();
-    if (CONSUMED.has(lower)) continue;
+    const kind = kindOf(name);
+    if (kind === CONSUMED_NAME || kind === REQUEST_ID) continue;
     if (options.upgrade) {
-      if (lower === 'sec-websocket-protocol' && options.tokenProtocols?.size) {
+      if (kind === WS_PROTOCOL && options.tokenProtocols?.size) {
         const offered = value
           .split(',')
           .map((v) => v.trim())
@@ -64,18 +119,36 @@ export function requestHeadersForApp(
         if (offered.length > 0) out.push(name, offered.join(', '));
         continue;
       }
-      if (lower === 'connection' || lower === 'upgrade') {
+      if (kind === HOP && (is(name, 'connection') || is(name, 'upgrade'))) {
         out.push(name, value);
         continue;
       }
     }
-    if (HOP_BY_HOP.has(lower) || named?.has(lower) === true || (options.reframed && lower === 'content-length')) continue;
+    if (kind === HOP || (kind === LENGTH && options.reframed) || named?.has(name.toLowerCase()) === true) continue;
     out.push(name, value);
   }
   // A chunked body stays chunked: for GET, DELETE or OPTIONS node:http would otherwise send it unframed.
   if (options.chunked) out.push('Transfer-Encoding', 'chunked');
   out.push(REQUEST_ID_HEADER, requestId);
   return out;
+}
+
+/**
+ * `requestHeadersForApp(raw, requestId, { reframed: true })` as header lines
+ * (`name: value\r\n` each), built without the intermediate list: the wire's
+ * relay sends them as they are.
+ */
+export function requestHeaderLinesForApp(raw: readonly string[], requestId: string): string {
+  const named = connectionNamed(raw);
+  let lines = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const kind = kindOf(name);
+    if (kind !== OTHER && kind !== WS_PROTOCOL) continue;
+    if (named?.has(name.toLowerCase())) continue;
+    lines += `${name}: ${raw[i + 1] as string}\r\n`;
+  }
+  return `${lines}${REQUEST_ID_HEADER}: ${requestId}\r\n`;
 }
 
 /**
@@ -89,13 +162,13 @@ export function appResponseHeaders(raw: readonly string[], options: { upgrade?: 
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    const lower = name.toLowerCase();
-    if (lower === REQUEST_ID_HEADER) continue;
-    if (options.upgrade && (lower === 'connection' || lower === 'upgrade')) {
-      out.push(name, raw[i + 1] as string);
+    const kind = kindOf(name);
+    if (kind === REQUEST_ID) continue;
+    if (kind === HOP) {
+      if (options.upgrade && (is(name, 'connection') || is(name, 'upgrade'))) out.push(name, raw[i + 1] as string);
       continue;
     }
-    if (HOP_BY_HOP.has(lower) || named?.has(lower) === true) continue;
+    if (named?.has(name.toLowerCase())) continue;
     out.push(name, raw[i + 1] as string);
   }
   return out;

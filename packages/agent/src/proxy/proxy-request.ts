@@ -43,9 +43,15 @@ export interface ProxyRoute {
  * Resolves the target and the app's path. The target comes from the
  * `X-Oblien-Proxy-Target` header, else the `x_oblien_target` query
  * parameter, else the path form `/proxy/<target>/<path>`; with the header or
- * the parameter the path after `/proxy` goes to the app as it is.
+ * the parameter the path after `/proxy` goes to the app as it is. `parse`
+ * reads the target (a caller may remember what it parsed).
  */
-export function resolveProxyRoute(remainder: string, header: string | string[] | undefined, forbidden: ForbiddenPorts): ProxyRoute {
+export function resolveProxyRoute(
+  remainder: string,
+  header: string | string[] | undefined,
+  forbidden: ForbiddenPorts,
+  parse: (raw: string, forbidden: ForbiddenPorts) => ProxyTarget = parseProxyTarget,
+): ProxyRoute {
   const q = remainder.indexOf('?');
   let path = q < 0 ? remainder : remainder.slice(0, q);
   const { query, target: queryTarget } = stripReserved(q < 0 ? '' : remainder.slice(q + 1));
@@ -63,7 +69,7 @@ export function resolveProxyRoute(remainder: string, header: string | string[] |
     path = path.slice(segment.length + 1);
   }
   if (raw.length === 0) throw new AppError('bad_request', 'empty proxy target');
-  const target = parseProxyTarget(raw, forbidden);
+  const target = parse(raw, forbidden);
   if (path === '') path = '/';
   else if (path[0] !== '/') path = `/${path}`;
   return { target, path: query === '' ? path : `${path}?${query}` };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { TestAgent } from '../helpers/agent.js';
@@ -122,6 +123,29 @@ describe('/proxy and the JSON app on one connection', () => {
     expect(refused?.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized');
     expect(JSON.parse(body(refused as string))).toMatchObject({ success: false, code: 'unauthorized' });
     c.close();
+  });
+
+  it("checks a kept-alive caller's token again once the agent's token changes", async () => {
+    const c = await connect();
+    c.send(proxied('/echo/before'));
+    const [before] = await c.until(1);
+    expect(before?.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    const next = randomBytes(16).toString('hex');
+    t.agent.tokens.set(next);
+    try {
+      // The same Authorization value on the same connection: accepted before, refused now.
+      c.send(proxied('/echo/after'));
+      c.send(
+        `GET /proxy/echo/renewed HTTP/1.1\r\nHost: agent\r\nAuthorization: Bearer ${next}\r\nX-Oblien-Proxy-Target: ${app.port}\r\n\r\n`,
+      );
+      const [, after, renewed] = await c.until(3);
+      expect(after?.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized');
+      expect(renewed?.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+      expect((JSON.parse(body(renewed as string)) as Seen).url).toBe('/echo/renewed');
+    } finally {
+      t.agent.tokens.set(t.token);
+      c.close();
+    }
   });
 
   it('answers refusals on the wire with the error body and the request id, and keeps serving', async () => {
