@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { spawnAgent } from '../lib/agent.mjs';
+import { roundFigures } from '../lib/spread.mjs';
 import { startSshd } from '../lib/sshd.mjs';
 import { median, percentile, ratio, timeMs } from '../lib/stats.mjs';
 
@@ -53,15 +54,6 @@ function execClient(url, token) {
 }
 
 const summary = (xs) => ({ p50_ms: +median(xs).toFixed(3), p90_ms: +percentile(xs, 90).toFixed(3), runs: xs.length });
-const fixed = (x) => +x.toFixed(3);
-/** Per-round values, their median and their spread: (max - min) / median. */
-const spread = (xs) => ({
-  per_round: xs.map(fixed),
-  median: fixed(median(xs)),
-  min: fixed(Math.min(...xs)),
-  max: fixed(Math.max(...xs)),
-  spread: fixed((Math.max(...xs) - Math.min(...xs)) / median(xs)),
-});
 
 export default {
   name: 'exec-spawn',
@@ -113,9 +105,9 @@ export default {
           bare_node_spawn: summary(bare),
           ssh_controlmaster: summary(ssh),
           rounds,
-          ssh_p50_ms_rounds: spread(sshP50),
-          ratio_vs_bare_spawn_rounds: spread(vsBare),
-          ratio_vs_ssh_rounds: spread(vsSsh),
+          ssh_p50_ms_rounds: roundFigures(sshP50),
+          ratio_vs_bare_spawn_rounds: roundFigures(vsBare),
+          ratio_vs_ssh_rounds: roundFigures(vsSsh),
         },
         ratios: {
           p50_vs_bare_spawn: ratio(median(ours) / median(bare), 1.3, 'at_most'),

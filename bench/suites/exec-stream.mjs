@@ -10,6 +10,7 @@ import { open, readdir, readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { spawnAgent } from '../lib/agent.mjs';
+import { roundFigures } from '../lib/spread.mjs';
 import { startSshd } from '../lib/sshd.mjs';
 import { median, ratio } from '../lib/stats.mjs';
 
@@ -151,14 +152,6 @@ async function sshCpuSeconds() {
 }
 
 const fixed = (x, d = 3) => +x.toFixed(d);
-/** Per-round values, their median and their spread: (max - min) / median. */
-const spread = (xs, d = 3) => ({
-  per_round: xs.map((x) => fixed(x, d)),
-  median: fixed(median(xs), d),
-  min: fixed(Math.min(...xs), d),
-  max: fixed(Math.max(...xs), d),
-  spread: fixed((Math.max(...xs) - Math.min(...xs)) / median(xs)),
-});
 
 /** Runs `ssh … cat file`; resolves to the byte count read from its stdout. */
 function viaSsh(args) {
@@ -233,13 +226,13 @@ export default {
           rounds,
           agent_sse_mib_per_s: { median: fixed(median(ours), 1), runs: ours.map((x) => fixed(x, 1)) },
           ssh_mib_per_s: { median: fixed(median(ssh), 1), runs: ssh.map((x) => fixed(x, 1)) },
-          ratio_rounds: spread(ratios),
-          agent_cpu_s_per_run: spread(agentCpu, 2),
-          ssh_cpu_s_per_run: spread(sshCpu, 2),
+          ratio_rounds: roundFigures(ratios),
+          agent_cpu_s_per_run: roundFigures(agentCpu, 2),
+          ssh_cpu_s_per_run: roundFigures(sshCpu, 2),
           // CPU per run moves less with the machine's load than wall-clock rates do.
-          agent_cpu_vs_ssh_cpu_rounds: spread(cpuRatios),
+          agent_cpu_vs_ssh_cpu_rounds: roundFigures(cpuRatios),
           // One frame per pipe read: small frames mean the agent outran cat (more CPU per byte).
-          kib_per_frame_rounds: spread(frameKiB, 1),
+          kib_per_frame_rounds: roundFigures(frameKiB, 1),
           agent_rss_after_bytes: agent.rssBytes(),
         },
         ratios: { throughput_vs_ssh: ratio(median(ours) / median(ssh), 1.5, 'at_least') },

@@ -21,6 +21,7 @@ import { open, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spawn as spawnBarePty } from 'node-pty';
 import { spawnAgent } from '../lib/agent.mjs';
+import { roundFigures } from '../lib/spread.mjs';
 import { startSshd } from '../lib/sshd.mjs';
 import { median, ratio } from '../lib/stats.mjs';
 import { closeTerminal, createTerminal, openWs } from '../lib/terminal-client.mjs';
@@ -186,13 +187,6 @@ export default {
     const oursMiBs = median(ours);
     const sshMiBs = median(peer);
     const fixed = (x, d = 3) => +x.toFixed(d);
-    const spread = (xs, d = 3) => ({
-      per_round: xs.map((x) => fixed(x, d)),
-      median: fixed(median(xs), d),
-      min: fixed(Math.min(...xs), d),
-      max: fixed(Math.max(...xs), d),
-      spread: fixed((Math.max(...xs) - Math.min(...xs)) / median(xs)),
-    });
     return {
       figures: {
         file_mib: size / MiB,
@@ -202,13 +196,13 @@ export default {
         agent_cpu_s: +median(oursCpu).toFixed(2),
         sshd_cpu_s: +median(peerCpu).toFixed(2),
         agent_rss_max_mib: +(rssMax / MiB).toFixed(1),
-        ours_mib_s_rounds: spread(ours, 1),
-        ssh_tt_mib_s_rounds: spread(peer, 1),
-        ratio_rounds: spread(ratios),
-        bare_node_pty_mib_s_rounds: spread(bare, 1),
+        ours_mib_s_rounds: roundFigures(ours, 1),
+        ssh_tt_mib_s_rounds: roundFigures(peer, 1),
+        ratio_rounds: roundFigures(ratios),
+        bare_node_pty_mib_s_rounds: roundFigures(bare, 1),
         bare_node_pty_vs_ssh_tt: fixed(median(bare) / sshMiBs),
-        agent_cpu_s_rounds: spread(oursCpu, 2),
-        sshd_cpu_s_rounds: spread(peerCpu, 2),
+        agent_cpu_s_rounds: roundFigures(oursCpu, 2),
+        sshd_cpu_s_rounds: roundFigures(peerCpu, 2),
       },
       ratios: { throughput_vs_ssh_tt: ratio(oursMiBs / sshMiBs, 1.5, 'at_least') },
       notes:
