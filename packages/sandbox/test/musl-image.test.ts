@@ -87,6 +87,13 @@ describe.skipIf(skip)(`a musl image without glibc${skip ? ` (skipped: ${skip})` 
     expect(Object.keys(search.body.results)).toEqual(['notes/todo.txt']);
     const status = await agent.json('GET', '/files/search/init');
     expect(status.body).toMatchObject({ installed: true, path: '/opt/cove/bin/rg' });
+    // A flat listing, walked by the runtime's native walker (static: no loader in this image).
+    const listing = await agent.json<{ files: Array<{ path: string }> }>(
+      'GET',
+      '/files?path=/root/notes&nested=true&flatten=true&light=true',
+    );
+    expect(listing.status).toBe(200);
+    expect(JSON.stringify(listing.body)).toContain('todo.txt');
   });
 
   it("the runtime's node runs for the workspace's processes too: its own path, not its loader's", async () => {
@@ -98,6 +105,6 @@ describe.skipIf(skip)(`a musl image without glibc${skip ? ` (skipped: ${skip})` 
     const agentEnv = await agent.exec({
       cmd: 'tr "\\0" "\\n" < /proc/$(cat /proc/1/task/1/children | tr -d " ")/environ | cut -d= -f1 | sort',
     });
-    expect(agentEnv.body).toMatchObject({ exit_code: 0, stdout: 'COVE_EXEC_AS\nCOVE_SPAWN_HELPER\nHOME\nLANG\nPATH\n' });
+    expect(agentEnv.body).toMatchObject({ exit_code: 0, stdout: 'COVE_EXEC_AS\nCOVE_LIST_WALKER\nCOVE_SPAWN_HELPER\nHOME\nLANG\nPATH\n' });
   });
 });
