@@ -60,6 +60,8 @@ export default defineConfig({
     reporters: ['default', new SkipsFailInCI()],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // Route schemas are checked against the JSON Schema meta-schema in tests (servers skip it: @cove/http).
+    env: { COVE_CHECK_SCHEMAS: '1' },
     pool: 'forks',
     // The official SDK's RuntimeWebSocket needs a global WebSocket, which Node 20 has behind this flag.
     poolOptions: { forks: { execArgv: ['--experimental-websocket'] } },

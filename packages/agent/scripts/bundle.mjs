@@ -7,7 +7,8 @@
 // stay outside and load from their real paths. Run by `npm run build` after `tsc -b`; bin/cove-agent.js
 // falls back to dist/main.js when the bundle is older than a tsc build.
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -35,23 +36,56 @@ const importMetaUrl = {
 };
 
 /**
- * Fastify requires node:https and node:http2 (with node:tls) when it loads, for servers the agent never
- * makes: they are loaded on first use instead, which spares every start ~10 ms.
+ * Node's own modules the agent needs for some requests only (crypto, zlib, TLS, worker threads, assert...) are
+ * loaded on first use: the bundle's modules import ~50 of Node's modules at load, and each costs its compile
+ * and evaluation at every start. Each such import resolves to a stand-in with the module's exports as getters
+ * (the names listed here at build time, by the node that builds and runs the bundle), which requires the real
+ * module the first time one is read. A module that reads an export at load (`const { x } = require(...)`)
+ * loads it then, as before.
  */
+const LAZY_BUILTINS = ['assert', 'crypto', 'dns', 'http2', 'https', 'perf_hooks', 'querystring', 'tls', 'tty', 'worker_threads', 'zlib'];
+const nodeRequire = createRequire(import.meta.url);
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
-    b.onLoad({ filter: /[\\/]fastify[\\/]lib[\\/]server\.js$/ }, async (args) => {
-      let text = await readFile(args.path, 'utf8');
-      for (const name of ['https', 'http2']) {
-        const eager = `const ${name} = require('node:${name}')`;
-        if (!text.includes(eager)) throw new Error(`${args.path} no longer has "${eager}": update scripts/bundle.mjs`);
-        text = text.replace(eager, `const ${name} = new Proxy({}, { get: (_, key) => require('node:${name}')[key] })`);
-      }
-      return { contents: text, loader: 'js', resolveDir: path.dirname(args.path) };
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    b.onResolve({ filter }, (args) => {
+      const name = args.path.replace(/^node:/, '');
+      // The stand-in's own require is the real module.
+      if (args.namespace === 'lazy-builtin') return { path: `node:${name}`, external: true };
+      return { path: name, namespace: 'lazy-builtin' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+      const real = nodeRequire(`node:${args.path}`);
+      // Own names, not only enumerable ones: zlib's legacy constants (`zlib.Z_SYNC_FLUSH`, read by ws) are not.
+      const own = ['default', '__esModule', 'length', 'name', 'prototype', 'caller', 'arguments'];
+      const keys = Object.getOwnPropertyNames(real).filter((k) => !own.includes(k));
+      // assert is a function with properties: its stand-in is a function too.
+      const base = typeof real === 'function' ? 'function (...a) { return load().apply(this, a); }' : '{}';
+      const contents = [
+        'let real;',
+        `const load = () => (real ??= require(${JSON.stringify(`node:${args.path}`)}));`,
+        `module.exports = ${base};`,
+        `for (const key of ${JSON.stringify(keys)}) Object.defineProperty(module.exports, key, { enumerable: true, get: () => load()[key], set: (v) => { load()[key] = v; } });`,
+      ].join('\n');
+      return { contents, loader: 'js' };
     });
   },
 };
+
+/**
+ * esbuild's `__toESM` copies every export of a CommonJS module into a new object for each module that imports
+ * it: Node's `fs` or `path`, imported by dozens of the bundle's modules, was copied dozens of times at every
+ * start. The copy is made once per module and kept (it holds getters only: every importer sees the same values).
+ */
+const TO_ESM = 'var __toESM=(mod,isNodeMode,target)=>(';
+function memoizeToEsm(text) {
+  if (!text.includes(TO_ESM)) throw new Error(`esbuild's output no longer has "${TO_ESM}": update scripts/bundle.mjs`);
+  return text.replace(
+    TO_ESM,
+    'var __toESMKept=[new WeakMap,new WeakMap],__toESM=(mod,isNodeMode)=>{if(mod==null||typeof mod!="object"&&typeof mod!="function")return __toESMOnce(mod,isNodeMode);let kept=__toESMKept[isNodeMode?1:0],copy=kept.get(mod);return copy===void 0&&kept.set(mod,copy=__toESMOnce(mod,isNodeMode)),copy};var __toESMOnce=(mod,isNodeMode,target)=>(',
+  );
+}
 
 await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
@@ -73,6 +107,7 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+await writeFile(outfile, memoizeToEsm(await readFile(outfile, 'latin1')), 'latin1');
 
 // The code cache: made by starting the bundled agent once (scripts/code-cache.mjs), with the V8 flags it runs
 // with in a workspace (bin/node-flags.json, which the sandbox driver passes), so that V8 accepts it there: it

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { AGENT_BIN } from '@cove/agent/main';
 import { type AgentLifecycleEvent, parseAgentEvents } from '@cove/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
@@ -167,5 +168,42 @@ describe('the agent entry', () => {
     const second = start(['--listen', `127.0.0.1:${port}`, '--workdir', workdir], { COVE_AGENT_TOKEN: 'x' });
     expect(await second.exited).toBe(1);
     expect(second.output().stderr).toContain(`cove-agent: cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
+  });
+  it('loads on first use what a start does not need: a transfer (tar, zlib) and /ws (ws) work in the built agent', async () => {
+    const workdir = await tempDir();
+    await writeFile(path.join(workdir, 'a.txt'), 'hello');
+    const agent = start(['--listen', '127.0.0.1:0', '--workdir', workdir], { COVE_AGENT_TOKEN: 'lazy-token' });
+    const ready = await readyOf(agent);
+    const auth = { authorization: 'Bearer lazy-token' };
+
+    const download = await fetch(`${ready.url}/files/transfer/download`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ paths: [path.join(workdir, 'a.txt')] }),
+    });
+    expect(download.status).toBe(200);
+    const archive = Buffer.from(await download.arrayBuffer());
+    // gzip's magic number: node-tar and zlib were loaded for it.
+    expect([...archive.subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+    const upload = await fetch(`${ready.url}/files/transfer/upload?dest=${encodeURIComponent(path.join(workdir, 'copy'))}`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/gzip' },
+      body: archive,
+    });
+    expect(upload.status).toBe(200);
+
+    // Two clients at once: the first upgrade loads ws, the second arrives while it may still be loading.
+    const open = () =>
+      new Promise<string>((resolve, reject) => {
+        const ws = new WebSocket(`${ready.url.replace('http', 'ws')}/ws`, { headers: auth });
+        ws.once('open', () => {
+          ws.close();
+          resolve('open');
+        });
+        ws.once('error', reject);
+      });
+    expect(await Promise.all([open(), open()])).toEqual(['open', 'open']);
+    agent.child.kill('SIGTERM');
+    expect(await agent.exited).toBe(0);
   });
 });

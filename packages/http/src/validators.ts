@@ -1,7 +1,18 @@
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import type { FastifySchemaCompiler } from 'fastify';
 
-const SHARED = { useDefaults: true, removeAdditional: false, allErrors: false } as const;
+/**
+ * Route schemas are checked against the JSON Schema meta-schema only when `COVE_CHECK_SCHEMAS=1` (the test
+ * suite sets it): the schemas are the project's own TypeBox definitions, and compiling the meta-schema (once per
+ * Ajv instance) was over half of a fresh agent's first request (39 → 17 ms of CPU for its first /exec, which
+ * every pooled workspace pays: bench/results/agent-start.md).
+ */
+const SHARED = {
+  useDefaults: true,
+  removeAdditional: false,
+  allErrors: false,
+  validateSchema: process.env.COVE_CHECK_SCHEMAS === '1',
+} as const;
 
 type Compile = FastifySchemaCompiler<unknown>;
 type Validate = ReturnType<Compile>;

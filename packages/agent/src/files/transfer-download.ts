@@ -1,7 +1,6 @@
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, badParam, ErrorResponse, TransferDownloadBody } from '@cove/protocol';
-import { Pack } from 'tar';
 import type { AgentApp, AgentContext } from '../context.js';
 import { withPath } from '../http/errno.js';
 import { startStream } from '../http/streaming.js';
@@ -51,6 +50,8 @@ export function registerTransferDownload(app: AgentApp, ctx: AgentContext): void
       const entries = [...new Set(paths.map((p) => (p === root ? '.' : path.posix.relative(root, p))))];
       if (entries.includes('.') && entries.length > 1) throw new AppError('bad_request', 'paths overlap: one contains the others');
 
+      // node-tar (and zlib) load with the first transfer, not at every agent's start.
+      const { Pack } = await import('tar');
       const pack = new Pack({
         cwd: root,
         gzip: true,

@@ -2,7 +2,6 @@ import { mkdir, realpath, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { RawBodyConfig } from '@cove/http';
 import { AppError, ErrorResponse, TransferUploadQuery, TransferUploadResponse } from '@cove/protocol';
-import { Unpack } from 'tar';
 import type { AgentApp, AgentContext } from '../context.js';
 import { fromSystemError } from '../http/errno.js';
 import { resolveOptionalPath } from '../paths/resolve.js';
@@ -43,6 +42,8 @@ export function registerTransferUpload(app: AgentApp, ctx: AgentContext): void {
       const dest = await realpath(requested);
       let extracted = 0;
       let refusal: string | undefined;
+      // node-tar (and zlib) load with the first transfer, not at every agent's start.
+      const { Unpack } = await import('tar');
       const unpack = new Unpack({
         cwd: dest,
         strict: true,

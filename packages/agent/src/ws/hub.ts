@@ -2,11 +2,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { redactUrl, upgradeOriginAllowed, WS_CLOSE, WS_MAX_PAYLOAD } from '@cove/protocol';
 import type { Logger } from 'pino';
-import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { TokenStore } from '../auth/token-store.js';
 import { rejectUpgrade, selectProtocol, upgradeRequestId, upgradeToken } from './upgrade-auth.js';
 
 export { rejectUpgrade, upgradeToken };
+
+/** `WebSocket.OPEN`, without loading ws for it. */
+const OPEN = 1;
 
 /** One connected `/ws` client. */
 export interface WsClient {
@@ -62,7 +65,8 @@ interface Peer {
  * without bound; it reconnects and restores from the on-connect replay.
  */
 export class WsHub {
-  readonly #wss: WebSocketServer;
+  /** Made on the first upgrade: ws (and the crypto it loads) is not needed by an agent nobody opened /ws on. */
+  #wss: Promise<WebSocketServer> | undefined;
   readonly #peers = new Map<WebSocket, Peer>();
   readonly #congested = new Set<Peer>();
   readonly #textHandlers = new Map<string, TextHandler>();
@@ -82,14 +86,21 @@ export class WsHub {
       tokens: options.tokens,
       log: options.log,
     };
-    this.#wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: this.#opts.maxPayload,
-      perMessageDeflate: false,
-      handleProtocols: (protocols) => selectProtocol(protocols, this.#opts.tokens),
+  }
+
+  #server(): Promise<WebSocketServer> {
+    this.#wss ??= import('ws').then(({ WebSocketServer }) => {
+      const wss = new WebSocketServer({
+        noServer: true,
+        maxPayload: this.#opts.maxPayload,
+        perMessageDeflate: false,
+        handleProtocols: (protocols) => selectProtocol(protocols, this.#opts.tokens),
+      });
+      // The 101 carries the request's id like every other answer.
+      wss.on('headers', (headers, request) => headers.push(`x-request-id: ${upgradeRequestId(request)}`));
+      return wss;
     });
-    // The 101 carries the request's id like every other answer.
-    this.#wss.on('headers', (headers, request) => headers.push(`x-request-id: ${upgradeRequestId(request)}`));
+    return this.#wss;
   }
 
   /** Connected clients. */
@@ -143,7 +154,21 @@ export class WsHub {
       rejectUpgrade(socket, 401, 'unauthorized', 'missing or invalid token', reqId);
       return;
     }
-    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, url, reqId));
+    // Node's server leaves an upgraded socket without an error listener: one until ws takes it over.
+    const destroy = () => socket.destroy();
+    socket.on('error', destroy);
+    void this.#server().then(
+      (wss) => {
+        socket.off('error', destroy);
+        if (socket.destroyed) return;
+        wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, url, reqId));
+      },
+      (err: unknown) => {
+        socket.off('error', destroy);
+        this.#opts.log.error({ err, url, reqId }, 'websocket upgrade failed');
+        socket.destroy();
+      },
+    );
   }
 
   /** Closes every client (server shutdown, access disabled). */
@@ -158,7 +183,7 @@ export class WsHub {
     }
     this.#peers.clear();
     this.#congested.clear();
-    this.#wss.close();
+    void this.#wss?.then((wss) => wss.close());
   }
 
   #accept(ws: WebSocket, url: string, reqId: string): void {
@@ -233,7 +258,7 @@ export class WsHub {
 
   #send(peer: Peer, data: string | Buffer): void {
     const { socket } = peer;
-    if (socket.readyState !== WebSocket.OPEN) return;
+    if (socket.readyState !== OPEN) return;
     if (socket.bufferedAmount > this.#opts.maxBufferedBytes) {
       this.#tooSlow(peer);
       return;
@@ -251,7 +276,7 @@ export class WsHub {
   /** Called as each queued frame reaches the kernel: a congested client that caught up is released. */
   #checkDrained(peer: Peer): void {
     if (!this.#congested.has(peer)) return;
-    if (peer.socket.readyState === WebSocket.OPEN && peer.socket.bufferedAmount > this.#opts.highWaterBytes / 2) return;
+    if (peer.socket.readyState === OPEN && peer.socket.bufferedAmount > this.#opts.highWaterBytes / 2) return;
     this.#uncongest(peer);
   }
 
