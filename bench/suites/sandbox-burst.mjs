@@ -1,5 +1,5 @@
 // A burst of concurrent creates, as agents fanning out make them: 20 sandbox workspaces created at once
-// against a driver with the default warm pool (SERVER_DEFAULTS.warmPool ready), each timed from its create
+// against a driver with the default warm pool (`autoWarmPool` of this host's memory ready, as `cove up` keeps), each timed from its create
 // to its first successful `POST /exec` (through its address, as the gateway reaches it). Two bursts per round:
 //  - first: a fresh driver whose pool holds its default size (what a new server sees);
 //  - repeat: the same driver once its pool has grown to the demand it saw (what the next burst sees).
@@ -7,6 +7,7 @@
 // ready, token written, the agent started by runc alone), each timed to its first successful /exec.
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -103,7 +104,8 @@ export default {
   async run({ smoke, tmp, log }) {
     const skip = await sandboxSkipReason();
     if (skip) return { figures: { skipped: skip }, ratios: {}, notes: `skipped: ${skip}` };
-    const { SERVER_DEFAULTS } = await import(pathToFileURL(path.join(root, 'packages/protocol/dist/defaults.js')).href);
+    const { autoWarmPool } = await import(pathToFileURL(path.join(root, 'packages/protocol/dist/defaults.js')).href);
+    const defaultPool = autoWarmPool(totalmem());
     const count = smoke ? 4 : 20;
     const rounds = smoke ? 1 : Number(process.env.BURST_ROUNDS ?? 3);
     const first = [];
@@ -114,7 +116,7 @@ export default {
       const driver = await openDriver({
         tmp: path.join(dir, 'd'),
         slot: 3,
-        warmPool: { size: SERVER_DEFAULTS.warmPool, image: IMAGE, diskMb: DISK_MB },
+        warmPool: { size: defaultPool, image: IMAGE, diskMb: DISK_MB },
       });
       try {
         await driver.poolReady();
@@ -138,7 +140,7 @@ export default {
     return {
       figures: {
         burst: count,
-        default_pool: SERVER_DEFAULTS.warmPool,
+        default_pool: defaultPool,
         first_burst: summary(first),
         repeat_burst: summary(repeat),
         bare_runc_run_burst: summary(bare),
@@ -151,7 +153,7 @@ export default {
       },
       notes:
         `Image \`${IMAGE}\`, 1 CPU, 512 MiB, ${DISK_MB} MiB disk; ${count} creates at once, ${rounds} rounds, each on a fresh driver ` +
-        `whose pool held its default ${SERVER_DEFAULTS.warmPool}. Figures are per create (create → start → startAgent → public network → ` +
+        `whose pool held its default ${defaultPool}. Figures are per create (create → start → startAgent → public network → ` +
         'first successful /exec). The repeat burst comes once the pool has grown to the first burst’s demand. The bare runc burst ' +
         'starts the first burst’s bundles under `runc run -d` all at once (agent cold start included, nothing pooled).',
     };

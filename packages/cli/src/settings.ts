@@ -91,7 +91,7 @@ export const SETTINGS = {
     env: 'COVE_WARM_POOL',
     file: 'config',
     default: String(SERVER_DEFAULTS.warmPool),
-    description: 'sandbox workspaces kept ready for fast creates (default image and disk size)',
+    description: 'sandbox workspaces kept ready for fast creates (default image and disk size); auto: one per 3 GiB of memory, 1–8',
   },
   diskOvercommit: {
     key: 'disk_overcommit',

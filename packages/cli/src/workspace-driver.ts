@@ -1,8 +1,9 @@
+import { totalmem } from 'node:os';
 import path from 'node:path';
 import { AGENT_BIN } from '@cove/agent/main';
 import { ProcessDriver } from '@cove/process-driver';
 import type { WorkspaceDriver } from '@cove/protocol';
-import { WORKSPACE_DEFAULTS } from '@cove/protocol/defaults';
+import { autoWarmPool, WORKSPACE_DEFAULTS } from '@cove/protocol/defaults';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { CliError } from './cli-error.js';
@@ -70,8 +71,9 @@ export async function openDriver(choice: DriverChoice, settings: Settings, dataD
 async function openSandbox(settings: Settings, dataDir: string, runtime: string, log: Logger): Promise<WorkspaceDriver> {
   const { SandboxDriver } = await import('@cove/sandbox');
   const warmPool = settings.get(SETTINGS.warmPool, 'warmPool');
-  const warm = Number(warmPool.value);
-  if (!Number.isInteger(warm) || warm < 0 || warm > 64) throw new CliError(`invalid ${warmPool.origin} '${warmPool.value}': 0…64`, 2);
+  const warm = warmPool.value === 'auto' ? autoWarmPool(totalmem()) : Number(warmPool.value);
+  if (!Number.isInteger(warm) || warm < 0 || warm > 64)
+    throw new CliError(`invalid ${warmPool.origin} '${warmPool.value}': 0…64 or auto`, 2);
   const subnet = settings.value(SETTINGS.subnet, 'subnet');
   const nftTable = settings.value(SETTINGS.nftTable, 'nftTable');
   const { image, diskMb } = WORKSPACE_DEFAULTS;

@@ -41,8 +41,8 @@ export const SERVER_DEFAULTS = {
   runtime: 'runc',
   /** The sandbox driver's image cache, shared by every data directory so that images are built once. */
   imagesDir: '/var/cache/cove/images',
-  /** Sandbox workspaces kept ready with the default image and disk. */
-  warmPool: 2,
+  /** Sandbox workspaces kept ready with the default image and disk: `auto` is `autoWarmPool` of the host's memory. */
+  warmPool: 'auto',
   /** Workspaces each account may have. */
   maxWorkspaces: 100,
   /** How long the gateway waits to connect to an agent before answering 504. */
@@ -50,3 +50,13 @@ export const SERVER_DEFAULTS = {
   /** How long the gateway waits for an agent's response headers before answering 504. */
   gatewayHeadersTimeoutMs: 300_000,
 } as const;
+
+/**
+ * The default warm pool of a host: one ready workspace per 3 GiB of memory, 1 to 8. An idle pooled workspace
+ * holds ~20 MiB (8 of them: 0.7% of a 24 GiB host) and no CPU, and a burst of creates larger than the pool waits
+ * on workspaces made from nothing at the rate the host's CPUs allow, so a host with room keeps more ready;
+ * demand grows the pool further (the sandbox driver's `warm-pool.ts`).
+ */
+export function autoWarmPool(totalMemoryBytes: number): number {
+  return Math.min(8, Math.max(1, Math.floor(totalMemoryBytes / (3 * 2 ** 30))));
+}
