@@ -122,7 +122,7 @@ const expected: Record<string, Expected> = {
   'sandbox-start': {
     positive: ['pooled', 'cold', 'bare_runc_run'],
     exact: { 'pooled.runs': 1, 'cold.runs': 1, 'bare_runc_run.runs': 1 },
-    ratios: ['pooled_p50_vs_150ms', 'pooled_vs_bare_runc', 'cold_vs_bare_runc'],
+    ratios: ['pooled_p50_vs_60ms', 'cold_p50_vs_500ms', 'pooled_vs_bare_runc', 'cold_vs_bare_runc'],
   },
   soak: {
     positive: ['websockets.opened', 'websockets.messages', 'load.sent', 'load.ok', 'load.p50_ms', 'load.p99_ms', 'load.rss_mib'],
