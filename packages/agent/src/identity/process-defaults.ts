@@ -9,6 +9,12 @@ export interface ProcessDefaultsOptions {
    * defaults). Undefined: the agent's own environment, read at each start so that changes to it apply.
    */
   env?: readonly string[];
+  /**
+   * Where the environment is read from at each start when `env` is not given (default: the agent's own,
+   * `process.env`). An agent embedded in another program gives its processes their own HOME this way, as the
+   * process driver does with the agent's environment.
+   */
+  baseEnv?: () => NodeJS.ProcessEnv;
   /** The user processes run as unless a request names one (`name`, `uid`, `name:group`, `uid:gid`). */
   user?: string;
   /** Where /etc/passwd and /etc/group are read (tests); default `/etc`. */
@@ -28,9 +34,11 @@ export class ProcessDefaults {
   readonly #env: Readonly<Record<string, string>> | undefined;
   readonly #user: string | undefined;
   readonly #etc: string;
+  readonly #baseEnv: () => NodeJS.ProcessEnv;
 
   constructor(options: ProcessDefaultsOptions = {}) {
     this.#env = options.env ? parseEnvEntries(options.env) : undefined;
+    this.#baseEnv = options.baseEnv ?? (() => process.env);
     this.#user = options.user;
     this.#etc = options.etc ?? '/etc';
   }
@@ -48,7 +56,7 @@ export class ProcessDefaults {
     const runAs = this.#runAs(requestedUser);
     const env: Record<string, string> = {};
     if (this.#env) Object.assign(env, this.#env);
-    else for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    else for (const [k, v] of Object.entries(this.#baseEnv())) if (v !== undefined) env[k] = v;
     // The user's home, as an engine sets it: only where the image (or the agent's environment) has none.
     if (env.HOME === undefined) env.HOME = (runAs ?? this.#agentUser()).home;
     for (const [k, v] of Object.entries(overrides ?? {})) {

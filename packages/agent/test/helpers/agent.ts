@@ -3,6 +3,7 @@ import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type Agent, createAgent, createLogger, type Domain } from '@cove/agent';
+import { ProcessDefaults } from '../../src/identity/process-defaults.js';
 
 export interface TestAgent {
   agent: Agent;
@@ -29,6 +30,9 @@ export async function startTestAgent(options: { domains?: readonly Domain[]; all
     token: { kind: 'env', value: token },
     workdir,
     logger: createLogger(process.env.COVE_TEST_LOG ?? 'silent'),
+    // Its processes' HOME is the workdir, as a process-driver workspace's is its own directory: never the host
+    // user's, whose shell start-up files (and whatever they run) would make every interactive shell the host's.
+    processes: new ProcessDefaults({ baseEnv: () => ({ ...process.env, HOME: workdir }) }),
     ...(options.domains ? { domains: options.domains } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
   });
