@@ -6,7 +6,7 @@ import { createGateway, type Gateway } from '@cove/gateway';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestControlPlane, type TestControlPlane } from './helpers/control-plane.js';
-import { lifecycleOf, openAgent, statusOf } from './helpers/lifecycle.js';
+import { expectRequestWakesPaused, openAgent } from './helpers/lifecycle.js';
 
 describe("a lifecycle change drops the workspace's cached route in a gateway in the same process", () => {
   let t: TestControlPlane;
@@ -15,7 +15,6 @@ describe("a lifecycle change drops the workspace's cached route in a gateway in 
   /** A request through the gateway; a hang (a frozen agent) fails it instead of the whole file. */
   const runtime = (jwt: string) =>
     fetch(`${gatewayURL}/runtime`, { headers: { authorization: `Bearer ${jwt}` }, signal: AbortSignal.timeout(20_000) });
-  const wakes = async (id: string) => (await lifecycleOf(t, id)).events.filter((e: { type: string }) => e.type === 'wake').length;
 
   beforeAll(async () => {
     t = await startTestControlPlane({ routeChanged: (id) => gateway?.routeChanged(id) });
@@ -36,13 +35,7 @@ describe("a lifecycle change drops the workspace's cached route in a gateway in 
     const id = await t.createWorkspace();
     const { jwt } = await openAgent(t, id);
     expect((await runtime(jwt)).status).toBe(200);
-    expect((await t.json('POST', `/workspace/${id}/pause`)).body.status).toBe('paused');
-    const res = await runtime(jwt);
-    expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ success: true });
-    expect(await statusOf(t, id)).toBe('running');
-    expect(await wakes(id)).toBe(1);
-    await t.json('DELETE', `/workspace/${id}`);
+    await expectRequestWakesPaused(t, id, () => runtime(jwt));
   });
 
   it("a user's stop is seen at once, and so is the start after it; a removal too", async () => {

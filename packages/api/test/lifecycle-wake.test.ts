@@ -5,7 +5,7 @@ import { createGateway, type Gateway } from '@cove/gateway';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driverVariants, startTestStack, type TestStack } from './helpers/driver-stack.js';
-import { lifecycleOf, openAgent, statusOf, until, untilStatus } from './helpers/lifecycle.js';
+import { expectRequestWakesPaused, openAgent, statusOf, until, untilStatus, wakesOf } from './helpers/lifecycle.js';
 
 const SLOT = 71;
 
@@ -27,7 +27,7 @@ for (const variant of driverVariants()) {
     let gateway: Gateway;
     let gatewayURL: string;
     const create = (body: Record<string, unknown> = {}) => t.createWorkspace({ ...variant.workspace, ...body });
-    const wakes = async (id: string) => (await lifecycleOf(t, id)).events.filter((e: { type: string }) => e.type === 'wake').length;
+    const wakes = (id: string) => wakesOf(t, id);
     const runtime = (jwt: string) => fetch(`${gatewayURL}/runtime`, { headers: { authorization: `Bearer ${jwt}` } });
 
     beforeAll(async () => {
@@ -43,13 +43,7 @@ for (const variant of driverVariants()) {
     it('a request to a paused workspace resumes it and gets its answer', async () => {
       const id = await create();
       const { jwt } = await openAgent(t, id);
-      expect((await t.json('POST', `/workspace/${id}/pause`)).body.status).toBe('paused');
-      const res = await runtime(jwt);
-      expect(res.status).toBe(200);
-      expect(await res.json()).toMatchObject({ success: true });
-      expect(await statusOf(t, id)).toBe('running');
-      expect(await wakes(id)).toBe(1);
-      await t.json('DELETE', `/workspace/${id}`);
+      await expectRequestWakesPaused(t, id, () => runtime(jwt));
     });
 
     it('ten concurrent requests share one resume', async () => {

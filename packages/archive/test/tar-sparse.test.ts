@@ -148,46 +148,28 @@ const END = Buffer.alloc(1024);
 
 describe('hostile sparse maps', () => {
   it('refuses segments out of order, past the end, or adding up to other than the data stored', async () => {
-    const data = Buffer.alloc(1024, 1);
+    // An entry of 1024 stored bytes with the map and real size given.
+    const sparse = (map: Array<[number, number]>, realSize: number) =>
+      read(Buffer.concat([sparseHeader('x', 1024, map, realSize), Buffer.alloc(1024, 1), END]));
     await expect(
-      read(
-        Buffer.concat([
-          sparseHeader(
-            'x',
-            1024,
-            [
-              [0, 512],
-              [100, 512],
-            ],
-            4096,
-          ),
-          data,
-          END,
-        ]),
+      sparse(
+        [
+          [0, 512],
+          [100, 512],
+        ],
+        4096,
       ),
     ).rejects.toThrow("sparse file 'x' has a bad map: its segments overlap or are out of order");
-    await expect(read(Buffer.concat([sparseHeader('x', 1024, [[0, 1024]], 100), data, END]))).rejects.toThrow(
-      'a segment ends past the end of the file',
-    );
-    await expect(read(Buffer.concat([sparseHeader('x', 1024, [[0, 512]], 4096), data, END]))).rejects.toThrow(
-      'its segments hold 512 bytes, the entry 1024',
-    );
+    await expect(sparse([[0, 1024]], 100)).rejects.toThrow('a segment ends past the end of the file');
+    await expect(sparse([[0, 512]], 4096)).rejects.toThrow('its segments hold 512 bytes, the entry 1024');
     // The well-formed one passes: what the refusals differ in is the map.
     await expect(
-      read(
-        Buffer.concat([
-          sparseHeader(
-            'x',
-            1024,
-            [
-              [0, 512],
-              [2048, 512],
-            ],
-            4096,
-          ),
-          data,
-          END,
-        ]),
+      sparse(
+        [
+          [0, 512],
+          [2048, 512],
+        ],
+        4096,
       ),
     ).resolves.toMatch(/^sha256:/);
   });

@@ -1,5 +1,6 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import fc from 'fast-check';
 
 /**
  * Creates a tree under `root` from a spec: a string value is a file's
@@ -15,6 +16,31 @@ export async function makeTree(root: string, spec: Spec): Promise<void> {
     else if ('link' in value && typeof value.link === 'string') await symlink(value.link, target);
     else await makeTree(target, value as Spec);
   }
+}
+
+/**
+ * Random trees for property tests: up to 6 entries a directory, each named from `names`, an empty file, a
+ * subdirectory or a symlink to `a`; a directory has one of `gitignores` as its .gitignore, except one time in `noIgnoreFreq`
+ * (fast-check's `option` frequency; 6 is its default).
+ */
+export function arbitraryTree(names: string[], gitignores: string[], noIgnoreFreq = 6): fc.Arbitrary<Spec> {
+  return fc.letrec<{ dir: Spec }>((tie) => ({
+    dir: fc
+      .uniqueArray(
+        fc.tuple(
+          fc.constantFrom(...names),
+          fc.oneof({ depthSize: 'small', withCrossShrink: true }, fc.constant(''), tie('dir'), fc.constant({ link: 'a' })),
+        ),
+        { selector: ([name]) => name, maxLength: 6 },
+      )
+      .chain((entries) =>
+        fc.option(fc.constantFrom(...gitignores), { nil: undefined, freq: noIgnoreFreq }).map((ignore) => {
+          const out = Object.fromEntries(entries as Array<[string, Spec[string]]>) as Spec;
+          if (ignore !== undefined) out['.gitignore'] = ignore;
+          return out;
+        }),
+      ),
+  })).dir;
 }
 
 /** Paths of a flat listing relative to `root`. */

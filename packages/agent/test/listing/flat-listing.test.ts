@@ -9,29 +9,13 @@ import { createListingDomain } from '../../src/listing/index.js';
 import { parseListQuery } from '../../src/listing/list-options.js';
 import { listResponse } from '../../src/listing/listing-routes.js';
 import { startTestAgent, type TestAgent } from '../helpers/agent.js';
-import { makeTree, type Spec } from './fixture.js';
+import { arbitraryTree, makeTree } from './fixture.js';
 
 // Names chosen to exercise byte order (`a`, `a-b`, `a.b`, `a/…`), JSON escaping and exclusions.
 const NAMES = ['a', 'a-b', 'a.b', 'a0', 'B', 'é', '😀', '\uff5e', 'q"x', 'b\\s', 'n\nl', '.hidden', '.git', 'x.ts', 'Y.JS', 'node_modules'];
 const GITIGNORES = ['*.ts\n', 'a-b/\n', '/a\n!a.b\n', 'node_modules\n'];
 
-const spec: fc.Arbitrary<Spec> = fc.letrec<{ dir: Spec }>((tie) => ({
-  dir: fc
-    .uniqueArray(
-      fc.tuple(
-        fc.constantFrom(...NAMES),
-        fc.oneof({ depthSize: 'small', withCrossShrink: true }, fc.constant(''), tie('dir'), fc.constant({ link: 'a' })),
-      ),
-      { selector: ([name]) => name, maxLength: 6 },
-    )
-    .chain((entries) =>
-      fc.option(fc.constantFrom(...GITIGNORES), { nil: undefined }).map((ignore) => {
-        const out: Spec = Object.fromEntries(entries) as Spec;
-        if (ignore !== undefined) out['.gitignore'] = ignore;
-        return out;
-      }),
-    ),
-})).dir;
+const spec = arbitraryTree(NAMES, GITIGNORES);
 
 const query = fc.record(
   {

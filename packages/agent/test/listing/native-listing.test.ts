@@ -12,7 +12,7 @@ import { listResponse } from '../../src/listing/listing-routes.js';
 import { NativeLister, nativeCanList } from '../../src/listing/native-listing.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestAgent, type TestAgent } from '../helpers/agent.js';
-import { makeTree, type Spec } from './fixture.js';
+import { arbitraryTree, makeTree } from './fixture.js';
 
 // `npm ci` builds it (scripts/build-native.mjs); these tests check the walker that ships.
 const WALKER = fileURLToPath(new URL('../../native/build/list-walker', import.meta.url));
@@ -23,23 +23,7 @@ const NAMES = ['a', 'a-b', 'a.b', 'a0', 'B', 'é', '😀', '\uff5e', 'q"x', 'b\\
 const GITIGNORES = ['*.ts\n', 'a-b/\n', '/a\n!a.b\n', 'é\n'];
 
 // Directories sometimes hold a .gitignore (the walker hands those to the JavaScript walk).
-const spec: fc.Arbitrary<Spec> = fc.letrec<{ dir: Spec }>((tie) => ({
-  dir: fc
-    .uniqueArray(
-      fc.tuple(
-        fc.constantFrom(...NAMES),
-        fc.oneof({ depthSize: 'small', withCrossShrink: true }, fc.constant(''), tie('dir'), fc.constant({ link: 'a' })),
-      ),
-      { selector: ([name]) => name, maxLength: 6 },
-    )
-    .chain((entries) =>
-      fc.option(fc.constantFrom(...GITIGNORES), { nil: undefined, freq: 4 }).map((ignore) => {
-        const out = Object.fromEntries(entries as Array<[string, Spec[string]]>) as Spec;
-        if (ignore !== undefined) out['.gitignore'] = ignore;
-        return out;
-      }),
-    ),
-})).dir;
+const spec = arbitraryTree(NAMES, GITIGNORES, 4);
 
 const query = fc.record({
   flatten: fc.boolean(),

@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SandboxDriver } from '@cove/sandbox';
+import { expect } from 'vitest';
 import type { TestControlPlane } from './control-plane.js';
 
 /** Polls `check` every 100 ms until it returns a value other than undefined; fails after `timeoutMs`. */
@@ -38,6 +39,25 @@ export async function lifecycleOf(t: TestControlPlane, id: string): Promise<Reco
   const res = await t.json('GET', `/workspace/${id}/lifecycle`);
   if (res.status !== 200) throw new Error(`GET lifecycle: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
+}
+
+/** How many times the workspace was woken (its lifecycle's `wake` events). */
+export async function wakesOf(t: TestControlPlane, id: string): Promise<number> {
+  return (await lifecycleOf(t, id)).events.filter((e: { type: string }) => e.type === 'wake').length;
+}
+
+/**
+ * Pauses a workspace whose agent `runtime` reaches (a GET of `/runtime` through a gateway), then checks that the
+ * next request is answered by the agent, woken once for it; removes the workspace after.
+ */
+export async function expectRequestWakesPaused(t: TestControlPlane, id: string, runtime: () => Promise<Response>): Promise<void> {
+  expect((await t.json('POST', `/workspace/${id}/pause`)).body.status).toBe('paused');
+  const res = await runtime();
+  expect(res.status).toBe(200);
+  expect(await res.json()).toMatchObject({ success: true });
+  expect(await statusOf(t, id)).toBe('running');
+  expect(await wakesOf(t, id)).toBe(1);
+  await t.json('DELETE', `/workspace/${id}`);
 }
 
 /** Enables Internal API access and public access (the host reaches a sandbox's agent only then). */

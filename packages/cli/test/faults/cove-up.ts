@@ -10,6 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cgroupDirs, instanceId, SandboxDriver } from '@cove/sandbox';
 import pino from 'pino';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { run } from '../../../sandbox/src/run-command.js';
 import { skipReason } from '../../../sandbox/test/helpers.js';
 import { COVE_BIN, cleanEnv } from '../helpers/stack.js';
@@ -157,6 +158,69 @@ export async function dataDirFor(slot: number): Promise<{ dir: string; cleanup()
       for (const d of cgroupDirs('cove')) await rmdir(d).catch(() => {});
     },
   };
+}
+
+/**
+ * One `cove up` for a whole test file: started in `beforeAll` on a data directory of its own, stopped and cleaned up
+ * in `afterAll` (after `beforeStop`, for what the file itself added to the host). Returns a getter of the running one.
+ */
+export function upForSuite(slot: number, beforeStop?: () => Promise<unknown>): () => Up {
+  let data: Awaited<ReturnType<typeof dataDirFor>> | undefined;
+  let up: Up | undefined;
+  beforeAll(async () => {
+    data = await dataDirFor(slot);
+    up = await startUp({ slot, dataDir: data.dir });
+  }, 180_000);
+  afterAll(async () => {
+    await beforeStop?.();
+    await up?.stop();
+    await data?.cleanup();
+  }, 120_000);
+  return () => {
+    if (!up) throw new Error('cove up has not started');
+    return up;
+  };
+}
+
+/**
+ * A `cove up` a test file kills and starts again on one data directory (made in `beforeAll`; in `afterAll` the last
+ * one is stopped and the directory cleaned up). `start` starts a new one and makes it the current one.
+ */
+export function restartableUp(slot: number): { dataDir(): string; start(): Promise<Up>; current(): Up } {
+  let data: Awaited<ReturnType<typeof dataDirFor>> | undefined;
+  let up: Up | undefined;
+  beforeAll(async () => {
+    data = await dataDirFor(slot);
+  });
+  afterAll(async () => {
+    await up?.stop();
+    await data?.cleanup();
+  }, 120_000);
+  const dataDir = () => {
+    if (!data) throw new Error('the data directory is made in beforeAll');
+    return data.dir;
+  };
+  return {
+    dataDir,
+    async start() {
+      up = await startUp({ slot, dataDir: dataDir() });
+      return up;
+    },
+    current() {
+      if (!up) throw new Error('cove up has not started');
+      return up;
+    },
+  };
+}
+
+/** The runc root of a `cove up`'s sandbox instance (for `runc state`, `runc kill`). */
+export const runcRoot = (u: Up): string => `/run/cove/${instanceId(sandboxDir(u.dataDir))}`;
+
+/** A small workspace of the `host` image, created through the control plane; its id. */
+export async function createWorkspace(u: Up, body: object = {}): Promise<string> {
+  const res = await u.api('POST', '/workspace', { image: 'host', disk_mb: 256, memory_mb: 256, ...body });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return idOf(res);
 }
 
 /** Waits until `check` holds (or throws with `what` after `ms`). */

@@ -4,65 +4,18 @@
 // request is served.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../../sandbox/src/run-command.js';
-import {
-  dataDirFor,
-  execThroughGateway,
-  gatewayToken,
-  hostView,
-  idOf,
-  type Json,
-  sandboxDir,
-  skipReason,
-  slotOfPath,
-  startUp,
-  type Up,
-  until,
-} from './cove-up.js';
+import { describe, expect, it } from 'vitest';
+import { execThroughGateway, gatewayToken, hostView, idOf, restartableUp, sandboxDir, skipReason, type Up, until } from './cove-up.js';
+import { expectConsistent } from './host-agrees.js';
 
 const SLOT = 94;
 const skip = skipReason();
 
 describe.skipIf(skip)('kill -9 of cove up mid-operation (sandbox driver)', () => {
-  let data: Awaited<ReturnType<typeof dataDirFor>>;
-  let up: Up | undefined;
-
-  beforeAll(async () => {
-    data = await dataDirFor(SLOT);
-  });
-  afterAll(async () => {
-    await up?.stop();
-    await data?.cleanup();
-  }, 120_000);
-
-  const wsDir = () => path.join(sandboxDir(data.dir), 'workspaces');
-  const start = async () => {
-    up = await startUp({ slot: SLOT, dataDir: data.dir });
-    return up;
-  };
+  const cove = restartableUp(SLOT);
+  const wsDir = () => path.join(sandboxDir(cove.dataDir()), 'workspaces');
+  const start = cove.start;
   const create = (u: Up, name: string) => u.api('POST', '/workspace', { name, image: 'host', disk_mb: 256, memory_mb: 256 });
-
-  /** The store and the host agree: every listed workspace runs and has its slot; no other slot, mark, mount or container. */
-  async function expectConsistent(u: Up): Promise<Json[]> {
-    const list = await u.api('GET', '/workspace?limit=100');
-    expect(list.status).toBe(200);
-    const items: Json[] = list.body.workspaces;
-    for (const ws of items) expect(ws.status, `${ws.id} is ${ws.status}`).toBe('running');
-    const ids = new Set(items.map((w) => w.id));
-    const host = await hostView(u.dataDir);
-    expect(host.marked).toEqual([]);
-    expect(host.slots.sort()).toEqual([...ids].sort());
-    for (const m of host.mounts) expect(ids.has(slotOfPath(m) ?? ''), m).toBe(true);
-    for (const c of host.containers) expect(ids.has(c), c).toBe(true);
-    // The firewall is whole before anything else: every listed workspace's address is in the table.
-    const table = (await run(['nft', 'list', 'table', 'inet', `cove_test${SLOT}`])).stdout;
-    for (const ws of items) {
-      const details = await u.api('GET', `/workspace/${ws.id}/network`);
-      if (details.body.ip) expect(table).toContain(details.body.ip);
-    }
-    return items;
-  }
 
   it('creates: each is finished or gone with everything it had on the host', async () => {
     let u = await start();
@@ -80,7 +33,7 @@ describe.skipIf(skip)('kill -9 of cove up mid-operation (sandbox driver)', () =>
     // The crash was noticed and repaired: the half-made slot went at the driver's open, its row at the control plane's.
     expect(u.log()).toMatch(/removed a workspace left half-made/);
     expect(u.log()).toMatch(/store and driver reconciled/);
-    const items = await expectConsistent(u);
+    const items = await expectConsistent(u, SLOT);
     expect(items.map((w) => w.name)).toContain('done');
     // Every survivor works: a command runs in each, through the gateway.
     for (const ws of items) {
@@ -90,11 +43,11 @@ describe.skipIf(skip)('kill -9 of cove up mid-operation (sandbox driver)', () =>
     }
     // And the host takes new work: a create after the restart succeeds.
     expect((await create(u, 'after')).status).toBe(201);
-    await expectConsistent(u);
+    await expectConsistent(u, SLOT);
   }, 180_000);
 
   it('a delete: the workspace is gone from the store and the host', async () => {
-    let u = up as Up;
+    let u = cove.current();
     const made = await create(u, 'doomed');
     expect(made.status).toBe(201);
     const id = idOf(made);
@@ -106,12 +59,12 @@ describe.skipIf(skip)('kill -9 of cove up mid-operation (sandbox driver)', () =>
     await u.kill9();
     await deleting;
     u = await start();
-    const items = await expectConsistent(u);
+    const items = await expectConsistent(u, SLOT);
     expect(items.map((w) => w.id)).not.toContain(id);
   }, 180_000);
 
   it('a fork: each child exists whole or not at all, and the parent runs on (not left frozen)', async () => {
-    let u = up as Up;
+    let u = cove.current();
     const parent = await create(u, 'parent');
     expect(parent.status, JSON.stringify(parent.body)).toBe(201);
     const id = idOf(parent);
@@ -120,7 +73,7 @@ describe.skipIf(skip)('kill -9 of cove up mid-operation (sandbox driver)', () =>
     await u.kill9();
     await forking;
     u = await start();
-    const items = await expectConsistent(u);
+    const items = await expectConsistent(u, SLOT);
     expect(items.map((w) => w.id)).toContain(id);
     // The parent's disk was frozen for the clone: it takes writes again.
     const exec = await execThroughGateway(u, await gatewayToken(u, id), [

@@ -4,31 +4,18 @@
 // firewall holds what the store says. Each crash is triggered by what the host or the API shows, not by a delay.
 import { existsSync, readdirSync, watch } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { run } from '../../../sandbox/src/run-command.js';
-import { dataDirFor, execThroughGateway, gatewayToken, idOf, sandboxDir, skipReason, startUp, type Up, until } from './cove-up.js';
+import { execThroughGateway, gatewayToken, idOf, restartableUp, sandboxDir, skipReason, type Up, until } from './cove-up.js';
 import { expectConsistent, staleLocks } from './host-agrees.js';
 
 const SLOT = 93;
 const skip = skipReason();
 
 describe.skipIf(skip)('kill -9 of cove up mid-snapshot, mid-archive, mid-network change (sandbox driver)', () => {
-  let data: Awaited<ReturnType<typeof dataDirFor>>;
-  let up: Up | undefined;
+  const cove = restartableUp(SLOT);
   let id = '';
-
-  beforeAll(async () => {
-    data = await dataDirFor(SLOT);
-  });
-  afterAll(async () => {
-    await up?.stop();
-    await data?.cleanup();
-  }, 120_000);
-
-  const start = async () => {
-    up = await startUp({ slot: SLOT, dataDir: data.dir });
-    return up;
-  };
+  const start = cove.start;
   const sh = async (u: Up, script: string): Promise<string> => {
     const res = await execThroughGateway(u, await gatewayToken(u, id), ['sh', '-c', script]);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -47,7 +34,7 @@ describe.skipIf(skip)('kill -9 of cove up mid-snapshot, mid-archive, mid-network
     await sh(u, 'echo two > /root/mark');
 
     // The clone lands as next.ext4 while the workspace (processes and disk) is frozen: cove up dies right then.
-    const dir = path.join(sandboxDir(data.dir), 'disks', 'snapshots', id);
+    const dir = path.join(sandboxDir(cove.dataDir()), 'disks', 'snapshots', id);
     expect(existsSync(dir)).toBe(true);
     const watcher = watch(dir, (_event, name) => {
       if (name === 'next.ext4') u.child.kill('SIGKILL');
@@ -77,9 +64,9 @@ describe.skipIf(skip)('kill -9 of cove up mid-snapshot, mid-archive, mid-network
   }, 240_000);
 
   it('an archive: killed while it is written, no partial file is left or listed, and the version is free', async () => {
-    let u = up as Up;
+    let u = cove.current();
     await sh(u, 'head -c 64000000 /dev/urandom > /root/big');
-    const dir = path.join(sandboxDir(data.dir), 'archives', id);
+    const dir = path.join(sandboxDir(cove.dataDir()), 'archives', id);
     const archiving = u.api('POST', `/workspace/${id}/archives`, { version: 'v1', vm_paths: ['/root'] }).catch(() => undefined);
     await until('an archive being written', async () => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.partial')), 120_000);
     await u.kill9();
@@ -96,7 +83,7 @@ describe.skipIf(skip)('kill -9 of cove up mid-snapshot, mid-archive, mid-network
   }, 240_000);
 
   it('a network change: after the restart the firewall holds what the store says', async () => {
-    let u = up as Up;
+    let u = cove.current();
     let caught = false;
     const tried: string[] = [];
     // The mark: the control plane reports the new setting (the store has it) while the change has not answered
