@@ -40,6 +40,7 @@ if [ "${1:-all}" != runtime ]; then
     [busybox]=busybox-static    # the image tests' small root file systems (static: runs in any image)
     [umoci]=umoci               # the image pull benchmark's peer (skopeo copy + umoci unpack)
     [getfattr]=attr             # the image tests read overlay's xattrs on unpacked layers
+    [wat2wasm]=wabt             # checks that the agent's embedded WebAssembly frame encoder is its .wat source, assembled
   )
 fi
 

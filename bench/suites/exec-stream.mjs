@@ -3,6 +3,10 @@
 // (ControlMaster connection), both read by this process. Target: ours ≥ 1.5x ssh's bytes/s.
 // Rounds run in pairs (alternating which goes first); each pair's ratio is recorded with the
 // spread of those ratios, and the CPU time the agent and the ssh processes spent per pair.
+// A second agent, started with `--no-expose-wasm`, builds its frames the copying way (Node's
+// base64 string, copied into a Buffer) instead of in the WebAssembly encoder's slots
+// (packages/agent/src/exec/frames): it runs in each round too, and a micro-benchmark of the two
+// frame builders, in this process, is recorded beside.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -153,6 +157,49 @@ async function sshCpuSeconds() {
 
 const fixed = (x, d = 3) => +x.toFixed(d);
 
+/** The agent's own node flags (bin/node-flags.json), plus `extra`. */
+const agentFlags = (extra) => [
+  ...JSON.parse(readFileSync(new URL('../../packages/agent/bin/node-flags.json', import.meta.url), 'utf8')),
+  ...extra,
+];
+
+/**
+ * Milliseconds per GiB to build stdout frames of 64 KiB chunks: `outputFrame` (Node's base64 string
+ * copied into a fresh Buffer) against the WebAssembly encoder (chunk copied into its memory, encoded
+ * into a slot, released as a socket write would). Several rounds, each both ways.
+ */
+async function frameBuilders(rounds, bytes) {
+  // The built agent's modules, loaded only when the suite runs (listing the suites needs no build).
+  const { FrameSlots } = await import('../../packages/agent/dist/exec/frames/frame-slots.js');
+  const { outputFrame } = await import('../../packages/agent/dist/exec/sse.js');
+  const slots = FrameSlots.create();
+  if (slots === undefined) throw new Error('no WebAssembly SIMD in this node');
+  const head = Buffer.from('event: stdout\ndata: {"data":"');
+  const tail = Buffer.from('"}\n\n');
+  const chunks = Array.from({ length: 64 }, () => randomBytes(64 * 1024));
+  const perGiB = (ms) => (ms * 1024 * 1024 * 1024) / bytes;
+  const time = (build) => {
+    const start = process.hrtime.bigint();
+    let sink = 0;
+    for (let done = 0, i = 0; done < bytes; done += 64 * 1024, i++) sink += build(chunks[i & 63]).length;
+    if (sink === 0) throw new Error('no frames');
+    return perGiB(Number(process.hrtime.bigint() - start) / 1e6);
+  };
+  const copying = [];
+  const wasm = [];
+  for (let r = 0; r < rounds; r++) {
+    copying.push(time((chunk) => outputFrame(1, chunk)));
+    wasm.push(
+      time((chunk) => {
+        const frame = slots.frame(head, tail, chunk);
+        slots.release(frame);
+        return frame;
+      }),
+    );
+  }
+  return { copying, wasm };
+}
+
 /** Runs `ssh … cat file`; resolves to the byte count read from its stdout. */
 function viaSsh(args) {
   return new Promise((resolve, reject) => {
@@ -183,6 +230,8 @@ export default {
     const file = path.join(tmp, 'big.bin');
     await makeFile(file, size);
     const agent = await spawnAgent({ workdir: tmp });
+    // The same agent without the WebAssembly API: every frame takes the copying path.
+    const copyAgent = await spawnAgent({ workdir: tmp, nodeArgs: agentFlags(['--no-expose-wasm']) });
     const sshd = await startSshd(tmp);
     try {
       const sshArgs = sshd.sshArgs('cat', file);
@@ -194,8 +243,13 @@ export default {
       const sshCpu = [];
       const cpuRatios = [];
       const frameKiB = [];
+      const copyOurs = [];
+      const copyCpu = [];
+      const wasmVsCopy = [];
+      const wasmCpuVsCopyCpu = [];
       // Warm-up: page cache, JIT.
       await viaSse(agent.url, agent.token, file);
+      await viaSse(copyAgent.url, copyAgent.token, file);
       await viaSsh(sshArgs);
       // Interleaved, alternating which goes first, so both see the same (shared, noisy) machine.
       for (let r = 0; r < rounds; r++) {
@@ -210,16 +264,29 @@ export default {
           ssh.push(await throughput(() => viaSsh(sshArgs), size));
           sshCpu.push((await sshCpuSeconds()) - cpu0);
         };
-        if (r % 2 === 0) await runOurs().then(runSsh);
-        else await runSsh().then(runOurs);
+        const runCopy = async () => {
+          const cpu0 = cpuSeconds(copyAgent.pid);
+          copyOurs.push(await throughput(() => viaSse(copyAgent.url, copyAgent.token, file), size));
+          copyCpu.push(cpuSeconds(copyAgent.pid) - cpu0);
+        };
+        // The three take turns going first.
+        const order = [runOurs, runSsh, runCopy];
+        for (let k = 0; k < 3; k++) await order[(r + k) % 3]();
         ratios.push(ours.at(-1) / ssh.at(-1));
         cpuRatios.push(agentCpu.at(-1) / sshCpu.at(-1));
+        wasmVsCopy.push(ours.at(-1) / copyOurs.at(-1));
+        wasmCpuVsCopyCpu.push(agentCpu.at(-1) / copyCpu.at(-1));
         log(
           `round ${r + 1}/${rounds}: ours ${ours.at(-1).toFixed(0)} MiB/s (agent CPU ${agentCpu.at(-1).toFixed(2)} s, ` +
             `${frameKiB.at(-1).toFixed(0)} KiB per frame), ` +
-            `ssh ${ssh.at(-1).toFixed(0)} MiB/s (ssh+sshd CPU ${sshCpu.at(-1).toFixed(2)} s), ratio ${ratios.at(-1).toFixed(2)}`,
+            `ssh ${ssh.at(-1).toFixed(0)} MiB/s (ssh+sshd CPU ${sshCpu.at(-1).toFixed(2)} s), ratio ${ratios.at(-1).toFixed(2)}; ` +
+            `copying frames ${copyOurs.at(-1).toFixed(0)} MiB/s (agent CPU ${copyCpu.at(-1).toFixed(2)} s)`,
         );
       }
+      const builders = await frameBuilders(smoke ? 1 : 5, smoke ? 64 * 1024 * 1024 : 1024 * 1024 * 1024);
+      log(
+        `frame builders, ms per GiB: copying ${builders.copying.map((x) => x.toFixed(0))}, WebAssembly ${builders.wasm.map((x) => x.toFixed(0))}`,
+      );
       return {
         figures: {
           file_bytes: size,
@@ -234,6 +301,19 @@ export default {
           // One frame per pipe read: small frames mean the agent outran cat (more CPU per byte).
           kib_per_frame_rounds: roundFigures(frameKiB, 1),
           agent_rss_after_bytes: agent.rssBytes(),
+          // The same agent building frames the copying way (`--no-expose-wasm`), in the same rounds.
+          copying_frames: {
+            agent_sse_mib_per_s: { median: fixed(median(copyOurs), 1), runs: copyOurs.map((x) => fixed(x, 1)) },
+            agent_cpu_s_per_run: roundFigures(copyCpu, 2),
+            wasm_vs_copying_rounds: roundFigures(wasmVsCopy),
+            wasm_cpu_vs_copying_cpu_rounds: roundFigures(wasmCpuVsCopyCpu),
+            agent_rss_after_bytes: copyAgent.rssBytes(),
+          },
+          // In this process: building stdout frames of 64 KiB chunks, per GiB of output.
+          frame_build_ms_per_gib: {
+            copying: roundFigures(builders.copying, 1),
+            wasm_slots: roundFigures(builders.wasm, 1),
+          },
         },
         ratios: { throughput_vs_ssh: ratio(median(ours) / median(ssh), 1.5, 'at_least') },
         notes:
@@ -242,11 +322,15 @@ export default {
           `through a pipe here. Peer: ${sshd.describe(['ssh', ...sshArgs])}. The ratio is of the medians; ratio_rounds gives each pair's ` +
           'ratio and their spread ((max - min) / median); *_cpu_s_per_run is the CPU time the agent, or every ssh/sshd process, ' +
           'used per run (the sshd session and the ssh master that decrypts; the reader in this process is not counted on either ' +
-          "side: ours decodes base64, ssh's only reads a pipe).",
+          "side: ours decodes base64, ssh's only reads a pipe). copying_frames: a second agent started with --no-expose-wasm " +
+          "(no WebAssembly: each frame is Node's base64 string copied into a Buffer), run in the same rounds (the three take " +
+          'turns going first); wasm_vs_copying_rounds is the per-round throughput ratio of the two agents. frame_build_ms_per_gib: ' +
+          'the two frame builders alone, 64 KiB chunks, in the benchmark process.',
       };
     } finally {
       await sshd.close();
       await agent.close();
+      await copyAgent.close();
     }
   },
 };

@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { type ResponseStream, startStream } from '../http/streaming.js';
+import { type FrameSlots, sharedFrameSlots } from './frames/frame-slots.js';
 import type { Task, TaskListener } from './task.js';
 
 export interface SseOptions {
@@ -26,7 +27,9 @@ const FRAME_TAIL = Buffer.from('"}\n\n', 'latin1');
  * The `stdout`/`stderr` frame of one output chunk, as one Buffer: `event: stdout\ndata:
  * {"data":"<base64>"}\n\n`. base64 never needs JSON escaping, so no JSON.stringify; the base64
  * text is copied once, straight into the frame (a template string would be flattened, then
- * copied again by the socket write). See bench/results/exec-terminal-profile.md.
+ * copied again by the socket write). See bench/results/exec-terminal-profile.md. Streams build
+ * the same bytes in WebAssembly memory when they can (`SseTaskStream.output`); this is the path
+ * when they cannot.
  */
 export function outputFrame(fd: 1 | 2, data: Buffer): Buffer {
   const head = fd === 1 ? STDOUT_HEAD : STDERR_HEAD;
@@ -59,6 +62,10 @@ export class SseTaskStream implements TaskListener {
   #stall: NodeJS.Timeout | undefined;
   #held = false;
   #done = false;
+  /** The WebAssembly frame encoder, if the engine has one. */
+  readonly #slots: FrameSlots | undefined = sharedFrameSlots();
+  /** Frames in encoder slots written to the response and not yet done with, oldest first. */
+  readonly #leased: Buffer[] = [];
 
   private constructor(stream: ResponseStream, task: Task, options: SseOptions) {
     this.#stream = stream;
@@ -67,6 +74,7 @@ export class SseTaskStream implements TaskListener {
     const raw = stream.raw;
     raw.on('drain', this.#onDrain);
     raw.once('close', this.#cleanup);
+    raw.once('close', this.#releaseAll);
     this.#ping = setInterval(() => {
       if (!stream.closed) raw.write(': ping\n\n');
     }, options.pingIntervalMs);
@@ -93,7 +101,12 @@ export class SseTaskStream implements TaskListener {
   output(fd: 1 | 2, data: Buffer): void {
     if (this.#stream.closed) return;
     const raw = this.#stream.raw;
-    raw.write(outputFrame(fd, data));
+    const frame = this.#slots?.frame(fd === 1 ? STDOUT_HEAD : STDERR_HEAD, FRAME_TAIL, data);
+    if (frame === undefined) raw.write(outputFrame(fd, data));
+    else {
+      this.#leased.push(frame);
+      raw.write(frame, this.#written);
+    }
     if (!this.#held && raw.writableLength > this.#options.softLimit) {
       this.#held = true;
       this.#task.hold(this);
@@ -106,6 +119,21 @@ export class SseTaskStream implements TaskListener {
     if (!this.#stream.closed) this.#stream.end(sseFrame('exit', task.exitEvent()));
     this.#cleanup();
   }
+
+  /**
+   * A leased frame's write is done: the socket has its bytes (or has failed). Writes complete in
+   * order, so it is the oldest; one that never calls back (a write on a socket already destroyed)
+   * is freed by a later one, or at `close`.
+   */
+  readonly #written = (): void => {
+    const frame = this.#leased.shift();
+    if (frame !== undefined) this.#slots?.release(frame);
+  };
+
+  /** The response is closed: its socket has finished (or dropped) every write, so every slot is free. */
+  readonly #releaseAll = (): void => {
+    for (const frame of this.#leased.splice(0)) this.#slots?.release(frame);
+  };
 
   readonly #onDrain = (): void => {
     if (!this.#held) return;
