@@ -91,6 +91,7 @@ Environment:
   COVE_SPAWN_HELPER  the spawn helper to start commands with (default: the one npm ci built)
   COVE_EXEC_AS       exec-as, which switches users (default: the one npm ci built)
   COVE_LIST_WALKER   the native directory walker of listings (default: the one npm ci built)
+  COVE_PTY_READER    the reader that drains terminals' output (default: the one npm ci built)
 
 The token comes from COVE_AGENT_TOKEN or a token file, never from the command line.
 SIGHUP re-reads the token file (the old token stops working at once); SIGTERM and

@@ -65,6 +65,7 @@ export function agentRuntime(files: AgentFiles): Promise<AgentRuntime> {
         'spawn-helper': path.join(native, 'spawn-helper'),
         'exec-as': path.join(native, 'exec-as'),
         'list-walker': path.join(native, 'list-walker'),
+        'pty-reader': path.join(native, 'pty-reader'),
         ...(files.rg ? { rg: files.rg } : {}),
       },
       required: ['node', 'tini'],
@@ -101,6 +102,7 @@ export function agentEnv(runtime: AgentRuntime): string[] {
     ...(has('spawn-helper') ? [`COVE_SPAWN_HELPER=${AGENT_MOUNT}/bin/spawn-helper`] : []),
     ...(has('exec-as') ? [`COVE_EXEC_AS=${AGENT_MOUNT}/bin/exec-as`] : []),
     ...(has('list-walker') ? [`COVE_LIST_WALKER=${AGENT_MOUNT}/bin/list-walker`] : []),
+    ...(has('pty-reader') ? [`COVE_PTY_READER=${AGENT_MOUNT}/bin/pty-reader`] : []),
   ];
 }
 

@@ -105,6 +105,9 @@ describe.skipIf(skip)(`a musl image without glibc${skip ? ` (skipped: ${skip})` 
     const agentEnv = await agent.exec({
       cmd: 'tr "\\0" "\\n" < /proc/$(cat /proc/1/task/1/children | tr -d " ")/environ | cut -d= -f1 | sort',
     });
-    expect(agentEnv.body).toMatchObject({ exit_code: 0, stdout: 'COVE_EXEC_AS\nCOVE_LIST_WALKER\nCOVE_SPAWN_HELPER\nHOME\nLANG\nPATH\n' });
+    expect(agentEnv.body).toMatchObject({
+      exit_code: 0,
+      stdout: 'COVE_EXEC_AS\nCOVE_LIST_WALKER\nCOVE_PTY_READER\nCOVE_SPAWN_HELPER\nHOME\nLANG\nPATH\n',
+    });
   });
 });

@@ -1,4 +1,5 @@
 import type { IPty } from 'node-pty';
+import { NativePtyReader } from './pty-reader.js';
 import { RingBuffer } from './ring-buffer.js';
 import { drainAtEnd, readIntoOneBuffer } from './spawn-pty.js';
 
@@ -27,6 +28,8 @@ export interface SessionInit {
   scrollbackSize: number;
   pty: IPty;
   events: SessionEvents;
+  /** The native reader of the PTY's output (native/pty-reader.c); null or absent: the agent reads it. */
+  reader?: string | null | undefined;
 }
 
 /**
@@ -52,6 +55,8 @@ export class TerminalSession {
   closing = false;
   readonly #pty: IPty;
   readonly #events: SessionEvents;
+  /** Reads the output when it could be started; else the agent reads the PTY itself. */
+  readonly #reader: NativePtyReader | undefined;
   /** The frame being gathered: `[id][data]`, `#pendingBytes` of data so far. */
   #frame: Buffer | undefined;
   #pendingBytes = 0;
@@ -68,20 +73,30 @@ export class TerminalSession {
     this.scrollback = new RingBuffer(init.scrollbackSize);
     this.#pty = init.pty;
     this.#events = init.events;
-    // Reads go into one reused buffer when this Node allows it; else node-pty's 'data' events
-    // (Buffers when spawned with `encoding: null`; its typings say string).
-    if (!readIntoOneBuffer(this.#pty, (view) => this.#onData(view))) {
-      this.#pty.onData((chunk) => this.#onData(chunk as unknown as Buffer));
+    const onData = (view: Buffer) => this.#onData(view);
+    this.#reader = init.reader ? NativePtyReader.start(this.#pty, init.reader, onData) : undefined;
+    if (!this.#reader) {
+      // Reads go into one reused buffer when this Node allows it; else node-pty's 'data' events
+      // (Buffers when spawned with `encoding: null`; its typings say string).
+      if (!readIntoOneBuffer(this.#pty, onData)) this.#pty.onData((chunk) => this.#onData(chunk as unknown as Buffer));
+      drainAtEnd(this.#pty, onData);
     }
-    drainAtEnd(this.#pty, (chunk) => this.#onData(chunk));
     this.#exited = new Promise((resolve) => {
       this.#pty.onExit(({ exitCode, signal }) => {
-        this.#flush();
-        this.alive = false;
-        this.exitCode = signal ? 128 + signal : exitCode;
-        this.exitedAt = Date.now();
-        this.#events.exit(this.exitCode);
-        resolve();
+        const finish = () => {
+          this.#flush();
+          this.alive = false;
+          this.exitCode = signal ? 128 + signal : exitCode;
+          this.exitedAt = Date.now();
+          this.#events.exit(this.exitCode);
+          resolve();
+        };
+        const reader = this.#reader;
+        if (!reader || reader.ended) return finish();
+        // The program is gone but something (a background child) still holds the terminal: the reader
+        // hands over what the master holds and exits, so the exit notice still follows all output.
+        reader.finish();
+        void reader.done.then(finish);
       });
     });
   }
@@ -114,13 +129,16 @@ export class TerminalSession {
   pause(): void {
     if (this.#paused || !this.alive) return;
     this.#paused = true;
-    this.#pty.pause();
+    if (this.#reader) this.#reader.pause();
+    else this.#pty.pause();
   }
 
   resume(): void {
     if (!this.#paused) return;
     this.#paused = false;
-    if (this.alive) this.#pty.resume();
+    if (!this.alive) return;
+    if (this.#reader) this.#reader.resume();
+    else this.#pty.resume();
   }
 
   /**
@@ -150,6 +168,8 @@ export class TerminalSession {
     // UnixTerminal.destroy closes the master; IPty's typings do not declare it.
     const unix = this.#pty as IPty & { destroy?: () => void };
     if (unix.destroy) unix.destroy();
+    // The reader's copy of the master too, or the program would never see the hang-up.
+    this.#reader?.kill();
     this.signal('SIGHUP');
     const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     await this.#exited;

@@ -57,8 +57,14 @@ export function spawnPty(options: PtySpawnOptions): IPty {
   });
 }
 
-interface PtyInternals {
-  _socket?: { prependListener(event: 'end', fn: () => void): void; _handle?: { useUserBuffer?: (buf: Uint8Array) => void } };
+/** node-pty's UnixTerminal beyond its typings: the master's fd and the socket node-pty reads it with. */
+export interface PtyInternals {
+  _socket?: {
+    prependListener(event: 'end', fn: () => void): void;
+    destroy?(): void;
+    _read?: (size: number) => void;
+    _handle?: { useUserBuffer?: (buf: Uint8Array) => void };
+  };
   _fd?: number;
 }
 
@@ -77,16 +83,22 @@ const READ_BUFFER_BYTES = 64 * 1024;
  * Measured in bench/results/exec-terminal-profile.md.
  */
 export function readIntoOneBuffer(pty: IPty, onChunk: (view: Buffer) => void): boolean {
-  const socket = (pty as unknown as PtyInternals)._socket as (Record<symbol, unknown> & PtyInternals['_socket']) | undefined;
-  const handle = socket?._handle;
-  if (!socket || typeof handle?.useUserBuffer !== 'function') return false;
-  const symbols = Object.getOwnPropertySymbols(socket);
-  const kBuffer = symbols.find((s) => s.description === 'kBuffer');
-  const kBufferCb = symbols.find((s) => s.description === 'kBufferCb');
+  const socket = (pty as unknown as PtyInternals)._socket;
+  return socket !== undefined && socketIntoOneBuffer(socket, onChunk);
+}
+
+/** `readIntoOneBuffer` for any net.Socket (the PTY's, or the pipe of its native reader). */
+export function socketIntoOneBuffer(socket: object, onChunk: (view: Buffer) => void, size = READ_BUFFER_BYTES): boolean {
+  const s = socket as Record<symbol, unknown> & { _handle?: { useUserBuffer?: (buf: Uint8Array) => void } };
+  const handle = s._handle;
+  if (typeof handle?.useUserBuffer !== 'function') return false;
+  const symbols = Object.getOwnPropertySymbols(s);
+  const kBuffer = symbols.find((sym) => sym.description === 'kBuffer');
+  const kBufferCb = symbols.find((sym) => sym.description === 'kBufferCb');
   if (!kBuffer || !kBufferCb) return false;
-  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  socket[kBuffer] = buffer;
-  socket[kBufferCb] = (nread: number) => {
+  const buffer = Buffer.allocUnsafe(size);
+  s[kBuffer] = buffer;
+  s[kBufferCb] = (nread: number) => {
     onChunk(buffer.subarray(0, nread));
   };
   handle.useUserBuffer(buffer);

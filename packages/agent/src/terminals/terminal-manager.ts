@@ -2,6 +2,7 @@ import { AppError, TERMINAL_LIMITS } from '@cove/protocol';
 import type { Logger } from 'pino';
 import type { RunAs } from '../identity/users.js';
 import type { WsHub } from '../ws/hub.js';
+import { ptyReaderPath, usableReader } from './pty-reader.js';
 import { type TerminalSession as Session, TerminalSession } from './session.js';
 import { spawnPty } from './spawn-pty.js';
 
@@ -14,6 +15,11 @@ export interface TerminalManagerOptions {
   maxExited?: number;
   /** Between SIGHUP and SIGKILL when a session is closed (ms). */
   killGraceMs?: number;
+  /**
+   * The native reader of terminal output (native/pty-reader.c): undefined for `COVE_PTY_READER` or the one
+   * `npm ci` built; null: none (the agent reads each PTY itself, as it does when the reader is missing).
+   */
+  ptyReader?: string | null;
 }
 
 export interface SpawnRequest {
@@ -42,6 +48,7 @@ export class TerminalManager {
   readonly #exitedTtlMs: number;
   readonly #maxExited: number;
   readonly #killGraceMs: number;
+  readonly #ptyReader: string | null;
   readonly #expiry = new Map<number, NodeJS.Timeout>();
   /** Where the search for the next free id byte starts (ids cycle through 1..255). */
   #cursor = 1;
@@ -55,6 +62,7 @@ export class TerminalManager {
     this.#exitedTtlMs = options.exitedTtlMs ?? 15 * 60_000;
     this.#maxExited = options.maxExited ?? 32;
     this.#killGraceMs = options.killGraceMs ?? 2000;
+    this.#ptyReader = options.ptyReader === undefined ? ptyReaderPath() : options.ptyReader && usableReader(options.ptyReader);
     hub.onConnect((client) => {
       // Live sessions: their buffered output; exited ones: their exit notice.
       for (const s of this.listed()) {
@@ -107,6 +115,7 @@ export class TerminalManager {
       rows: req.rows,
       scrollbackSize: req.scrollbackSize,
       pty,
+      reader: this.#ptyReader,
       events: {
         output: (frame) => this.#output(frame),
         exit: (code) => this.#exited(session, code),
