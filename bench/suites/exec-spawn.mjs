@@ -1,5 +1,5 @@
 // Spawning is the exec hot path. Round trip of `POST /exec {"cmd":["true"]}` on a kept-alive
-// connection to the built agent, against, in the same run and interleaved:
+// connection to the built agent, against, in the same run and interleaved (in shuffled order):
 //  - a bare Node `child_process.spawn('true')` in this process, waited to exit (target: ours ≤ 1.3x);
 //  - `ssh … true` to a loopback OpenSSH server through a ControlMaster connection (target: ≤ 0.5x).
 // The ssh peer runs without the machine's login set-up (see bench/lib/sshd.mjs: root's ~/.bashrc
@@ -53,6 +53,16 @@ function execClient(url, token) {
   };
 }
 
+/** A copy of `items` in random order (Fisher-Yates). */
+function shuffled(items) {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
 const summary = (xs) => ({ p50_ms: +median(xs).toFixed(3), p90_ms: +percentile(xs, 90).toFixed(3), runs: xs.length });
 
 export default {
@@ -73,8 +83,11 @@ export default {
       const vsBare = [];
       const vsSsh = [];
       const sshP50 = [];
-      // Warm-up: JIT in the agent and here, page cache for ssh.
-      for (let i = 0; i < (smoke ? 5 : 50); i++) {
+      // Warm-up: JIT in the agent and here, page cache for ssh. The agent's request path (HTTP, routing,
+      // validation, the exec domain, the spawn helper's IPC) is a lot of code that V8 is still optimizing
+      // after hundreds of requests; after 50 of them, the first rounds measured that warm-up
+      // (exec-terminal-profile.md). The hot path is what this suite is about.
+      for (let i = 0; i < (smoke ? 5 : 500); i++) {
         await client.run();
         await bareSpawn();
       }
@@ -82,11 +95,16 @@ export default {
       // Interleaved, so all three see the same machine load (the machine is shared).
       for (let r = 0; r < rounds; r++) {
         const round = { ours: [], bare: [], ssh: [] };
-        // One sample of each in turn, so a burst of load from elsewhere hits all three alike.
+        // One sample of each in turn, so a burst of load from elsewhere hits all three alike. The order is
+        // shuffled each time: with a fixed order, the work a sample leaves behind (ssh's session teardown,
+        // the agent's command log, a collection in this process) always landed on the same next peer.
+        const samplers = [
+          () => timeMs(client.run).then((ms) => round.ours.push(ms)),
+          () => timeMs(bareSpawn).then((ms) => round.bare.push(ms)),
+          () => timeMs(() => sshRun(sshArgs)).then((ms) => round.ssh.push(ms)),
+        ];
         for (let i = 0; i < perRound; i++) {
-          round.ours.push(await timeMs(client.run));
-          round.bare.push(await timeMs(bareSpawn));
-          round.ssh.push(await timeMs(() => sshRun(sshArgs)));
+          for (const sampler of shuffled(samplers)) await sampler();
         }
         ours.push(...round.ours);
         bare.push(...round.bare);
@@ -117,6 +135,7 @@ export default {
           'Each sample is one command run to exit: POST /exec on one kept-alive HTTP/1.1 connection (answer checked for exit_code 0); ' +
           "child_process.spawn('true') in the benchmark process, waited to exit; one new ssh client process per sample through the " +
           `already-authenticated master connection (the session runs \`$SHELL -c true\`, as sshd always does). Peer: ${sshd.describe(['ssh', ...sshArgs])}. ` +
+          'The three are sampled one after another in an order shuffled for every triple. ' +
           "Ratios are of the medians of all samples; *_rounds give each round's ratio and their spread ((max - min) / median).",
       };
     } finally {

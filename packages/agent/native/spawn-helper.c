@@ -12,9 +12,14 @@
  * Agent → helper (stdin): records `u32 length (LE)` + NUL-terminated strings
  *   id, cwd, file, argc, argv[0..argc), envc ("-" = inherit), env[0..envc).
  * Helper → agent (IPC fd, one JSON line per message):
- *   three NODE_HANDLE messages (stdin, stdout, stderr sockets) with
- *   `{"t":"fd","id":…,"fd":0|1|2,"pid":…}`, or `{"t":"fail","id":…,"errno":…}`;
+ *   three NODE_HANDLE messages (stdin as a bare handle, stdout and stderr as sockets) with
+ *   `{"t":"fd","id":…,"fd":0|1|2}`, sent before the spawn so that the agent
+ *   takes them in while the program starts; then `{"t":"pid","id":…,"pid":…}`,
+ *   or `{"t":"fail","id":…,"errno":…}` (the agent drops the sockets);
  *   later `{"t":"exit","pid":…,"code":…,"signal":…}`.
+ * The agent acknowledges each handle (Node's IPC protocol); the helper reads
+ * those acknowledgements only when it is awake anyway (a request, an exit),
+ * so they cost it no wake-up of their own.
  * The children get a new session (their own process group), default signal
  * dispositions and an empty signal mask, like libuv's detached children.
  */
@@ -36,13 +41,13 @@
 
 /* The helper's own oom_score_adj (the agent's), read at start. */
 static char own_oom_score_adj[16] = "0";
+/* Opened once: every write of the file sets the value anew (two per spawn). */
+static int oom_fd = -1;
 
 static void set_oom_score_adj(const char *value) {
-  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  ssize_t ignored = write(fd, value, strlen(value));
+  if (oom_fd < 0) return;
+  ssize_t ignored = write(oom_fd, value, strlen(value));
   (void)ignored;
-  close(fd);
 }
 
 static void read_oom_score_adj(void) {
@@ -89,6 +94,30 @@ static void write_all(int fd, const char *buf, size_t len, int pass_fd) {
 
 static void send_line(const char *line, int pass_fd) { write_all(ipc, line, strlen(line), pass_fd); }
 
+/* Messages without a descriptor are gathered and sent together: the agent then takes them in one read
+   (one wake-up) rather than one each. */
+static char queued[8192];
+static size_t queued_len = 0;
+
+static void flush_lines(void) {
+  if (queued_len == 0) return;
+  write_all(ipc, queued, queued_len, -1);
+  queued_len = 0;
+}
+
+static void queue_line(const char *line) {
+  size_t len = strlen(line);
+  if (queued_len + len > sizeof queued) flush_lines();
+  memcpy(queued + queued_len, line, len);
+  queued_len += len;
+}
+
+/* Reads and drops the agent's handle acknowledgements that have arrived; never waits. */
+static void drain_acks(void) {
+  char sink[4096];
+  while (recv(ipc, sink, sizeof sink, MSG_DONTWAIT) > 0) {}
+}
+
 static int read_full(int fd, void *buf, size_t len) {
   char *p = buf;
   while (len > 0) {
@@ -99,6 +128,45 @@ static int read_full(int fd, void *buf, size_t len) {
     len -= (size_t)n;
   }
   return 1;
+}
+
+/* Reports every child that has exited (queued; the caller flushes). */
+static void reap(void) {
+  for (;;) {
+    int status;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    char line[128];
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    snprintf(line, sizeof line, "{\"t\":\"exit\",\"pid\":%d,\"code\":%d,\"signal\":%d}\n", (int)pid, code, sig);
+    queue_line(line);
+  }
+}
+
+/* The long-lived descriptors (stdio, the IPC channel, the signalfd, oom_score_adj): never closed by a range. */
+static int sfd = -1;
+
+static int long_lived_in(int lo, int hi) {
+  int fds[] = { 0, 1, 2, ipc, sfd, oom_fd };
+  for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
+    if (fds[i] >= lo && fds[i] <= hi) return 1;
+  return 0;
+}
+
+/* Closes this helper's copies of the task's ends. Their last copy may be the one that gives the agent EOF
+   (a program that has already exited), so they go in one system call: the agent, woken by them, then finds
+   all three at once instead of taking the processor back after each close. Between the lowest and the
+   highest of them there are only descriptors of this request (the agent's ends, already closed), unless a
+   long-lived one sits there. */
+static void close_task_ends(int pairs[3][2]) {
+  int lo = pairs[0][1], hi = pairs[0][1];
+  for (int i = 1; i < 3; i++) {
+    if (pairs[i][1] < lo) lo = pairs[i][1];
+    if (pairs[i][1] > hi) hi = pairs[i][1];
+  }
+  if (!long_lived_in(lo, hi) && close_range((unsigned)lo, (unsigned)hi, 0) == 0) return;
+  for (int i = 0; i < 3; i++) close(pairs[i][1]);
 }
 
 static void handle_request(char *data, uint32_t len) {
@@ -156,6 +224,15 @@ static void handle_request(char *data, uint32_t len) {
      ends stay blocking, as programs expect of their stdio. */
   for (int i = 0; i < 3; i++) fcntl(pairs[i][0], F_SETFL, fcntl(pairs[i][0], F_GETFL) | O_NONBLOCK);
 
+  /* The agent's ends go first: it sets them up while the program starts. stdin goes as a bare handle
+     (`net.Native`): the agent makes a stream of it only if the task gets input. */
+  for (int i = 0; i < 3; i++) {
+    snprintf(line, sizeof line, "{\"cmd\":\"NODE_HANDLE\",\"type\":\"%s\",\"msg\":{\"t\":\"fd\",\"id\":\"%s\",\"fd\":%d}}\n",
+             i == 0 ? "net.Native" : "net.Socket", id, i);
+    send_line(line, pairs[i][0]);
+    close(pairs[i][0]);
+  }
+
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   for (int i = 0; i < 3; i++) posix_spawn_file_actions_adddup2(&fa, pairs[i][1], i);
@@ -177,35 +254,16 @@ static void handle_request(char *data, uint32_t len) {
   set_oom_score_adj(own_oom_score_adj);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at_);
-  for (int i = 0; i < 3; i++) close(pairs[i][1]);
-  if (rc != 0) {
-    for (int i = 0; i < 3; i++) close(pairs[i][0]);
-    snprintf(line, sizeof line, "{\"t\":\"fail\",\"id\":\"%s\",\"errno\":\"%s\"}\n", id, strerrorname_np(rc));
-    send_line(line, -1);
-  } else {
-    for (int i = 0; i < 3; i++) {
-      snprintf(line, sizeof line,
-               "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\",\"msg\":{\"t\":\"fd\",\"id\":\"%s\",\"fd\":%d,\"pid\":%d}}\n", id, i,
-               (int)pid);
-      send_line(line, pairs[i][0]);
-      close(pairs[i][0]);
-    }
-  }
+  if (rc != 0) snprintf(line, sizeof line, "{\"t\":\"fail\",\"id\":\"%s\",\"errno\":\"%s\"}\n", id, strerrorname_np(rc));
+  else snprintf(line, sizeof line, "{\"t\":\"pid\",\"id\":\"%s\",\"pid\":%d}\n", id, (int)pid);
+  queue_line(line);
+  /* On a busy machine a short program may have run to its end before this helper got the processor back
+     from it: its exit then goes with its pid, in the same message. */
+  if (rc == 0) reap();
+  flush_lines();
+  close_task_ends(pairs);
   free(argv);
   free(own_env);
-}
-
-static void reap(void) {
-  for (;;) {
-    int status;
-    pid_t pid = waitpid(-1, &status, WNOHANG);
-    if (pid <= 0) return;
-    char line[128];
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-    snprintf(line, sizeof line, "{\"t\":\"exit\",\"pid\":%d,\"code\":%d,\"signal\":%d}\n", (int)pid, code, sig);
-    send_line(line, -1);
-  }
 }
 
 int main(void) {
@@ -216,27 +274,25 @@ int main(void) {
   unsetenv("NODE_CHANNEL_SERIALIZATION_MODE");
   fcntl(ipc, F_SETFD, FD_CLOEXEC);
   read_oom_score_adj();
+  oom_fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
   signal(SIGPIPE, SIG_IGN);
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, NULL);
-  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   uint32_t cap = 1 << 16;
   char *buf = malloc(cap);
-  struct pollfd fds[3] = { { 0, POLLIN, 0 }, { sfd, POLLIN, 0 }, { ipc, POLLIN, 0 } };
+  /* The IPC descriptor is not watched: the agent's end closing shows as the end of stdin (below), and
+     the acknowledgements it sends are drained whenever the helper is awake. */
+  struct pollfd fds[2] = { { 0, POLLIN, 0 }, { sfd, POLLIN, 0 } };
   for (;;) {
-    if (poll(fds, 3, -1) < 0) { if (errno == EINTR) continue; return 1; }
+    if (poll(fds, 2, -1) < 0) { if (errno == EINTR) continue; return 1; }
     if (fds[1].revents & POLLIN) {
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) > 0) {}
       reap();
-    }
-    if (fds[2].revents & (POLLIN | POLLHUP)) {
-      /* Acknowledgements from the agent; read and dropped. EOF: the agent is gone. */
-      char sink[4096];
-      ssize_t n = read(ipc, sink, sizeof sink);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return 0;
+      flush_lines();
     }
     if (fds[0].revents & (POLLIN | POLLHUP)) {
       uint32_t len;
@@ -246,5 +302,6 @@ int main(void) {
       if (!read_full(0, buf, len)) return 0;
       handle_request(buf, len);
     }
+    drain_acks();
   }
 }

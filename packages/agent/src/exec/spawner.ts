@@ -11,6 +11,11 @@ export interface SpawnedProcess {
   stderr: Readable;
   /** Called once, when the process has exited (not waiting for its pipes). */
   onExit(callback: (code: number | null, signal: NodeJS.Signals | null) => void): void;
+  /**
+   * Closes our end of stdin for good (a finished task), without making a stream of it when it was never
+   * used: the spawn helper hands stdin over as a bare handle, made a stream on first use.
+   */
+  dropStdin(): void;
 }
 
 export interface SpawnRequest {
@@ -74,6 +79,8 @@ export const nodeSpawner: Spawner = {
       });
     }
     child.on('error', () => {});
+    // A task that exits without reading its stdin makes our writes fail with EPIPE: not an agent error.
+    stdin.on('error', () => {});
     raiseOomScore(pid);
     return {
       pid,
@@ -82,6 +89,9 @@ export const nodeSpawner: Spawner = {
       stderr,
       onExit: (callback) => {
         child.once('exit', callback);
+      },
+      dropStdin: () => {
+        if (!stdin.destroyed) stdin.destroy();
       },
     };
   },

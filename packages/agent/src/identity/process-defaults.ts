@@ -63,7 +63,15 @@ export class ProcessDefaults {
       if (v === null) delete env[k];
       else env[k] = v;
     }
-    return { env, runAs: needsSwitch(runAs) ? runAs : undefined, shell: (runAs ?? this.#agentUser()).shell };
+    // The shell is looked up only when asked for (terminals): commands do not read /etc/passwd for it.
+    const agentUser = () => this.#agentUser();
+    return {
+      env,
+      runAs: needsSwitch(runAs) ? runAs : undefined,
+      get shell() {
+        return (runAs ?? agentUser()).shell;
+      },
+    };
   }
 
   #runAs(requested: string | undefined): RunAs | undefined {

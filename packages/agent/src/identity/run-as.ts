@@ -72,7 +72,8 @@ export function programProblem(file: string, cwd: string): string | undefined {
 
 function isExecutableFile(file: string): boolean {
   try {
-    if (!statSync(file).isFile()) return false;
+    // A missing file is the common case of a PATH search: no exception made for it.
+    if (!statSync(file, { throwIfNoEntry: false })?.isFile()) return false;
     accessSync(file, constants.X_OK);
     return true;
   } catch {

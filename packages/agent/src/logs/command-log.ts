@@ -31,10 +31,12 @@ export class CommandLog {
 
   /** Records a finished task (the exec domain's hook). Never throws: a full disk loses the record, not the task. */
   record(task: Task): void {
+    // Taken now, before the task's output may be discarded; written after the turn that reports the exit
+    // (the answer to a waiting `POST /exec` goes out first).
     const record = toRecord(task);
-    const line = `${JSON.stringify(record)}\n`;
     this.#chain = this.#chain
-      .then(() => this.#append(line))
+      .then(afterThisTurn)
+      .then(() => this.#append(`${JSON.stringify(record)}\n`))
       .then(
         () => {
           this.#events.emit('record', record);
@@ -91,11 +93,19 @@ export class CommandLog {
       await renameRotate(this.file);
       this.#size = 0;
     }
-    await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    await appendFile(this.file, line, { mode: 0o600 });
+    // The directory is made when the file cannot be opened for want of it, not before every record.
+    try {
+      await appendFile(this.file, line, { mode: 0o600 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
+      await appendFile(this.file, line, { mode: 0o600 });
+    }
     this.#size += bytes;
   }
 }
+
+const afterThisTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The end of a text, at most `max` bytes (cut at a character boundary), and whether it was cut. */
 function tailOf(text: string, max: number): { text: string; cut: boolean } {
@@ -113,6 +123,7 @@ function tailOf(text: string, max: number): { text: string; cut: boolean } {
  * are cut again to the bound.
  */
 function outputTail(ring: Task['stdout'], max: number): { text: string; cut: boolean } {
+  if (ring.size === 0) return { text: '', cut: false };
   const raw = ring.tailText(max);
   const bounded = tailOf(raw.text, max);
   return { text: bounded.text, cut: raw.cut || bounded.cut };
