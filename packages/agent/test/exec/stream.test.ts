@@ -153,10 +153,14 @@ describe('streaming exec (SSE)', () => {
     const res = await openSse(t.url, t.token, 'POST', '/exec/stream', { cmd: `head -c ${size} /dev/zero` });
     const parser = new SseParser();
     let bytes = 0;
+    const count = (events: ReturnType<SseParser['push']>) => {
+      for (const ev of events) if (ev.event === 'stdout') bytes += Buffer.from(String(ev.data.data), 'base64').length;
+    };
     const first = await new Promise<string>((resolve) => {
       res.setEncoding('utf8');
       res.once('data', (text: string) => {
-        parser.push(text);
+        // The first read may carry output frames after the task id: they count too.
+        count(parser.push(text));
         resolve(String(parser.events[0]?.data.task_id));
       });
     });
@@ -166,9 +170,7 @@ describe('streaming exec (SSE)', () => {
     const mid = await t.json<{ status: string }>('GET', `/exec/${first}`);
     expect(mid.body.status).toBe('running');
     const done = new Promise<void>((resolve) => {
-      res.on('data', (text: string) => {
-        for (const ev of parser.push(text)) if (ev.event === 'stdout') bytes += Buffer.from(String(ev.data.data), 'base64').length;
-      });
+      res.on('data', (text: string) => count(parser.push(text)));
       res.on('end', resolve);
     });
     res.resume();
