@@ -2,12 +2,16 @@
 // in the same run.
 
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { spawnAgent } from '../lib/agent.mjs';
 import { startNginx } from '../lib/nginx.mjs';
 import { measureProxies } from '../lib/proxy-rounds.mjs';
 import { ratio } from '../lib/stats.mjs';
+
+/** The 1-minute load average: the run's figures depend on what else the machine does, so each run records it. */
+const loadAverage = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 
 // The app: a bare node:http server answering a small JSON body, in its own process (as a workspace's app is).
 const APP = `
@@ -60,12 +64,15 @@ export default {
       },
     };
     try {
+      const loadBefore = loadAverage();
       const m = await measureProxies({ targets, smoke, log });
       const { p50, throughput } = m;
       const nginxAdded = m.added.nginx;
       const agentAdded = m.added.agent;
       return {
         figures: {
+          load_average_1m_before: loadBefore,
+          load_average_1m_after: loadAverage(),
           p50_us_direct: p50.direct,
           p50_us_nginx: p50.nginx,
           p50_us_agent_proxy: p50.agent,

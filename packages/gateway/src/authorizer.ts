@@ -1,6 +1,6 @@
 import { AppError, type GatewayClaims, type WorkspaceRoute } from '@cove/protocol';
 import type { RouteCache } from './route-cache.js';
-import type { TokenVerifier } from './token-verifier.js';
+import type { CachedClaims, TokenVerifier } from './token-verifier.js';
 import type { Waker } from './wake.js';
 
 /** Where an authorized request goes and how it authenticates there. */
@@ -14,6 +14,8 @@ export interface Upstream {
   host: string;
   /** `Bearer <agent raw token>`: replaces the caller's JWT. */
   authorization: string;
+  /** The Host and Authorization header lines of a request to the agent, built once per route. */
+  headLines: string;
 }
 
 /**
@@ -27,6 +29,8 @@ export class Authorizer {
   readonly #tokens: TokenVerifier;
   readonly #routes: RouteCache;
   readonly #waker: Waker | undefined;
+  /** Per caller connection, what its last request was admitted with (see `again`). */
+  readonly #admitted = new WeakMap<object, Admitted>();
 
   constructor(tokens: TokenVerifier, routes: RouteCache, waker?: Waker) {
     this.#tokens = tokens;
@@ -34,11 +38,47 @@ export class Authorizer {
     this.#waker = waker;
   }
 
-  /** Synchronous when both the token and the route are cached (the hot path). */
-  authorize(token: string): Upstream | Promise<Upstream> {
-    const claims = this.#tokens.verify(token);
-    if (claims instanceof Promise) return claims.then((c) => this.#withRoute(c));
-    return this.#withRoute(claims);
+  /**
+   * Synchronous when both the token and the route are cached (the hot path).
+   * With `connection` and the request's `authorization` header, a synchronous
+   * admission is remembered for that connection (see `again`).
+   */
+  authorize(token: string, connection?: object, authorization?: string): Upstream | Promise<Upstream> {
+    const verified = this.#tokens.verified(token);
+    if (verified instanceof Promise) return verified.then((v) => this.#withRoute(v.claims));
+    const claims = verified.claims;
+    const route = this.#routes.get(claims.wid);
+    if (route instanceof Promise) return route.then((r) => this.#check(claims, r));
+    const upstream = this.#check(claims, route);
+    if (connection !== undefined && authorization !== undefined && !(upstream instanceof Promise) && route !== undefined) {
+      const known = this.#admitted.get(connection);
+      if (known === undefined) this.#admitted.set(connection, { authorization, verified, route, upstream });
+      else {
+        known.authorization = authorization;
+        known.verified = verified;
+        known.route = route;
+        known.upstream = upstream;
+      }
+    }
+    return upstream;
+  }
+
+  /**
+   * The upstream of a request on `connection` that sends the same
+   * `Authorization` as the request last admitted there, when nothing the
+   * admission rested on has changed: the token is still within its validity
+   * and the route cache still holds the very route object it was checked
+   * against (a route past `routeCacheMs`, or dropped by `Gateway.routeChanged`,
+   * is looked up again; a new answer is a new object). Undefined otherwise:
+   * the request goes through `authorize`. Skips the bearer parsing, the token
+   * cache's hashing of the whole JWT and the route checks, a fair share of a
+   * small relayed request's cost. The `===` compares only what this caller
+   * itself sent and had accepted.
+   */
+  again(connection: object, authorization: string): Upstream | undefined {
+    const known = this.#admitted.get(connection);
+    if (known === undefined || known.authorization !== authorization || !this.#tokens.isCurrent(known.verified)) return undefined;
+    return this.#routes.get(known.verified.claims.wid) === known.route ? known.upstream : undefined;
   }
 
   #withRoute(claims: GatewayClaims): Upstream | Promise<Upstream> {
@@ -71,6 +111,14 @@ export class Authorizer {
   }
 }
 
+/** A connection's last admission: its Authorization value, the token's claims and the route they were checked against. */
+interface Admitted {
+  authorization: string;
+  verified: CachedClaims;
+  route: WorkspaceRoute;
+  upstream: Upstream;
+}
+
 /** Upstreams derived from route objects, so a cached route costs no string building. */
 const upstreams = new WeakMap<WorkspaceRoute, Upstream>();
 
@@ -79,13 +127,15 @@ export function upstreamOf(route: WorkspaceRoute): Upstream {
   let upstream = upstreams.get(route);
   if (upstream === undefined) {
     const host = route.ip.includes(':') ? `[${route.ip}]` : route.ip;
+    const authorization = `Bearer ${route.rawToken}`;
     upstream = {
       workspaceId: route.workspaceId,
       ip: route.ip,
       port: route.port,
       origin: `http://${host}:${route.port}`,
       host: `${host}:${route.port}`,
-      authorization: `Bearer ${route.rawToken}`,
+      authorization,
+      headLines: `host: ${host}:${route.port}\r\nauthorization: ${authorization}\r\n`,
     };
     upstreams.set(route, upstream);
   }

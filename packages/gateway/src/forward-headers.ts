@@ -1,4 +1,4 @@
-import type { RequestHead } from '@cove/wire';
+import { headerLines, isName, type RequestHead } from '@cove/wire';
 
 /**
  * Header hygiene between the caller and an agent.
@@ -27,10 +27,10 @@ const REQUEST_DROPPED = new Set([
 ]);
 
 /**
- * Response headers a workspace may not send through the gateway (cookies would land on the gateway's
- * domain); `x-request-id` is the exchange's own, written once by the gateway.
+ * Response headers are dropped by `filterResponseHeaders`: hop-by-hop ones, `proxy-*`, `x-request-id` (the
+ * exchange's own, written once by the gateway) and, from a workspace's agent, cookies (they would land on the
+ * gateway's domain).
  */
-const RESPONSE_DROPPED = new Set([...HOP_BY_HOP, 'set-cookie', 'set-cookie2', 'x-request-id']);
 
 /** Names listed in a Connection header, other than the usual tokens that name no header. */
 export function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
@@ -47,6 +47,54 @@ export function connectionListed(value: string | string[] | undefined): Set<stri
 
 export function dropRequestHeader(name: string, listed: Set<string> | undefined): boolean {
   return REQUEST_DROPPED.has(name) || name.startsWith('proxy-') || name.startsWith('x-forwarded-') || listed?.has(name) === true;
+}
+
+/** Whether `name` begins with `lower` (a lower-case prefix) in any case (see `isName`). */
+function hasPrefix(name: string, lower: string): boolean {
+  if (name.length < lower.length) return false;
+  for (let i = 0; i < lower.length; i++) if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+/** A hop-by-hop name (`HOP_BY_HOP`) in any case, Connection aside (its callers read it). */
+function hopByHop(name: string): boolean {
+  switch (name.length) {
+    case 2:
+      return isName(name, 'te');
+    case 7:
+      return isName(name, 'trailer') || isName(name, 'upgrade');
+    case 10:
+      return isName(name, 'keep-alive');
+    case 17:
+      return isName(name, 'transfer-encoding');
+    default:
+      return false;
+  }
+}
+
+/**
+ * `dropRequestHeader(name.toLowerCase(), undefined)` without lower-casing
+ * (or hashing) a copy of every name: names are told apart by their length
+ * first. Host, Authorization and Connection are the scan's own (dropped too).
+ */
+function droppedOnRequest(name: string): boolean {
+  switch (name.length) {
+    case 6:
+      if (isName(name, 'expect')) return true;
+      break;
+    case 9:
+      if (isName(name, 'forwarded') || isName(name, 'x-real-ip')) return true;
+      break;
+    case 12:
+      if (isName(name, 'x-request-id')) return true;
+      break;
+    case 14:
+      if (isName(name, 'content-length')) return true;
+      break;
+    default:
+      if (hopByHop(name)) return true;
+  }
+  return hasPrefix(name, 'proxy-') || hasPrefix(name, 'x-forwarded-');
 }
 
 /** The forwarding headers the gateway itself vouches for, and the request's id, as header lines. */
@@ -75,12 +123,11 @@ export function scanRequestHeaders(raw: readonly string[]): ScannedRequest {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
-    const lower = name.toLowerCase();
-    if (lower === 'authorization') authorization = value;
-    else if (lower === 'host') host = value;
-    else if (lower === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
-    if (dropRequestHeader(lower, undefined)) continue;
-    forward += `${name}: ${value}\r\n`;
+    const length = name.length;
+    if (length === 13 && isName(name, 'authorization')) authorization = value;
+    else if (length === 4 && isName(name, 'host')) host = value;
+    else if (length === 10 && isName(name, 'connection')) connection = connection === undefined ? value : `${connection},${value}`;
+    else if (!droppedOnRequest(name)) forward += `${name}: ${value}\r\n`;
   }
   const listed = connectionListed(connection);
   if (listed === undefined) return { authorization, host, forward };
@@ -122,27 +169,26 @@ export function upstreamUpgradeHeaders(req: RequestHead, authorization: string, 
 }
 
 /**
- * Response headers (flat, as received) minus hop-by-hop ones, those the Connection header lists and the
- * `dropped` names; `rewrite` may change a kept value (by lower-case name).
+ * Response headers (flat, as received) minus hop-by-hop ones, those the Connection headers list, `proxy-*`,
+ * `x-request-id`, and cookies unless `cookies`; `rewrite` may change a kept value.
  */
-function filterResponseHeaders(
-  raw: readonly string[],
-  dropped: ReadonlySet<string>,
-  rewrite?: (lower: string, value: string) => string,
-): string[] {
-  let listed: Set<string> | undefined;
+function filterResponseHeaders(raw: readonly string[], cookies: boolean, rewrite?: (name: string, value: string) => string): string[] {
+  let connection: string | undefined;
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    const lower = name.toLowerCase();
-    if (lower === 'connection') {
-      listed = connectionListed(raw[i + 1] as string);
+    const length = name.length;
+    // Names told apart by length first, without lower-casing a copy (this runs for every relayed answer).
+    if (length === 10 && isName(name, 'connection')) {
+      connection = connection === undefined ? (raw[i + 1] as string) : `${connection},${raw[i + 1] as string}`;
       continue;
     }
-    if (dropped.has(lower) || lower.startsWith('proxy-')) continue;
+    if (hopByHop(name) || hasPrefix(name, 'proxy-') || (length === 12 && isName(name, 'x-request-id'))) continue;
+    if (!cookies && ((length === 10 && isName(name, 'set-cookie')) || (length === 11 && isName(name, 'set-cookie2')))) continue;
     const value = raw[i + 1] as string;
-    out.push(name, rewrite ? rewrite(lower, value) : value);
+    out.push(name, rewrite ? rewrite(name, value) : value);
   }
+  const listed = connectionListed(connection);
   if (listed === undefined) return out;
   const kept: string[] = [];
   for (let i = 0; i < out.length; i += 2) {
@@ -151,13 +197,26 @@ function filterResponseHeaders(
   return kept;
 }
 
-/** The agent's response headers (flat, as received) minus hop-by-hop ones and cookies. */
-export function downstreamResponseHeaders(raw: readonly string[]): string[] {
-  return filterResponseHeaders(raw, RESPONSE_DROPPED);
+/**
+ * The agent's response headers minus hop-by-hop ones and cookies, as `name: value\r\n` lines: one pass over
+ * the raw list, no list built (this runs for every relayed answer); a Connection header naming more headers
+ * to drop (rare) takes the long way.
+ */
+export function downstreamResponseHeaders(raw: readonly string[]): string {
+  let lines = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const length = name.length;
+    if (length === 10 && (isName(name, 'connection') || isName(name, 'set-cookie'))) {
+      if (isName(name, 'set-cookie') || connectionListed(raw[i + 1] as string) === undefined) continue;
+      return headerLines(filterResponseHeaders(raw, false));
+    }
+    if (hopByHop(name) || hasPrefix(name, 'proxy-') || (length === 12 && isName(name, 'x-request-id'))) continue;
+    if (length === 11 && isName(name, 'set-cookie2')) continue;
+    lines += `${name}: ${raw[i + 1] as string}\r\n`;
+  }
+  return lines;
 }
-
-/** Response headers an exposed port's app may not send (hop-by-hop ones; the exchange's own id). */
-const PUBLIC_RESPONSE_DROPPED = new Set([...HOP_BY_HOP, 'x-request-id']);
 
 /**
  * An exposed port's response headers: like the data plane's, but the app's
@@ -166,8 +225,8 @@ const PUBLIC_RESPONSE_DROPPED = new Set([...HOP_BY_HOP, 'x-request-id']);
  * set cookies for the other slugs under the preview domain.
  */
 export function publicResponseHeaders(raw: readonly string[]): string[] {
-  return filterResponseHeaders(raw, PUBLIC_RESPONSE_DROPPED, (lower, value) =>
-    lower === 'set-cookie' || lower === 'set-cookie2' ? hostOnlyCookie(value) : value,
+  return filterResponseHeaders(raw, true, (name, value) =>
+    isName(name, 'set-cookie') || isName(name, 'set-cookie2') ? hostOnlyCookie(value) : value,
   );
 }
 

@@ -54,9 +54,7 @@ export function httpProxy(deps: HttpProxyDeps): (exchange: Exchange) => void {
     }
     // The caller's Authorization and framing never go upstream: the agent gets its own token, and the
     // connection to it frames the body itself.
-    const head =
-      `${req.method} ${target} HTTP/1.1\r\nhost: ${upstream.host}\r\n${scanned.forward}` +
-      `authorization: ${upstream.authorization}\r\n${forwardedHeaderLines(req, scanned.host)}`;
+    const head = `${req.method} ${target} HTTP/1.1\r\n${upstream.headLines}${scanned.forward}${forwardedHeaderLines(req, scanned.host)}`;
     relays.noteOrigin(upstream.origin, upstream.workspaceId);
     pools.forward(upstream, exchange, head);
   };
@@ -88,6 +86,12 @@ export function httpProxy(deps: HttpProxyDeps): (exchange: Exchange) => void {
       exchange.respond(200, HEALTH_HEADERS, HEALTH_BODY);
       return;
     }
+    // A kept-alive caller sends the same Authorization each time: what admitted it last is reused while it holds.
+    const again = scanned.authorization === undefined ? undefined : authorizer.again(exchange.socket, scanned.authorization);
+    if (again !== undefined) {
+      forward(exchange, scanned, again);
+      return;
+    }
     const token = bearerToken(scanned.authorization);
     if (token === undefined) {
       // A URL ends up in logs and browser history: only WebSocket upgrades, which cannot send headers, may carry one.
@@ -99,7 +103,7 @@ export function httpProxy(deps: HttpProxyDeps): (exchange: Exchange) => void {
     }
     let upstream: Upstream | Promise<Upstream>;
     try {
-      upstream = authorizer.authorize(token);
+      upstream = authorizer.authorize(token, exchange.socket, scanned.authorization);
     } catch (err) {
       refuse(exchange, err);
       return;

@@ -3,7 +3,7 @@ import { errors as joseErrors, jwtVerify } from 'jose';
 import { LruCache } from './lru-cache.js';
 
 /** Verified claims plus the instants (ms) between which they are valid. */
-interface CachedClaims {
+export interface CachedClaims {
   claims: GatewayClaims;
   notBeforeMs: number;
   expiresMs: number;
@@ -43,6 +43,12 @@ export class TokenVerifier {
 
   /** The claims of a valid token; throws `unauthorized` otherwise. Synchronous when cached. */
   verify(token: string): GatewayClaims | Promise<GatewayClaims> {
+    const cached = this.verified(token);
+    return cached instanceof Promise ? cached.then((c) => c.claims) : cached.claims;
+  }
+
+  /** Like `verify`, with the instants between which the claims are valid (see `isCurrent`). */
+  verified(token: string): CachedClaims | Promise<CachedClaims> {
     const cached = this.#cache.get(token);
     if (cached !== undefined) {
       const now = Date.now();
@@ -51,16 +57,22 @@ export class TokenVerifier {
         throw new AppError('unauthorized', 'token expired');
       }
       if (now < cached.notBeforeMs - this.#toleranceMs) throw new AppError('unauthorized', 'token not yet valid');
-      return cached.claims;
+      return cached;
     }
     return this.#verifySlow(token);
+  }
+
+  /** Whether claims `verified` returned are still within their validity now (the check `verified` makes). */
+  isCurrent(cached: CachedClaims): boolean {
+    const now = Date.now();
+    return now < cached.expiresMs + this.#toleranceMs && now >= cached.notBeforeMs - this.#toleranceMs;
   }
 
   clear(): void {
     this.#cache.clear();
   }
 
-  async #verifySlow(token: string): Promise<GatewayClaims> {
+  async #verifySlow(token: string): Promise<CachedClaims> {
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, this.#key, {
@@ -73,8 +85,9 @@ export class TokenVerifier {
     }
     const claims = readClaims(payload);
     const nbf = typeof payload.nbf === 'number' ? payload.nbf * 1000 : 0;
-    this.#cache.set(token, { claims, notBeforeMs: nbf, expiresMs: claims.exp * 1000 });
-    return claims;
+    const cached = { claims, notBeforeMs: nbf, expiresMs: claims.exp * 1000 };
+    this.#cache.set(token, cached);
+    return cached;
   }
 }
 

@@ -27,8 +27,8 @@ export interface ExchangeOwner {
 
 /** A handler's own treatment of a relayed answer (public ports): its headers, and a failure to reach the agent. */
 export interface RelayPolicy {
-  /** The end-to-end response headers the caller may see (instead of the pool's). */
-  responseHeaders(raw: readonly string[]): string[];
+  /** The end-to-end response headers the caller may see (instead of the pool's): a flat list, or `name: value\r\n` lines. */
+  responseHeaders(raw: readonly string[]): string[] | string;
   /** Answers a request that could not reach its agent (instead of the pool's JSON error). */
   answerFailure(answer: AppError, cause: Error): void;
 }
@@ -67,7 +67,8 @@ export class Exchange {
   #requestTrailers: readonly string[] = NO_TRAILERS;
   #sink: BodySink | undefined;
   #sinkFull = false;
-  #buffered: Buffer[] = [];
+  /** Body pieces that came before the sink could take them (allocated when the first one does). */
+  #buffered: Buffer[] | undefined;
   #bufferedBytes = 0;
   #continueSent = false;
   /** The sink has been told the body is complete. */
@@ -140,14 +141,15 @@ export class Exchange {
   receiveBody(chunk: Buffer): void {
     if (this.done) return; // answered already (a refusal): the rest of the body is dropped
     const sink = this.#sink;
-    if (sink !== undefined && !this.#sinkFull && this.#buffered.length === 0) {
+    if (sink !== undefined && !this.#sinkFull && this.#nothingBuffered()) {
       if (!sink.onChunk(chunk)) {
         this.#sinkFull = true;
         this.#owner.setBodyPaused(true);
       }
       return;
     }
-    this.#buffered.push(chunk);
+    if (this.#buffered === undefined) this.#buffered = [chunk];
+    else this.#buffered.push(chunk);
     this.#bufferedBytes += chunk.length;
     if (this.#bufferedBytes >= BODY_BUFFER_BYTES) this.#owner.setBodyPaused(true);
   }
@@ -156,7 +158,11 @@ export class Exchange {
   receiveEnd(trailers: readonly string[] = NO_TRAILERS): void {
     this.#requestComplete = true;
     this.#requestTrailers = trailers;
-    if (this.#buffered.length === 0) this.#endBody();
+    if (this.#nothingBuffered()) this.#endBody();
+  }
+
+  #nothingBuffered(): boolean {
+    return this.#buffered === undefined || this.#buffered.length === 0;
   }
 
   #endBody(): void {
@@ -168,8 +174,9 @@ export class Exchange {
   #drainBuffer(): void {
     const sink = this.#sink;
     if (sink === undefined) return;
-    while (this.#buffered.length > 0 && !this.#sinkFull && !this.done) {
-      const chunk = this.#buffered.shift() as Buffer;
+    const buffered = this.#buffered;
+    while (buffered !== undefined && buffered.length > 0 && !this.#sinkFull && !this.done) {
+      const chunk = buffered.shift() as Buffer;
       this.#bufferedBytes -= chunk.length;
       if (!sink.onChunk(chunk)) this.#sinkFull = true;
     }
@@ -177,7 +184,7 @@ export class Exchange {
       this.#owner.setBodyPaused(true);
       return;
     }
-    if (this.#requestComplete && this.#buffered.length === 0) this.#endBody();
+    if (this.#requestComplete && this.#nothingBuffered()) this.#endBody();
   }
 
   // ── Response ────────────────────────────────────────────────────────────
@@ -206,16 +213,18 @@ export class Exchange {
 
   /**
    * Sends the status line and headers. `headers` are end-to-end headers only
-   * (the caller of this method has removed hop-by-hop ones); framing and
-   * Connection are the exchange's own. `length` is the body's Content-Length
-   * when known (already among `headers`); `noBody` for HEAD, 204 and 304.
+   * (the caller of this method has removed hop-by-hop ones), a flat list or
+   * already as `name: value\r\n` lines; framing and Connection are the
+   * exchange's own. `length` is the body's Content-Length when known (already
+   * among `headers`); `noBody` for HEAD, 204 and 304.
    */
-  writeHead(status: number, message: string, headers: readonly string[], length: number | undefined, noBody: boolean): void {
+  writeHead(status: number, message: string, headers: readonly string[] | string, length: number | undefined, noBody: boolean): void {
     if (this.done || this.#headSent) return;
     this.#headSent = true;
     // An answer that goes out before the request is read whole ends the connection (see `exchangeFinished`): say so.
     if (!this.#requestComplete) this.keepAlive = false;
-    let head = `HTTP/1.1 ${status} ${message || STATUS_CODES[status] || ''}${CRLF}${headerLines(headers)}`;
+    const lines = typeof headers === 'string' ? headers : headerLines(headers);
+    let head = `HTTP/1.1 ${status} ${message || STATUS_CODES[status] || ''}${CRLF}${lines}`;
     head += this.#extraHeaders;
     if (noBody) this.#mode = 'none';
     else if (length !== undefined) this.#mode = 'length';
@@ -231,20 +240,24 @@ export class Exchange {
     this.#out.text(head + CRLF);
   }
 
-  /** Adds a body piece; false when the caller's socket is full (wait for `onDrain`). */
-  write(chunk: Buffer): boolean {
+  /**
+   * Adds a body piece; false when the caller's socket is full (wait for
+   * `onDrain`). `borrowed`: the bytes are valid only during the call (see
+   * `WriteCoalescer.bytes`).
+   */
+  write(chunk: Buffer, borrowed = false): boolean {
     if (this.done || chunk.length === 0) return true;
     switch (this.#mode) {
       case 'none':
         return true;
       case 'chunked': {
         this.#out.text(`${chunk.length.toString(16)}${CRLF}`);
-        const room = this.#out.bytes(chunk);
+        const room = this.#out.bytes(chunk, borrowed);
         this.#out.text(CRLF);
         return room;
       }
       default:
-        return this.#out.bytes(chunk);
+        return this.#out.bytes(chunk, borrowed);
     }
   }
 
@@ -264,7 +277,8 @@ export class Exchange {
     this.#finished = true;
     if (this.#mode === 'chunked') this.#out.text(trailers.length === 0 ? CHUNKED_END : `0${CRLF}${headerLines(trailers)}${CRLF}`);
     this.#out.flush();
-    this.#buffered = [];
+    this.#buffered = undefined;
+    this.#bufferedBytes = 0;
     this.#owner.exchangeFinished(this);
   }
 
@@ -285,7 +299,8 @@ export class Exchange {
   abort(): void {
     if (this.done) return;
     this.#aborted = true;
-    this.#buffered = [];
+    this.#buffered = undefined;
+    this.#bufferedBytes = 0;
     const fn = this.#onAbort;
     this.#onAbort = undefined;
     fn?.();

@@ -36,10 +36,12 @@ interface NativeParserClass {
 }
 
 const common = createRequire(import.meta.url)('_http_common') as { HTTPParser: NativeParserClass; methods: string[] };
-const { HTTPParser, methods } = common;
-if (typeof HTTPParser !== 'function' || !Array.isArray(methods)) {
+const { HTTPParser } = common;
+if (typeof HTTPParser !== 'function' || !Array.isArray(common.methods)) {
   throw new Error("this Node.js version does not expose its HTTP parser ('_http_common'); @cove/wire needs Node 20 or 22");
 }
+/** Method names by llhttp's number, in a plain array: Node's is frozen, and indexing it took V8's slow path per request. */
+const methods: readonly string[] = [...common.methods];
 
 /** What llhttp refused, and where. */
 export interface ParseFailure extends Error {
@@ -80,6 +82,7 @@ export const STOP = 2;
 export type HeadAction = typeof READ_BODY | typeof NO_BODY | typeof STOP;
 
 export interface MessageHandlers {
+  /** A message's head: the parser's own object, filled in anew for each message (a handler copies what it keeps). */
   onHead(head: MessageHead): HeadAction;
   /** A piece of the body, already de-chunked: a copy the handler may keep. */
   onBody(chunk: Buffer): void;
@@ -107,6 +110,17 @@ export class MessageParser {
 
   constructor(kind: MessageKind, handlers: MessageHandlers) {
     const native = new HTTPParser();
+    const head: MessageHead = {
+      versionMajor: 1,
+      versionMinor: 1,
+      rawHeaders: [],
+      method: '',
+      url: '',
+      statusCode: 0,
+      statusMessage: '',
+      upgrade: false,
+      keepAlive: false,
+    };
     // maxHeaderSize 0: Node's limit (16 KiB, or --max-http-header-size); lenient 0: strict parsing.
     native.initialize(kind === 'request' ? HTTPParser.REQUEST : HTTPParser.RESPONSE, {}, 0, 0);
     native[HTTPParser.kOnHeaders] = (headers: string[], url: string) => {
@@ -132,17 +146,17 @@ export class MessageParser {
         this.#pendingHeaders = undefined;
         this.#pendingUrl = '';
       }
-      return handlers.onHead({
-        versionMajor,
-        versionMinor,
-        rawHeaders,
-        method: method === undefined ? '' : (methods[method] ?? ''),
-        url: target ?? '',
-        statusCode: statusCode ?? 0,
-        statusMessage: statusMessage ?? '',
-        upgrade,
-        keepAlive,
-      });
+      // One head object per parser, filled in anew for each message: handlers copy what they keep.
+      head.versionMajor = versionMajor;
+      head.versionMinor = versionMinor;
+      head.rawHeaders = rawHeaders;
+      head.method = method === undefined ? '' : (methods[method] ?? '');
+      head.url = target ?? '';
+      head.statusCode = statusCode ?? 0;
+      head.statusMessage = statusMessage ?? '';
+      head.upgrade = upgrade;
+      head.keepAlive = keepAlive;
+      return handlers.onHead(head);
     };
     native[HTTPParser.kOnBody] = handlers.onBody;
     this.#onComplete = () => {

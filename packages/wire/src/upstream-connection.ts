@@ -2,7 +2,7 @@ import net, { type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { type BodySink, type Exchange, headerLines } from './exchange.js';
 import { isName } from './header-names.js';
-import { type HeadAction, isParseFailure, type MessageHead, MessageParser, NO_BODY, READ_BODY } from './llhttp.js';
+import { type HeadAction, isParseFailure, type MessageHead, MessageParser, NO_BODY, READ_BODY, STOP } from './llhttp.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
 /** What a connection needs from the pool that owns it. */
@@ -10,7 +10,7 @@ export interface ConnectionPool {
   readonly connectMs: number;
   readonly headersMs: number;
   /** The end-to-end response headers the caller may see (the gateway's header policy). */
-  responseHeaders(raw: readonly string[]): string[];
+  responseHeaders(raw: readonly string[]): string[] | string;
   /** The trailers relayed with a chunked body each way; without these, trailers are dropped. */
   readonly requestTrailers: ((raw: readonly string[]) => readonly string[]) | undefined;
   readonly responseTrailers: ((raw: readonly string[]) => readonly string[]) | undefined;
@@ -54,7 +54,10 @@ export class UpstreamConnection {
   #requestSent = false;
   #answered = false;
   #status = 0;
-  /** Body bytes still to come of an answer whose end is counted here (see `#onHead`), else 0. */
+  /**
+   * Body bytes still to come of an answer with a Content-Length, else 0:
+   * such a body is counted here rather than parsed (see `#onHead`).
+   */
   #bodyLeft = 0;
   #keepAlive = true;
   #idleMs = DEFAULT_IDLE_MS;
@@ -67,6 +70,8 @@ export class UpstreamConnection {
   #headersDeadline = Number.POSITIVE_INFINITY;
   /** When the pool may hand this connection out no more (ms, performance.now()). */
   expiresAt = 0;
+  /** Carrying a request (the pool's count of busy connections follows this). */
+  busy = false;
 
   constructor(pool: ConnectionPool, ip: string, port: number) {
     this.#pool = pool;
@@ -99,7 +104,7 @@ export class UpstreamConnection {
     this.#connectTimer = setTimeout(() => this.#timeout('connect'), pool.connectMs);
     socket.once('connect', () => {
       this.#clearConnectTimer();
-      if (this.#exchange !== undefined && !this.#answered) this.#armHeadersDeadline();
+      if (this.#exchange !== undefined && !this.#answered) this.#armHeadersDeadline(performance.now());
     });
     socket.on('end', this.#onEnd);
     socket.on('error', (err) => {
@@ -108,8 +113,11 @@ export class UpstreamConnection {
     socket.once('close', this.#onClose);
   }
 
-  /** Sends one request. `head` is the request line and end-to-end headers; framing is added here. */
-  send(exchange: Exchange, head: string, reused: boolean): void {
+  /**
+   * Sends one request. `head` is the request line and end-to-end headers;
+   * framing is added here. `now`: the pool's clock reading for this request.
+   */
+  send(exchange: Exchange, head: string, reused: boolean, now: number): void {
     this.#reused = reused;
     this.#exchange = exchange;
     this.#head = head;
@@ -122,7 +130,7 @@ export class UpstreamConnection {
     if (framing === 'chunked') framed += `transfer-encoding: chunked${CRLF}`;
     else if (framing !== undefined) framed += `content-length: ${framing}${CRLF}`;
     this.#out.text(`${framed}${CRLF}`);
-    if (!this.socket.connecting) this.#armHeadersDeadline();
+    if (!this.socket.connecting) this.#armHeadersDeadline(now);
     if (!exchange.request.hasBody) {
       this.#requestSent = true;
       this.#out.flush();
@@ -158,21 +166,53 @@ export class UpstreamConnection {
   }
 
   #onData(buffer: Buffer, bytes: number): void {
-    const data = buffer.subarray(0, bytes);
     const exchange = this.#exchange;
     if (exchange === undefined) {
       // Nothing was asked: an agent talking out of turn is not trusted with the next request.
       this.socket.destroy();
       return;
     }
-    const result = this.#parser.execute(data);
-    if (isParseFailure(result)) {
-      this.#cause = Object.assign(new Error(`invalid answer from the agent (${result.code})`), { code: 'UPSTREAM_PROTOCOL' });
-      this.socket.destroy();
-      return;
+    let data = buffer.subarray(0, bytes);
+    let offset = 0;
+    if (this.#bodyLeft > 0) offset = this.#countBody(exchange, data, 0);
+    if (offset < bytes) {
+      if (this.#exchange !== exchange) {
+        // Bytes after a complete answer, before anything else was asked: not trusted either.
+        this.socket.destroy();
+        return;
+      }
+      if (offset > 0) data = data.subarray(offset);
+      const result = this.#parser.execute(data);
+      if (isParseFailure(result)) {
+        this.#cause = Object.assign(new Error(`invalid answer from the agent (${result.code})`), { code: 'UPSTREAM_PROTOCOL' });
+        this.socket.destroy();
+        return;
+      }
+      if (result < data.length) {
+        // llhttp stopped after a head whose body is counted here: the rest of the read is that body, then nothing.
+        if (this.#bodyLeft === 0 || this.#countBody(exchange, data, result) < data.length) {
+          this.socket.destroy();
+          return;
+        }
+      }
     }
     // What this read produced goes to the caller in one write (a whole small answer: head, body and end).
     if (this.#exchange === exchange && !exchange.flush()) this.#pauseUntilDrained(exchange);
+  }
+
+  /**
+   * Relays the bytes of a counted body found in `data` from `start` (the
+   * read buffer's: borrowed, copied if kept), and ends the answer with its
+   * last byte. Returns where the body ends in `data`.
+   */
+  #countBody(exchange: Exchange, data: Buffer, start: number): number {
+    const end = Math.min(data.length, start + this.#bodyLeft);
+    if (end === start) return end;
+    this.#bodyLeft -= end - start;
+    const piece = start === 0 && end === data.length ? data : data.subarray(start, end);
+    if (!exchange.write(piece, true)) this.#pauseUntilDrained(exchange);
+    if (this.#bodyLeft === 0) this.#onComplete(NO_TRAILERS);
+    return end;
   }
 
   #onHead(head: MessageHead): HeadAction {
@@ -201,23 +241,30 @@ export class UpstreamConnection {
     const isHead = exchange.request.method === 'HEAD';
     const status = head.statusCode;
     const noBody = isHead || status === 204 || status === 304;
-    // A body of known length ends with its last byte, counted in `#onBody`: llhttp need not call back for its end.
-    const counted = !noBody && length !== undefined && length > 0;
+    /*
+     * A body of known length is counted here, not parsed: llhttp stops right
+     * after the head (`STOP`) and `#onData` relays the next `length` bytes
+     * as they are, saving a callback and a copied buffer per piece. Exactly
+     * as safe: llhttp refuses a head with Content-Length and
+     * Transfer-Encoding, a repeated Content-Length, or one that is not all
+     * digits, before this runs, and then frames such a body by that length
+     * alone (its bytes are never interpreted). Beyond 2^53 (not a real
+     * answer) llhttp counts.
+     */
+    const counted = !noBody && length !== undefined && length > 0 && length <= Number.MAX_SAFE_INTEGER;
     this.#bodyLeft = counted ? (length as number) : 0;
     this.#parser.callOnComplete(!counted);
     const relay = exchange.relay;
     const headers = relay === undefined ? this.#pool.responseHeaders(raw) : relay.responseHeaders(raw);
     exchange.writeHead(status, head.statusMessage, headers, length, noBody);
+    if (counted) return STOP;
     return isHead ? NO_BODY : READ_BODY;
   }
 
+  /** A piece of a body llhttp parses (chunked, or running until the agent closes). */
   #onBody(chunk: Buffer): void {
     const exchange = this.#exchange;
     if (exchange !== undefined && !exchange.write(chunk)) this.#pauseUntilDrained(exchange);
-    if (this.#bodyLeft > 0) {
-      this.#bodyLeft -= chunk.length;
-      if (this.#bodyLeft <= 0) this.#onComplete(NO_TRAILERS);
-    }
   }
 
   /** Backpressure from the caller: stop reading the agent until the caller's socket has room. */
@@ -279,9 +326,9 @@ export class UpstreamConnection {
    * on every request costs more than the relay's own work; the pool checks
    * deadlines a few times per `headersMs`.
    */
-  #armHeadersDeadline(): void {
+  #armHeadersDeadline(now: number): void {
     const ms = this.#pool.headersMs;
-    if (ms !== Number.POSITIVE_INFINITY) this.#headersDeadline = performance.now() + ms;
+    if (ms !== Number.POSITIVE_INFINITY) this.#headersDeadline = now + ms;
   }
 
   /** Called by the pool's sweep: cuts the request if the agent's answer is overdue. */

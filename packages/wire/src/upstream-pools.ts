@@ -24,8 +24,11 @@ export interface UpstreamTarget {
 }
 
 export interface UpstreamPoolsOptions extends UpstreamTimeouts {
-  /** The end-to-end response headers the caller may see. */
-  responseHeaders(raw: readonly string[]): string[];
+  /**
+   * The end-to-end response headers the caller may see: a flat list, or
+   * already as `name: value\r\n` lines (one pass, no list built).
+   */
+  responseHeaders(raw: readonly string[]): string[] | string;
   /**
    * The trailers of a chunked request body that reach the upstream, and of a
    * chunked response body that reach the caller. Without them trailers are
@@ -49,7 +52,13 @@ class OriginPool implements ConnectionPool {
   readonly #options: UpstreamPoolsOptions;
   /** Most recently released last: the warmest connection is reused first. */
   readonly idle: UpstreamConnection[] = [];
-  readonly busy = new Set<UpstreamConnection>();
+  /**
+   * Every connection not closed yet, idle or busy (`UpstreamConnection.busy`
+   * says which): a flag and a count per request rather than a set's insert and
+   * delete.
+   */
+  readonly #open = new Set<UpstreamConnection>();
+  busyCount = 0;
   lastUsed = performance.now();
 
   constructor(pools: UpstreamPools, target: UpstreamTarget, options: UpstreamPoolsOptions) {
@@ -74,16 +83,22 @@ class OriginPool implements ConnectionPool {
     return this.#options.responseTrailers;
   }
 
-  responseHeaders(raw: readonly string[]): string[] {
+  responseHeaders(raw: readonly string[]): string[] | string {
     return this.#options.responseHeaders(raw);
   }
 
   send(exchange: Exchange, head: string, allowReuse: boolean): void {
-    this.lastUsed = performance.now();
-    const idle = allowReuse ? this.#takeIdle() : undefined;
-    const connection = idle ?? new UpstreamConnection(this, this.#target.ip, this.#target.port);
-    this.busy.add(connection);
-    connection.send(exchange, head, idle !== undefined);
+    const now = performance.now();
+    this.lastUsed = now;
+    let connection = allowReuse ? this.#takeIdle() : undefined;
+    const reused = connection !== undefined;
+    if (connection === undefined) {
+      connection = new UpstreamConnection(this, this.#target.ip, this.#target.port);
+      this.#open.add(connection);
+    }
+    connection.busy = true;
+    this.busyCount++;
+    connection.send(exchange, head, reused, now);
   }
 
   /** The warmest idle connection still within its time, closing any found past it. */
@@ -96,7 +111,7 @@ class OriginPool implements ConnectionPool {
   }
 
   release(connection: UpstreamConnection, idleMs: number): void {
-    this.busy.delete(connection);
+    this.#idle(connection);
     if (idleMs <= 0 || this.idle.length >= MAX_IDLE_PER_ORIGIN) {
       connection.socket.destroy();
       return;
@@ -106,9 +121,17 @@ class OriginPool implements ConnectionPool {
   }
 
   discard(connection: UpstreamConnection): void {
-    this.busy.delete(connection);
+    this.#idle(connection);
+    this.#open.delete(connection);
     const at = this.idle.indexOf(connection);
     if (at >= 0) this.idle.splice(at, 1);
+  }
+
+  /** The connection carries no request any more. */
+  #idle(connection: UpstreamConnection): void {
+    if (!connection.busy) return;
+    connection.busy = false;
+    this.busyCount--;
   }
 
   failed(exchange: Exchange, head: string, error: Error, retryable: boolean): void {
@@ -126,16 +149,16 @@ class OriginPool implements ConnectionPool {
 
   /** Cuts overdue requests and closes connections idle past their time; true when the pool holds nothing at all. */
   sweep(now: number): boolean {
-    for (const connection of this.busy) connection.checkDeadline(now);
+    for (const connection of this.#open) if (connection.busy) connection.checkDeadline(now);
     for (let i = this.idle.length - 1; i >= 0; i--) {
       const connection = this.idle[i] as UpstreamConnection;
       if (connection.expiresAt <= now) connection.socket.destroy();
     }
-    return this.idle.length === 0 && this.busy.size === 0;
+    return this.idle.length === 0 && this.busyCount === 0;
   }
 
   destroy(): void {
-    for (const connection of [...this.idle, ...this.busy]) connection.socket.destroy();
+    for (const connection of [...this.#open]) connection.socket.destroy();
   }
 }
 
@@ -174,7 +197,7 @@ export class UpstreamPools {
 
   /** The origins with requests in flight (being sent, or their answers relayed). */
   *busyOrigins(): IterableIterator<string> {
-    for (const [origin, pool] of this.#pools) if (pool.busy.size > 0) yield origin;
+    for (const [origin, pool] of this.#pools) if (pool.busyCount > 0) yield origin;
   }
 
   /**

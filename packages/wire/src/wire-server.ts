@@ -23,8 +23,9 @@ export class WireServer {
     this.#handlers = handlers;
     this.#timeouts = { headersMs: timeouts.headersMs ?? 60_000, keepAliveMs: timeouts.keepAliveMs ?? 65_000 };
     this.#handOff = handOff;
-    // Timeouts are enforced within a quarter of their length, checking once a second at most.
-    const every = Math.min(1_000, Math.max(20, Math.min(this.#timeouts.headersMs, this.#timeouts.keepAliveMs) / 4));
+    // Timeouts are enforced within a quarter of their length (a period is timed from the first sweep that sees it:
+    // late by up to two sweeps), checking once a second at most.
+    const every = Math.min(1_000, Math.max(20, Math.min(this.#timeouts.headersMs, this.#timeouts.keepAliveMs) / 8));
     this.#sweeper = setInterval(() => {
       const now = performance.now();
       for (const connection of this.#connections) connection.checkTimeouts(now);

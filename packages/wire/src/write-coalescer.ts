@@ -49,12 +49,17 @@ export class WriteCoalescer {
     this.#pending += text;
   }
 
-  /** Adds body bytes; false when the socket is full (the caller waits for `onDrain`). */
-  bytes(chunk: Buffer): boolean {
+  /**
+   * Adds body bytes; false when the socket is full (the caller waits for
+   * `onDrain`). `borrowed`: the bytes are only valid during this call (a
+   * shared read buffer), so a piece written as it is gets copied first.
+   */
+  bytes(chunk: Buffer, borrowed = false): boolean {
     if (chunk.length <= INLINE_MAX) {
       this.#pending += chunk.toString('latin1');
       return this.#pending.length < PENDING_MAX || this.flush();
     }
+    if (borrowed) chunk = Buffer.from(chunk);
     if (this.#pending === '') return this.#write(chunk);
     const pending = this.#pending;
     this.#pending = '';
