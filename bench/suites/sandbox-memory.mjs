@@ -12,6 +12,8 @@ import { openDriver, sandboxSkipReason } from '../lib/sandbox.mjs';
 import { ratio } from '../lib/stats.mjs';
 
 const MiB = 1024 * 1024;
+/** The issue's target for an idle workspace, agent included. */
+const TARGET_MIB = 20;
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** cgroup v2 (one unified hierarchy, stock Debian 12) when its root lists its controllers; v1 or hybrid otherwise. */
@@ -85,9 +87,10 @@ export default {
           pss_mib: { mean: round(mean(pss)), max: round(Math.max(...pss)) },
           processes_per_workspace: figures[0]?.processes ?? 0,
         },
+        // The target: 20 MiB per idle workspace, what its memory limit counts.
         ratios: {
-          pss_mean_vs_64mib: ratio(mean(pss) / 64, 1, 'at_most'),
-          cgroup_usage_mean_vs_64mib: ratio(mean(usage) / 64, 1, 'at_most'),
+          cgroup_usage_mean_vs_20mib: ratio(mean(usage) / TARGET_MIB, 1, 'at_most'),
+          pss_mean_vs_20mib: ratio(mean(pss) / TARGET_MIB, 1, 'at_most'),
         },
         notes:
           'Image `host`, agent idle after start. cgroup usage is what the memory limit counts (anonymous memory plus the page cache first touched by that workspace, so the first workspaces carry more of the shared node binary); PSS splits shared pages fairly.',

@@ -32,6 +32,11 @@ interface Expected {
 }
 
 const expected: Record<string, Expected> = {
+  'agent-start': {
+    positive: ['agent', 'bare_node_http', 'wall_ratio_per_round', 'cpu_ratio_per_round', 'target_ms'],
+    exact: { 'agent.wall.runs': 2, 'bare_node_http.wall.runs': 2 },
+    ratios: ['p50_vs_150ms', 'p50_vs_bare_node_http'],
+  },
   'cli-start': {
     positive: ['node_e0', 'cove_help', 'cove_version', 'cove_exec'],
     exact: { 'node_e0.runs': 3, 'cove_help.runs': 3, 'cove_version.runs': 3, 'cove_exec.runs': 3 },
@@ -117,7 +122,7 @@ const expected: Record<string, Expected> = {
   'sandbox-memory': {
     positive: ['workspaces', 'cgroup_usage_mib', 'cgroup_rss_mib', 'pss_mib', 'processes_per_workspace'],
     exact: { workspaces: 2 },
-    ratios: ['pss_mean_vs_64mib', 'cgroup_usage_mean_vs_64mib'],
+    ratios: ['pss_mean_vs_20mib', 'cgroup_usage_mean_vs_20mib'],
   },
   'sandbox-start': {
     positive: ['pooled', 'cold', 'bare_runc_run'],

@@ -55,20 +55,48 @@ const lazyBuiltins = {
       if (args.namespace === 'lazy-builtin') return { path: `node:${name}`, external: true };
       return { path: name, namespace: 'lazy-builtin' };
     });
-    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
-      const real = nodeRequire(`node:${args.path}`);
-      // Own names, not only enumerable ones: zlib's legacy constants (`zlib.Z_SYNC_FLUSH`, read by ws) are not.
-      const own = ['default', '__esModule', 'length', 'name', 'prototype', 'caller', 'arguments'];
-      const keys = Object.getOwnPropertyNames(real).filter((k) => !own.includes(k));
-      // assert is a function with properties: its stand-in is a function too.
-      const base = typeof real === 'function' ? 'function (...a) { return load().apply(this, a); }' : '{}';
-      const contents = [
-        'let real;',
-        `const load = () => (real ??= require(${JSON.stringify(`node:${args.path}`)}));`,
-        `module.exports = ${base};`,
-        `for (const key of ${JSON.stringify(keys)}) Object.defineProperty(module.exports, key, { enumerable: true, get: () => load()[key], set: (v) => { load()[key] = v; } });`,
-      ].join('\n');
-      return { contents, loader: 'js' };
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: standIn(nodeRequire(`node:${args.path}`), `node:${args.path}`),
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * A module whose exports are getters that require `specifier` the first time one is read (`real`: the module,
+ * loaded here at build time for its export names).
+ */
+function standIn(real, specifier) {
+  // Own names, not only enumerable ones: zlib's legacy constants (`zlib.Z_SYNC_FLUSH`, read by ws) are not.
+  const own = ['default', '__esModule', 'length', 'name', 'prototype', 'caller', 'arguments'];
+  const keys = Object.getOwnPropertyNames(real).filter((k) => !own.includes(k));
+  // assert is a function with properties: its stand-in is a function too.
+  const base = typeof real === 'function' ? 'function (...a) { return load().apply(this, a); }' : '{}';
+  return [
+    'let real;',
+    `const load = () => (real ??= require(${JSON.stringify(specifier)}));`,
+    `module.exports = ${base};`,
+    `for (const key of ${JSON.stringify(keys)}) Object.defineProperty(module.exports, key, { enumerable: true, get: () => load()[key], set: (v) => { load()[key] = v; } });`,
+  ].join('\n');
+}
+
+/**
+ * Packages of the bundle that a start loads but no start uses, loaded on first use in the same way: `yaml`
+ * (@fastify/swagger's, for an OpenAPI document asked for as YAML, which the agent never serves; ~40 modules).
+ */
+const LAZY_PACKAGES = ['yaml'];
+const lazyPackages = {
+  name: 'lazy-packages',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(${LAZY_PACKAGES.join('|')})$`) }, (args) => {
+      // The stand-in's own require: the real package, bundled as usual.
+      if (args.namespace === 'lazy-package') return undefined;
+      return { path: args.path, namespace: 'lazy-package', pluginData: { resolveDir: args.resolveDir } };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-package' }, (args) => {
+      const { resolveDir } = args.pluginData;
+      const real = createRequire(path.join(resolveDir, 'index.js'))(args.path);
+      return { contents: standIn(real, args.path), loader: 'js', resolveDir };
     });
   },
 };
@@ -98,7 +126,7 @@ await build({
   target: 'node20',
   // Native addons load from their real paths; ws's optional native helpers are absent and looked up at run time.
   external: ['node-pty', '@cove/inotify', 'bufferutil', 'utf-8-validate'],
-  plugins: [lazyBuiltins, importMetaUrl],
+  plugins: [lazyBuiltins, lazyPackages, importMetaUrl],
   // Less to read and hash at every start; identifiers are kept, so stack traces still name functions.
   minifyWhitespace: true,
   minifySyntax: true,

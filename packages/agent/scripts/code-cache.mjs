@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Writes V8's code cache of the agent's bundle (`<bundle>.cache`): starts the bundled agent in this process on
 // a loopback port, asks it what a new workspace's first client asks (/health, then one /exec), and saves the
-// code of every function compiled so far. Run by scripts/bundle.mjs with the V8 flags the agent runs with.
+// code of every function compiled so far. Run by scripts/bundle.mjs with the V8 flags the agent runs with; the
+// bundle is loaded through the agent's own loader, which settles the heap flags first (bin/bundle-loader.js), so
+// the cache is made under the flags the agent then runs under.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

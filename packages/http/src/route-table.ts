@@ -7,7 +7,9 @@ import type { FastifyInstance } from 'fastify';
  * `Allow`), and only an unknown path is 404.
  */
 export class RouteTable {
-  readonly #routes: Array<{ pattern: RegExp; methods: Set<string> }> = [];
+  // Each pattern is compiled the first time a request needs it (a 404 or 405): compiling one per route when it
+  // is registered was a measurable part of the agent's start (bench/results/agent-start.md).
+  readonly #routes: Array<{ url: string; pattern?: RegExp; methods: Set<string> }> = [];
   readonly #byUrl = new Map<string, Set<string>>();
 
   attach(app: FastifyInstance): void {
@@ -17,7 +19,7 @@ export class RouteTable {
       if (!known) {
         known = new Set();
         this.#byUrl.set(route.url, known);
-        this.#routes.push({ pattern: compile(route.url), methods: known });
+        this.#routes.push({ url: route.url, methods: known });
       }
       for (const m of methods) known.add(m.toUpperCase());
     });
@@ -27,7 +29,10 @@ export class RouteTable {
   notFound(method: string, url: string): AppError {
     const pathname = url.split('?', 1)[0] ?? '/';
     const allowed = new Set<string>();
-    for (const route of this.#routes) if (route.pattern.test(pathname)) for (const m of route.methods) allowed.add(m);
+    for (const route of this.#routes) {
+      route.pattern ??= compile(route.url);
+      if (route.pattern.test(pathname)) for (const m of route.methods) allowed.add(m);
+    }
     allowed.delete('HEAD');
     if (allowed.size > 0 && !allowed.has(method.toUpperCase())) {
       const allow = [...allowed].sort().join(', ');
