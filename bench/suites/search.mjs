@@ -12,8 +12,27 @@ import { roundRatios, spread } from '../lib/spread.mjs';
 import { median, ratio, timeMs } from '../lib/stats.mjs';
 
 const QUERY = 'handleRequest';
-// The flags the agent passes for a literal, case-sensitive search (see packages/agent/src/search/rg-args.ts).
-const RG_ARGS = ['--json', '--no-config', '--no-require-git', '--case-sensitive', '--fixed-strings', '-e', QUERY, '--'];
+// The flags the agent passes for a literal, case-sensitive search (see packages/agent/src/search/rg-args.ts),
+// with rg's JSON output: the peer.
+const MATCH_ARGS = ['--no-config', '--no-require-git', '--case-sensitive', '--fixed-strings', '-e', QUERY, '--'];
+const RG_ARGS = ['--json', ...MATCH_ARGS];
+// What the agent itself runs for a directory: rg's text output with NUL separators (rg-text-reader.ts).
+// Timed too, as a reference: the agent's own cost is its time minus this one.
+const RG_TEXT_ARGS = [
+  '--null',
+  '--line-number',
+  '--column',
+  '--no-heading',
+  '--with-filename',
+  '--color',
+  'never',
+  '--stats',
+  '--field-match-separator',
+  '\\x00',
+  '--field-context-separator',
+  '\\x01',
+  ...MATCH_ARGS,
+];
 
 /**
  * A tree of `files` Go-like source files (~10 KiB each, 32 functions) spread over directories. Like real code,
@@ -46,12 +65,12 @@ async function makeCorpus(root, files) {
 }
 
 /** Runs rg as the peer does: spawned, stdout read to the end. Resolves the output. */
-function runRg(root) {
+function runRg(root, args = RG_ARGS) {
   return new Promise((resolve, reject) => {
     // In its own session, as the agent starts rg (through its spawn helper, `setsid`): with the kernel's
     // autogroup scheduling a session is a scheduling group, and on a busy machine the two would not get
     // the same share of the CPU otherwise.
-    const child = spawn('rg', [...RG_ARGS, root], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    const child = spawn('rg', [...args, root], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
     const chunks = [];
     child.stdout.on('data', (d) => chunks.push(d));
     child.on('error', reject);
@@ -104,6 +123,7 @@ export default {
       // Back to back in each round, the order alternating, so both see the same machine noise.
       const peer = [];
       const ours = [];
+      const rgText = [];
       for (let i = 0; i < runs; i++) {
         if (i % 2 === 0) {
           peer.push(await timeMs(() => runRg(root)));
@@ -112,6 +132,7 @@ export default {
           ours.push(await timeMs(() => searchAgent(agent, root)));
           peer.push(await timeMs(() => runRg(root)));
         }
+        rgText.push(await timeMs(() => runRg(root, RG_TEXT_ARGS)));
       }
       const perRound = roundRatios(ours, peer);
       const steady = spread(perRound);
@@ -126,6 +147,7 @@ export default {
           matching_lines: expected,
           rg_json_ms_median: Number(peerMs.toFixed(2)),
           agent_search_ms_median: Number(ourMs.toFixed(2)),
+          rg_text_ms_median: Number(median(rgText).toFixed(2)),
           rg_json_ms_all: peer.map((v) => Number(v.toFixed(2))),
           agent_search_ms_all: ours.map((v) => Number(v.toFixed(2))),
           ratio_rounds: perRound,
@@ -136,7 +158,7 @@ export default {
           command: `rg ${RG_ARGS.join(' ')} <corpus>`,
           spawned_by: 'node:child_process spawn (detached: its own session, as the agent starts rg), stdout a pipe read to the end',
         },
-        notes: `The agent spawns the same rg command line, parses its JSON as it streams, and answers one JSON body over HTTP (loopback). ${runs} rounds, rg and the agent back to back in each (order alternating); the ratio is the median of the per-round ratios.`,
+        notes: `The agent runs rg with the same search flags but its text output (NUL separators; rg_text_ms_median times that command alone, as a reference), reads it as it streams, and answers one JSON body over HTTP (loopback), byte for byte what reading --json gives. ${runs} rounds, rg --json and the agent back to back in each (order alternating); the ratio is the median of the per-round ratios.`,
       };
     } finally {
       await agent.close();

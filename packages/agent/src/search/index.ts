@@ -15,7 +15,7 @@ import { locateSpawnHelper, startHelperSpawner } from '../exec/native/helper-spa
 import { nodeSpawner, type Spawner } from '../exec/spawner.js';
 import { withPath } from '../http/errno.js';
 import { resolveOptionalPath } from '../paths/resolve.js';
-import { type ContentSearch, checkQuery, parseFileTypes, parseIgnorePatterns } from './rg-args.js';
+import { type ContentSearch, checkQuery, parseFileTypes, parseIgnorePatterns, rgOutputFor } from './rg-args.js';
 import { runRipgrep } from './rg-run.js';
 import { aptGetStep, bundledCopyStep, defaultBundleDirs, type InstallStep, RipgrepInstaller } from './ripgrep-installer.js';
 import { DEFAULT_RG_INSTALL_PATH, defaultRgCandidates, RipgrepLocator } from './ripgrep-locator.js';
@@ -125,19 +125,18 @@ export function createSearchDomain(options: SearchDomainOptions = {}): Domain {
         };
         reply.raw.once('close', onClose);
         try {
+          // The answer is written by hand around the results the collector serialised as rg went.
+          const head = Buffer.from(`{"success":true,"query":${JSON.stringify(q.q)},"path":${JSON.stringify(root)},"results":`);
           const { collector } = await runRipgrep(rg.path, search, {
             maxTextChars,
             signal: abort.signal,
             spawner: start,
+            output: rgOutputFor(search, rg.version),
+            head,
             ...(options.onSpawn ? { onSpawn: options.onSpawn } : {}),
             ...(options.onExit ? { onExit: options.onExit } : {}),
           });
-          // Written by hand: the files' matches are serialised and encoded already (see MatchCollector).
-          const head = Buffer.from(`{"success":true,"query":${JSON.stringify(q.q)},"path":${JSON.stringify(root)},"results":`);
-          const tail = Buffer.from(
-            `,"total_matches":${collector.totalMatches},"total_files":${collector.totalFiles},"capped":${collector.capped}}`,
-          );
-          const body = Buffer.concat([head, collector.resultsBuffer(), tail]);
+          const body = collector.body();
           return reply.type('application/json; charset=utf-8').send(body as never);
         } finally {
           running.delete(abort);

@@ -1,4 +1,21 @@
 import { badParam } from '@cove/protocol';
+import { TEXT_FORMAT_ARGS } from './rg-text-reader.js';
+
+/** How rg prints its results: `--json`, or its standard output with NUL separators (see RgTextReader). */
+export type RgOutput = 'json' | 'text';
+
+/**
+ * The output a search reads. The text output is cheaper for rg to write and
+ * for the agent to read, but only for a directory: a file given as `path`
+ * is searched even when binary, and rg's text output then only says "binary
+ * file matches" where `--json` gives the lines. Its field separators need
+ * ripgrep 13 or later (`version` is the first line of `rg --version`).
+ */
+export function rgOutputFor(search: ContentSearch, version: string): RgOutput {
+  if (!search.rootIsDir) return 'json';
+  const major = Number(/^ripgrep (\d+)\./.exec(version)?.[1] ?? 0);
+  return major >= 13 ? 'text' : 'json';
+}
 
 /** A content search, validated and with every default applied. */
 export interface ContentSearch {
@@ -71,8 +88,9 @@ function splitList(value: string | undefined, param: string): string[] {
  * `--no-require-git` applies `.gitignore` files outside git repositories too,
  * as the listing does.
  */
-export function buildRgArgs(s: ContentSearch): string[] {
-  const args = ['--json', '--no-config', '--no-require-git'];
+export function buildRgArgs(s: ContentSearch, format: RgOutput = 'json'): string[] {
+  const args = format === 'json' ? ['--json'] : [...TEXT_FORMAT_ARGS];
+  args.push('--no-config', '--no-require-git');
   args.push(s.caseSensitive ? '--case-sensitive' : '--ignore-case');
   if (!s.regex) args.push('--fixed-strings');
   if (s.wholeWord) args.push('--word-regexp');

@@ -119,7 +119,9 @@ export class RgJsonReader {
     // rg gives byte offsets; the API counts characters (UTF-16 code units).
     if (start > 0 && !parsed.ascii) {
       if (parsed.bytes !== null) column = parsed.bytes.subarray(0, start).toString('utf8').length + 1;
-      else if (Buffer.byteLength(text) !== text.length) column = Buffer.from(text).subarray(0, start).toString('utf8').length + 1;
+      // The whole line, line break included: a match can start at a final `\r` (or after it, empty).
+      else if (Buffer.byteLength(parsed.text) !== parsed.text.length)
+        column = Buffer.from(parsed.text).subarray(0, start).toString('utf8').length + 1;
     }
     return this.#collector.match(this.#key(buf, parsed), parsed.lineNumber, text, column, parsed.plain);
   }

@@ -205,7 +205,8 @@ describe('timeouts and stopping rg', () => {
     expect(processAlive(local[0] as number)).toBe(false);
   });
 
-  it('leaves no rg process behind', () => {
-    expect(pids.filter(processAlive)).toEqual([]);
+  it('leaves no rg process behind', async () => {
+    // An answer can go out once rg's output ended with its summary, a moment before rg itself is gone.
+    await vi.waitFor(() => expect(pids.filter(processAlive)).toEqual([]), { timeout: 5000 });
   });
 });
