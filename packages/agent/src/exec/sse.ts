@@ -75,6 +75,21 @@ export class SseTaskStream implements TaskListener {
     raw.on('drain', this.#onDrain);
     raw.once('close', this.#cleanup);
     raw.once('close', this.#releaseAll);
+    // A pipelined response (a request sent on a connection whose previous response is still being
+    // written) has no socket yet: its frames wait in the response. When the connection drops, Node
+    // closes only the response holding the socket, so this one would never emit 'close': its slots
+    // and the task it holds would stay taken for good. The connection's own 'close' ends it (the
+    // socket's handle is closed by then, so none of its frames is read any more).
+    const connection = raw.req?.socket;
+    if (connection && connection !== raw.socket) {
+      const gone = (): void => {
+        raw.destroy();
+        this.#releaseAll();
+        this.#cleanup();
+      };
+      connection.once('close', gone);
+      raw.once('close', () => connection.off('close', gone));
+    }
     this.#ping = setInterval(() => {
       if (!stream.closed) raw.write(': ping\n\n');
     }, options.pingIntervalMs);

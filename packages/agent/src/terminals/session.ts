@@ -1,7 +1,7 @@
 import type { IPty } from 'node-pty';
 import { NativePtyReader } from './pty-reader.js';
 import { RingBuffer } from './ring-buffer.js';
-import { drainAtEnd, readIntoOneBuffer } from './spawn-pty.js';
+import { drainAtEnd, type PtyInternals, readIntoOneBuffer } from './spawn-pty.js';
 
 /** Largest output frame sent in one piece (id byte included). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -115,11 +115,11 @@ export class TerminalSession {
   }
 
   write(data: Buffer): void {
-    if (this.alive && data.length > 0) this.#pty.write(data);
+    if (this.alive && !this.#hungUp && data.length > 0) this.#pty.write(data);
   }
 
   resize(cols: number, rows: number): void {
-    if (!this.alive) return;
+    if (!this.alive || this.#hungUp) return;
     this.#pty.resize(cols, rows);
     this.cols = cols;
     this.rows = rows;
@@ -174,6 +174,16 @@ export class TerminalSession {
     const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     await this.#exited;
     clearTimeout(timer);
+  }
+
+  /**
+   * The agent's copy of the master is closed (node-pty's socket on it is destroyed): the terminal was
+   * closed, its reader died (killed from outside: the session then lives on while its program ignores
+   * the hang-up), or the program ended and its exit is on its way. The fd number may already name
+   * another file, such as a newer terminal's master, so the session no longer resizes or writes it.
+   */
+  get #hungUp(): boolean {
+    return (this.#pty as unknown as PtyInternals)._socket?.destroyed === true;
   }
 
   /** Takes a chunk of output; it is copied at once (the reader reuses its buffer). */

@@ -62,6 +62,8 @@ export interface PtyInternals {
   _socket?: {
     prependListener(event: 'end', fn: () => void): void;
     destroy?(): void;
+    /** Set once destroyed: the master's fd is closed then. */
+    destroyed?: boolean;
     _read?: (size: number) => void;
     _handle?: { useUserBuffer?: (buf: Uint8Array) => void };
   };
