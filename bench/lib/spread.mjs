@@ -21,6 +21,12 @@ export function spread(values) {
   };
 }
 
+/**
+ * ours / peer for CPU times, 0 when the peer's is 0: a run too short for the clock's ticks (a smoke run) has nothing
+ * to compare, and a ratio must stay a finite number.
+ */
+export const cpuRatio = (ours, peer) => (peer > 0 ? ours / peer : 0);
+
 /** Per-round ratios ours[i] / peer[i]. */
 export const roundRatios = (ours, peer) => ours.map((v, i) => round3(v / peer[i]));
 

@@ -14,7 +14,7 @@ import { open, readdir, readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { spawnAgent } from '../lib/agent.mjs';
-import { roundFigures } from '../lib/spread.mjs';
+import { cpuRatio, roundFigures } from '../lib/spread.mjs';
 import { startSshd } from '../lib/sshd.mjs';
 import { median, ratio } from '../lib/stats.mjs';
 
@@ -273,9 +273,9 @@ export default {
         const order = [runOurs, runSsh, runCopy];
         for (let k = 0; k < 3; k++) await order[(r + k) % 3]();
         ratios.push(ours.at(-1) / ssh.at(-1));
-        cpuRatios.push(agentCpu.at(-1) / sshCpu.at(-1));
+        cpuRatios.push(cpuRatio(agentCpu.at(-1), sshCpu.at(-1)));
         wasmVsCopy.push(ours.at(-1) / copyOurs.at(-1));
-        wasmCpuVsCopyCpu.push(agentCpu.at(-1) / copyCpu.at(-1));
+        wasmCpuVsCopyCpu.push(cpuRatio(agentCpu.at(-1), copyCpu.at(-1)));
         log(
           `round ${r + 1}/${rounds}: ours ${ours.at(-1).toFixed(0)} MiB/s (agent CPU ${agentCpu.at(-1).toFixed(2)} s, ` +
             `${frameKiB.at(-1).toFixed(0)} KiB per frame), ` +
