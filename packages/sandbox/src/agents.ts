@@ -10,6 +10,7 @@ import { logOffset, waitForAgentEvent, waitForLogLine } from './log-watch.js';
 import { processAlive } from './process-alive.js';
 import type { OciRuntime } from './runc.js';
 import type { Slots, WorkspaceState } from './slots.js';
+import { recordSpan } from './trace.js';
 
 /** What an armed agent prints once node is up and the agent loaded (packages/agent/bin/cove-agent.js). */
 const ARMED_LINE = '{"type":"armed"}';
@@ -75,7 +76,14 @@ export class Agents {
       this.#deps.log.info({ workspace: id, ip: state.ip }, 'agent started');
       return { ip: state.ip, port: this.#deps.agentPort };
     }
-    const current = known !== undefined ? { status: 'running', pid: known } : await this.#deps.runtime.state(slot);
+    // Created here and not started (a cold create's first start): known without a runtime call.
+    const created = known === undefined ? this.#deps.containers.createdPid(slot) : undefined;
+    const current =
+      known !== undefined
+        ? { status: 'running', pid: known }
+        : created !== undefined
+          ? { status: 'created', pid: created }
+          : await this.#deps.runtime.state(slot);
     if (current?.status === 'running' && processAlive(current.pid)) {
       // Running already (recovered, or adopted from the pool): the new token is made current.
       await this.#signalToken(slot, current.pid);
@@ -106,11 +114,13 @@ export class Agents {
     const logFile = this.#deps.slots.logFile(slot);
     const offset = await logOffset(logFile);
     await this.#deps.runtime.start(slot);
+    const readyWait = performance.now();
     const alive = () => processAlive(created.pid);
     // The ready message is written in the same tick as the agent installs its SIGHUP handler: a rotation right after is safe.
     const ready = armed
       ? await waitForLogLine(logFile, offset, ARMED_LINE, this.#deps.startTimeoutMs, alive)
       : await waitForAgentEvent(logFile, offset, ['ready'], this.#deps.startTimeoutMs, alive);
+    recordSpan('agent: ready wait', readyWait);
     if (ready) {
       this.#deps.containers.started(slot, created.pid);
       if (armed) await this.#arm(slot);

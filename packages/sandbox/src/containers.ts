@@ -27,6 +27,7 @@ import { workspaceResolvConf } from './resolv-conf.js';
 import type { OciRuntime } from './runc.js';
 import type { SandboxDriverOptions } from './sandbox-options.js';
 import type { LegacyState, Slots, WorkspaceState } from './slots.js';
+import { span } from './trace.js';
 import { ensureUserns } from './userns.js';
 
 /** Where the token file's directory is mounted inside. */
@@ -119,13 +120,13 @@ export class Containers {
    * creates the container: its first process waits for `runc start`.
    */
   async create(spec: Limits, state: WorkspaceState, armed = false): Promise<void> {
-    const image = await this.#prepare(state);
-    await this.#writeBundle(spec, state, image, armed);
+    const image = await span('container: prepare', () => this.#prepare(state));
+    await span('container: bundle', () => this.#writeBundle(spec, state, image, armed));
     const logFile = this.#deps.slots.logFile(state.slot);
     // The log is kept small: each container starts a fresh one once it passes 1 MiB.
     // (A log still bound from a pooled disk, see disk.ts `replaceRunningDisk`, cannot be removed: it stays.)
     if (((await stat(logFile).catch(() => undefined))?.size ?? 0) > 1024 * 1024) await rm(logFile, { force: true }).catch(() => {});
-    await this.#runtimeCreate(state.slot);
+    await span('container: runc create', () => this.#runtimeCreate(state.slot));
   }
 
   /**
@@ -214,11 +215,20 @@ export class Containers {
   async #runtimeCreate(slot: string): Promise<void> {
     const log = await open(this.#deps.slots.logFile(slot), 'a', 0o600);
     try {
-      const pid = await this.#deps.runtime.create(slot, this.#deps.slots.slotDir(slot), log.fd);
+      const pid = await this.#deps.runtime.create(slot, this.#deps.slots.slotDir(slot), log.fd, this.#deps.slots.logFile(slot));
       if (Number.isInteger(pid) && pid > 0) this.#createdPids.set(slot, pid);
     } finally {
       await log.close();
     }
+  }
+
+  /**
+   * The pid of the slot's container created by this driver and not started yet, while that process lives: its
+   * status is `created` (only `launch` starts it, taking the pid), known without a runtime call.
+   */
+  createdPid(slot: string): number | undefined {
+    const pid = this.#createdPids.get(slot);
+    return pid !== undefined && processAlive(pid) ? pid : undefined;
   }
 
   /** The pid of the slot's container created last by this driver, once (its start then needs no state call). */

@@ -1,10 +1,11 @@
-import { existsSync } from 'node:fs';
-import { chmod, chown, lchown, lstat, mkdir, open, realpath, rm, symlink } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { chmod, chown, copyFile, lchown, lstat, mkdir, open, realpath, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { IdRange } from './id-ranges.js';
 import type { ImageInfo } from './images/index.js';
 import { mountedPaths } from './mounts.js';
 import { run } from './run-command.js';
+import { settled } from './settled.js';
 import { detachRoot, idmapMounts, idmapShift, NS_HELPER, switchRoot } from './userns.js';
 
 /**
@@ -74,17 +75,35 @@ export async function prepareRootsDir(dir: string): Promise<void> {
  * range's root. With `poolFile` the image is made there (the disk pool, where it can be cloned in constant time:
  * snapshots/disk-pool.ts) and `layout.image` is a symlink to it.
  */
-export async function createDisk(layout: DiskLayout, sizeMb: number, range: IdRange, poolFile?: string): Promise<void> {
+export async function createDisk(
+  layout: DiskLayout,
+  sizeMb: number,
+  range: IdRange,
+  poolFile?: string,
+  /** An empty disk of that size in the pool (disk-template.ts): cloned instead of a mkfs. */
+  template?: string,
+): Promise<void> {
   if (poolFile !== undefined) await symlink(poolFile, layout.image);
+  if (poolFile !== undefined && template !== undefined) {
+    // Shares the template's blocks (one ioctl; fails rather than copy). Its root's owner is set at mount.
+    await copyFile(template, poolFile, constants.COPYFILE_FICLONE_FORCE | constants.COPYFILE_EXCL);
+    return;
+  }
   const file = await open(poolFile ?? layout.image, 'wx', 0o600);
   try {
     await file.truncate(sizeMb * 1024 * 1024);
   } finally {
     await file.close();
   }
-  // -m 0: no blocks reserved for root (the workspace's user is root; the quota is the whole size).
-  const owner = `root_owner=${range.base}:${range.base}`;
-  await run(['mkfs.ext4', '-q', '-F', '-m', '0', '-E', `lazy_itable_init=1,lazy_journal_init=1,nodiscard,${owner}`, layout.image]);
+  await makeExt4(layout.image, range.base);
+}
+
+/** Makes the ext4 file system of a disk in `file` (sized already), its root owned by `owner` (uid and gid). */
+export async function makeExt4(file: string, owner: number): Promise<void> {
+  // -m 0: no blocks reserved for root (the workspace's user is root; the quota is the whole size). Lazy inode
+  // tables: a few ms even for GiBs.
+  const rootOwner = `root_owner=${owner}:${owner}`;
+  await run(['mkfs.ext4', '-q', '-F', '-m', '0', '-E', `lazy_itable_init=1,lazy_journal_init=1,nodiscard,${rootOwner}`, file]);
 }
 
 /**
@@ -130,38 +149,50 @@ export async function mountRoot(
   range: IdRange,
   usernsFile: string,
   diskBase: number = range.base,
+  /** Resolves once the user namespace is pinned at `usernsFile` (made meanwhile): the disk is mounted before. */
+  usernsReady?: Promise<unknown>,
 ): Promise<void> {
   const mounted = await mountedPaths();
-  await mkdir(layout.mountPoint, { recursive: true, mode: 0o700 });
-  if (!mounted.has(layout.mountPoint)) {
-    // `loop` allocates a loop device that is released by the unmount (autoclear).
-    await run(['mount', '-t', 'ext4', '-o', 'loop,noatime', layout.image, layout.mountPoint]);
-  }
-  await mkdir(path.join(layout.mountPoint, 'upper'), { recursive: true, mode: 0o755 });
-  await mkdir(path.join(layout.mountPoint, 'work'), { recursive: true, mode: 0o700 });
-  // The upper layer's root is the workspace's `/`: owned by its root.
-  await lchown(path.join(layout.mountPoint, 'upper'), diskBase, diskBase);
-  await lchown(path.join(layout.mountPoint, 'work'), diskBase, diskBase);
-  let top = layout.mountPoint;
-  if (diskBase !== range.base) {
-    top = shiftedDiskView(layout);
-    if (!mounted.has(top)) {
-      await mkdir(top, { recursive: true, mode: 0o700 });
-      await idmapShift(diskBase, range.base, range.size, 'rw', [{ source: layout.mountPoint, target: top }]);
+  const layers = layerViews(layout, image);
+  // The disk with its upper layer, the image's views and the root's directory do not need each other: made at once.
+  const disk = (async () => {
+    await mkdir(layout.mountPoint, { recursive: true, mode: 0o700 });
+    // Through a loop device released by the unmount (autoclear): ns-helper disk, as `mount -o loop,noatime`.
+    if (!mounted.has(layout.mountPoint)) await run([NS_HELPER, 'disk', layout.image, layout.mountPoint]);
+    // The disk's root is owned by its range's root (a disk cloned from a template is made owned by host root).
+    await lchown(layout.mountPoint, diskBase, diskBase);
+    await mkdir(path.join(layout.mountPoint, 'upper'), { recursive: true, mode: 0o755 });
+    await mkdir(path.join(layout.mountPoint, 'work'), { recursive: true, mode: 0o700 });
+    // The upper layer's root is the workspace's `/`: owned by its root.
+    await lchown(path.join(layout.mountPoint, 'upper'), diskBase, diskBase);
+    await lchown(path.join(layout.mountPoint, 'work'), diskBase, diskBase);
+    if (diskBase === range.base) return layout.mountPoint;
+    const view = shiftedDiskView(layout);
+    if (!mounted.has(view)) {
+      await mkdir(view, { recursive: true, mode: 0o700 });
+      await usernsReady;
+      await idmapShift(diskBase, range.base, range.size, 'rw', [{ source: layout.mountPoint, target: view }]);
     }
-  }
+    return view;
+  })();
+  const views = (async () => {
+    const missing = [...layers.views, ...image.hostBinds.map((b, i) => ({ source: b.source, target: idmappedBind(layout, i) }))].filter(
+      (v) => !mounted.has(v.target),
+    );
+    for (const v of missing) await mkdir(v.target, { recursive: true, mode: 0o755 });
+    await usernsReady;
+    await idmapMounts(usernsFile, missing);
+  })();
+  const rootDir = (async () => {
+    await mkdir(layout.rootDir, { recursive: true, mode: 0o710 });
+    await chown(layout.rootDir, 0, range.base);
+    await chmod(layout.rootDir, 0o710);
+    await mkdir(layout.rootfs, { recursive: true, mode: 0o755 });
+  })();
+  await settled([disk, views, rootDir]);
+  const top = await disk;
   const upper = path.join(top, 'upper');
   const work = path.join(top, 'work');
-  const layers = layerViews(layout, image);
-  const views = [...layers.views, ...image.hostBinds.map((b, i) => ({ source: b.source, target: idmappedBind(layout, i) }))].filter(
-    (v) => !mounted.has(v.target),
-  );
-  for (const v of views) await mkdir(v.target, { recursive: true, mode: 0o755 });
-  await idmapMounts(usernsFile, views);
-  await mkdir(layout.rootDir, { recursive: true, mode: 0o710 });
-  await chown(layout.rootDir, 0, range.base);
-  await chmod(layout.rootDir, 0o710);
-  await mkdir(layout.rootfs, { recursive: true, mode: 0o755 });
   if (!mounted.has(layout.rootfs)) {
     // Through the new mount API (one `lowerdir+` per layer): mount(2)'s options are limited to a page.
     await run([NS_HELPER, 'overlay', layout.rootfs, upper, work, ...layers.lowers]);

@@ -56,6 +56,32 @@ const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
  * - postrouting: outbound traffic is masqueraded behind the host's address.
  */
 export function renderRuleset(options: FirewallOptions, entries: readonly FirewallEntry[]): string {
+  return serializeTable(renderTable(options, entries));
+}
+
+/** A rendered table: its sets (name and declaration) and its chains (name, declaration line, rules in order). */
+export interface TableModel {
+  table: string;
+  sets: Array<{ name: string; text: string }>;
+  chains: Array<{ name: string; head: string; rules: string[] }>;
+}
+
+/** The whole table as one transaction replacing it (whether or not it exists). */
+export function serializeTable(model: TableModel): string {
+  const { table } = model;
+  return [
+    // Declaring then deleting makes the replacement work whether or not the table exists, in one transaction.
+    `table inet ${table}\n`,
+    `delete table inet ${table}\n`,
+    `table inet ${table} {\n`,
+    ...model.sets.map((s) => s.text),
+    ...model.chains.map((c) => `  chain ${c.name} {\n    ${c.head}\n${c.rules.map((r) => `    ${r}\n`).join('')}  }\n`),
+    '}\n',
+  ].join('');
+}
+
+/** The table's model (see `renderRuleset`). */
+export function renderTable(options: FirewallOptions, entries: readonly FirewallEntry[]): TableModel {
   const { table } = options;
   const port = options.agentPort;
   // Every drop names this driver's subnet: tables of other Cove instances (other subnets) are unaffected.
@@ -67,7 +93,7 @@ export function renderRuleset(options: FirewallOptions, entries: readonly Firewa
   // Before routing (so for the host's services and for forwarding alike), a workspace's link carries only
   // IPv4 from its own address: a forged source or any IPv6 is dropped (see also netns.ts' guardHostSide).
   const prerouting: string[] = [];
-  const sets: string[] = [];
+  const sets: TableModel['sets'] = [];
   for (const e of [...entries].sort((a, b) => a.id.localeCompare(b.id))) {
     if (!IPV4.test(e.ip)) continue;
     const dev = vethName(e.id);
@@ -90,9 +116,10 @@ export function renderRuleset(options: FirewallOptions, entries: readonly Firewa
     if (dns) input.push(`iifname "${dev}" ${dns}`);
     if (e.egress === null) continue;
     const elements = egressElements(e.egress);
-    sets.push(
-      `  set egress_${dev} {\n    type ipv4_addr; flags interval;\n${elements.length > 0 ? `    elements = { ${elements.join(', ')} }\n` : ''}  }\n`,
-    );
+    sets.push({
+      name: `egress_${dev}`,
+      text: `  set egress_${dev} {\n    type ipv4_addr; flags interval;\n${elements.length > 0 ? `    elements = { ${elements.join(', ')} }\n` : ''}  }\n`,
+    });
     // Only destinations outside the subnet get here (those inside met the drop above): the resolvers, the set, nothing else.
     if (dns) outbound.push(`iifname "${dev}" ${dns}`);
     outbound.push(`iifname "${dev}" ip daddr @egress_${dev} accept`, `iifname "${dev}" drop`);
@@ -100,29 +127,22 @@ export function renderRuleset(options: FirewallOptions, entries: readonly Firewa
   input.push(`ip saddr ${net} drop`);
   forward.push(`ip daddr ${net} drop`, ...outbound);
   output.push(`ip daddr ${net} drop`);
-  const chain = (name: string, hook: string, rules: string[]) =>
-    `  chain ${name} {\n    type filter hook ${hook} priority filter - 10; policy accept;\n${rules.map((r) => `    ${r}\n`).join('')}  }\n`;
-  return [
-    // Declaring then deleting makes the replacement work whether or not the table exists, in one transaction.
-    `table inet ${table}\n`,
-    `delete table inet ${table}\n`,
-    `table inet ${table} {\n`,
-    ...sets,
-    chain('prerouting', 'prerouting', prerouting),
-    chain('forward', 'forward', forward),
-    chain('output', 'output', output),
-    chain('input', 'input', input),
-    '  chain postrouting {\n',
-    '    type nat hook postrouting priority srcnat; policy accept;\n',
-    `    ip saddr ${options.subnet} oifname != "cv*" masquerade\n`,
-    '  }\n',
-    '}\n',
-  ].join('');
-}
-
-/** Applies the ruleset atomically. */
-export async function applyRuleset(ruleset: string): Promise<void> {
-  await run(['nft', '-f', '-'], { input: ruleset });
+  const filter = (hook: string) => `type filter hook ${hook} priority filter - 10; policy accept;`;
+  return {
+    table,
+    sets,
+    chains: [
+      { name: 'prerouting', head: filter('prerouting'), rules: prerouting },
+      { name: 'forward', head: filter('forward'), rules: forward },
+      { name: 'output', head: filter('output'), rules: output },
+      { name: 'input', head: filter('input'), rules: input },
+      {
+        name: 'postrouting',
+        head: 'type nat hook postrouting priority srcnat; policy accept;',
+        rules: [`ip saddr ${options.subnet} oifname != "cv*" masquerade`],
+      },
+    ],
+  };
 }
 
 /** Removes Cove's table (and only it). */

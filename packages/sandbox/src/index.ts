@@ -42,3 +42,4 @@ export {
 } from './runtimes.js';
 export { SandboxDriver, type SandboxDriverOptions } from './sandbox-driver.js';
 export { type SandboxSupport, sandboxSupport } from './support.js';
+export { type Span, setTracing, span, takeSpans, traceEnabled } from './trace.js';

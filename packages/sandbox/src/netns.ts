@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { netnsName, vethName } from './addresses.js';
 import { run } from './run-command.js';
+import { settled } from './settled.js';
 import { makeNetns } from './userns.js';
 
 export function netnsPath(id: string): string {
@@ -37,8 +38,8 @@ export async function ensureNetwork(id: string, ip: string, hostIp: string, user
   const peer = `cp${veth.slice(2)}`;
   await run(['ip', 'link', 'add', veth, 'type', 'veth', 'peer', 'name', peer, 'netns', ns]);
   await guardHostSide(veth);
-  // Batches: one process per side instead of one per command.
-  await run(['ip', '-n', ns, '-batch', '-'], {
+  // Batches: one process per side instead of one per command, both sides at once.
+  const inside = run(['ip', '-n', ns, '-batch', '-'], {
     input: [
       `link set ${peer} name eth0`,
       `addr add ${ip}/32 dev eth0`,
@@ -49,9 +50,10 @@ export async function ensureNetwork(id: string, ip: string, hostIp: string, user
       '',
     ].join('\n'),
   });
-  await run(['ip', '-batch', '-'], {
+  const host = run(['ip', '-batch', '-'], {
     input: [`addr add ${hostIp}/32 dev ${veth}`, `link set ${veth} up`, `route replace ${ip}/32 dev ${veth} scope link`, ''].join('\n'),
   });
+  await settled([inside, host]);
 }
 
 /**

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { AppError } from '@cove/protocol';
-import { run } from './run-command.js';
+import { run, runLogged } from './run-command.js';
 import { type KnownRuntime, locateBinary, parseRuntime, RUNTIMES, type RuntimeProfile } from './runtimes.js';
+import { span } from './trace.js';
 
 export interface ContainerState {
   id: string;
@@ -46,36 +47,17 @@ export class OciRuntime {
    * to `logFd` (the container keeps the descriptor, not a pipe to us). Resolves to the host pid of its first
    * process (from `--pid-file`: no `state` call needed to learn it).
    */
-  create(id: string, bundle: string, logFd: number): Promise<number> {
+  async create(id: string, bundle: string, logFd: number, logFile?: string): Promise<number> {
+    // The container inherits stdout and stderr: both are the log file, never a pipe to us (a pipe
+    // would tie the container's output to this process). runc's own errors go to a JSON log.
+    const runtimeLog = `${bundle}/runtime.log`;
+    const pidFile = `${bundle}/pid`;
+    const args = [...this.globalArgs, '--root', this.root, '--log', runtimeLog, '--log-format', 'json', 'create', '--bundle', bundle];
+    args.push('--pid-file', pidFile, id);
+    // Through the command helper (run-command.ts), which opens the log for it; else spawned here with `logFd`.
+    const served = logFile === undefined ? undefined : await span('exec runc create', () => runLogged([this.binary, ...args], logFile));
     return new Promise((resolve, reject) => {
-      // The container inherits stdout and stderr: both are the log file, never a pipe to us (a pipe
-      // would tie the container's output to this process). runc's own errors go to a JSON log.
-      const runtimeLog = `${bundle}/runtime.log`;
-      const pidFile = `${bundle}/pid`;
-      const child = spawn(
-        this.binary,
-        [
-          ...this.globalArgs,
-          '--root',
-          this.root,
-          '--log',
-          runtimeLog,
-          '--log-format',
-          'json',
-          'create',
-          '--bundle',
-          bundle,
-          '--pid-file',
-          pidFile,
-          id,
-        ],
-        {
-          stdio: ['ignore', logFd, logFd],
-          env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
-        },
-      );
-      child.once('error', reject);
-      child.once('exit', (code) => {
+      const exited = (code: number | null) => {
         if (code === 0) {
           readFile(pidFile, 'utf8').then((text) => resolve(Number.parseInt(text, 10)), reject);
           return;
@@ -96,7 +78,17 @@ export class OciRuntime {
               ),
             );
           });
+      };
+      if (served !== undefined) {
+        exited(served);
+        return;
+      }
+      const child = spawn(this.binary, args, {
+        stdio: ['ignore', logFd, logFd],
+        env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
       });
+      child.once('error', reject);
+      child.once('exit', exited);
     });
   }
 

@@ -40,6 +40,7 @@ import { type DiskPool, openDiskPool, removeDiskPool } from './snapshots/disk-po
 import { frozenMark, thawDisks } from './snapshots/freeze.js';
 import { SandboxSnapshots } from './snapshots/sandbox-snapshots.js';
 import { readSandboxStats } from './stats/sandbox-stats.js';
+import { span } from './trace.js';
 import { nsHelperMissing } from './userns.js';
 import { WarmPool } from './warm-pool.js';
 import { WorkspaceFirewall } from './workspace-firewall.js';
@@ -76,6 +77,8 @@ export class SandboxDriver implements WorkspaceDriver {
   readonly #agents: Agents;
   readonly #pool: WarmPool;
   readonly #snapshots: SandboxSnapshots;
+  /** Slots made by `create` whose container `start` has not created yet (they have none: no runtime call to learn it). */
+  readonly #madeHere = new Set<string>();
   readonly #watch = new AgentWatch(
     () => this.#slots.states.keys(),
     (id) => this.#agents.running(id),
@@ -250,8 +253,23 @@ export class SandboxDriver implements WorkspaceDriver {
       // Any image the store has (the control plane pulls one it lacks first); kept by id in the state.
       const image = this.#slots.imageId(spec.image);
       if (await this.#pool.adopt(spec, image)) return;
-      await this.#slots.make(spec.id, spec.id, image, spec.diskMb);
-      await this.#firewall.apply();
+      // The firewall takes the workspace's rules (it has its address) while its disk and namespaces are made:
+      // both are done before create returns, and its container (made by start) comes after both.
+      let firewall: Promise<void> | undefined;
+      try {
+        await span('create: slot', () =>
+          this.#slots.make(spec.id, spec.id, image, spec.diskMb, undefined, () => {
+            firewall = span('create: firewall', () => this.#firewall.apply());
+            firewall.catch(() => {});
+          }),
+        );
+      } catch (err) {
+        // The failed slot's rules go with it (it is out of the states once removed).
+        if (firewall) await firewall.then(() => this.#firewall.apply()).catch(() => {});
+        throw err;
+      }
+      await firewall;
+      this.#madeHere.add(spec.id);
     });
   }
 
@@ -260,13 +278,14 @@ export class SandboxDriver implements WorkspaceDriver {
       const state = this.#slots.get(spec.id);
       // A container whose first process we know alive is up (adopted from the pool, or started here): no runtime call.
       if (this.#containers.livePid(state.slot) !== undefined) return { ip: state.ip };
-      const current = await this.#runtime.state(state.slot);
+      // A slot this driver made in `create` has had no container yet: no runtime call.
+      const current = this.#madeHere.delete(state.slot) ? undefined : await this.#runtime.state(state.slot);
       // Up already; a paused one stays paused (resume thaws it).
       if (current?.status === 'created' || current?.status === 'running' || current?.status === 'paused') return { ip: state.ip };
       if (current) await this.#runtime.delete(state.slot, true);
       // A disk grown while it ran (online growth refused, or recorded with `apply: false`) grows before it mounts.
       await growDiskBeforeStart(this.#slots.layout(state.slot), spec.diskMb);
-      await this.#containers.create(spec, state);
+      await span('start: container', () => this.#containers.create(spec, state));
       return { ip: state.ip };
     });
   }
@@ -311,6 +330,7 @@ export class SandboxDriver implements WorkspaceDriver {
       this.#agents.forget(id);
       await this.#snapshots.forget(id);
       if (!state) return;
+      this.#madeHere.delete(state.slot);
       await this.#containers.removeSlot(state);
       this.#slots.states.delete(id);
     });
@@ -319,7 +339,7 @@ export class SandboxDriver implements WorkspaceDriver {
 
   startAgent(id: string, token: string, _preferredPort?: number | null): Promise<AgentEndpoint> {
     return this.#serial.run(id, async () => {
-      const endpoint = await this.#agents.start(this.#slots.get(id), token);
+      const endpoint = await span('startAgent', () => this.#agents.start(this.#slots.get(id), token));
       this.#watch.started(id);
       this.#pool.agentStarted();
       return endpoint;
@@ -353,7 +373,7 @@ export class SandboxDriver implements WorkspaceDriver {
       await this.#slots.save(state);
     });
     // Its egress host names are resolved again now, whatever was known of them.
-    await this.#firewall.apply([id]);
+    await span('applyNetwork: firewall', () => this.#firewall.apply([id]));
   }
 
   /** The workspace's figures from the kernel (stats/): its cgroup, disk and link. Read at once, beside any lifecycle change. */

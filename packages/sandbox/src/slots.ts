@@ -7,11 +7,14 @@ import { AppError, type ResolvedNetwork } from '@cove/protocol';
 import type { AddressPlan } from './addresses.js';
 import { createDisk, type DiskLayout, diskLayout, mountRoot, removeDisk } from './disk.js';
 import { checkDiskReserve } from './disk-reserve.js';
+import { DiskTemplates } from './disk-template.js';
 import { claimIdRange, type IdRange, releaseIdRange } from './id-ranges.js';
 import type { ImageInfo, ImageStore } from './images/index.js';
-import { ensureNetwork, removeNetwork } from './netns.js';
+import { ensureNetwork, netnsPath, removeNetwork } from './netns.js';
 import type { KeyedSerial } from './serial.js';
+import { settled } from './settled.js';
 import { cloneDisk, type DiskPool, poolDisk } from './snapshots/disk-pool.js';
+import { span } from './trace.js';
 import { ensureUserns, removeUserns } from './userns.js';
 
 /**
@@ -92,9 +95,12 @@ export class Slots {
   readonly spare = new Set<WorkspaceState>();
   /** MiB of disks being made (checked against the volume, not on it yet). */
   #pendingMb = 0;
+  /** Empty disks by size, cloned for new slots (in the pool, when it clones). */
+  readonly #templates: DiskTemplates | undefined;
 
   constructor(deps: SlotsDeps) {
     this.#deps = deps;
+    this.#templates = deps.pool && new DiskTemplates(deps.pool);
   }
 
   /** `<dataDir>/workspaces`: one directory per slot. */
@@ -202,12 +208,20 @@ export class Slots {
   }
 
   /** Makes a slot's persistent state: directory, disk, address, network namespace and link, mounted overlay. */
-  async make(slot: string, id: string, image: string, diskMb: number, from?: DiskSource): Promise<WorkspaceState> {
+  async make(
+    slot: string,
+    id: string,
+    image: string,
+    diskMb: number,
+    from?: DiskSource,
+    /** Called once the slot holds its address (in `states`, or `spare`), before its disk and namespaces are made. */
+    claimed?: () => void,
+  ): Promise<WorkspaceState> {
     const info = await this.#deps.images.ensure(image);
     await this.checkReserve(diskMb);
     this.#pendingMb += diskMb;
     try {
-      return await this.#make(slot, id, info, image, diskMb, from);
+      return await this.#make(slot, id, info, image, diskMb, from, claimed);
     } finally {
       this.#pendingMb -= diskMb;
     }
@@ -220,15 +234,23 @@ export class Slots {
     await checkDiskReserve({ dataDir: this.dataDir, images, pendingMb: this.#pendingMb, diskMb });
   }
 
-  async #make(slot: string, id: string, info: ImageInfo, image: string, diskMb: number, from?: DiskSource): Promise<WorkspaceState> {
+  async #make(
+    slot: string,
+    id: string,
+    info: ImageInfo,
+    image: string,
+    diskMb: number,
+    from: DiskSource | undefined,
+    claimed: (() => void) | undefined,
+  ): Promise<WorkspaceState> {
     await mkdir(this.slotDir(slot), { recursive: false, mode: 0o700 });
     await writeFile(path.join(this.slotDir(slot), MAKING_MARK), '', { mode: 0o600 });
     let range: IdRange | undefined;
     let state: WorkspaceState;
     try {
       // Before anything is mounted: the image is not removed (nor its layers collected) while the slot exists.
-      await this.#deps.images.use(image, this.slotDir(slot));
-      range = await claimIdRange(this.dataDir, slot);
+      await span('slot: image use', () => this.#deps.images.use(image, this.slotDir(slot)));
+      range = await span('slot: id range', () => claimIdRange(this.dataDir, slot));
       state = await this.#claim(slot, id, image, range);
     } catch (err) {
       // Nothing else is made yet: the directory goes, and the range with it.
@@ -237,6 +259,7 @@ export class Slots {
       if (range) await releaseIdRange(range, this.dataDir, slot).catch(() => {});
       throw err;
     }
+    claimed?.();
     try {
       // Entered (0711), never listed, by the workspace's root, who reads its token file in it.
       await mkdir(this.tokenDir(slot), { mode: 0o711 });
@@ -248,11 +271,24 @@ export class Slots {
         await cloneDisk(pool, from.file, poolDisk(pool, slot));
       }
       await this.save(state);
-      if (!from) await createDisk(this.layout(slot), diskMb, range, pool && poolDisk(pool, slot));
-      // The user and network namespaces, link and overlay are made now so that start does not pay for them.
-      await ensureUserns(this.usernsFile(slot), range);
-      await ensureNetwork(slot, state.ip, this.#deps.plan.hostAddress, this.usernsFile(slot));
-      await mountRoot(this.layout(slot), info, range, this.usernsFile(slot), state.diskBase);
+      // The user and network namespaces, link and overlay are made now so that start does not pay for them. The
+      // steps that do not need each other run at once: the disk and its mount beside the user namespace, then the
+      // network (which needs the user namespace) beside the idmapped views and the overlay (which need both).
+      // The network namespace is made with the user namespace that owns it (one helper process for both).
+      const userns = span('slot: userns', () => ensureUserns(this.usernsFile(slot), range, netnsPath(slot)));
+      const disk = from
+        ? undefined
+        : span('slot: disk', async () =>
+            createDisk(this.layout(slot), diskMb, range, pool && poolDisk(pool, slot), await this.#templates?.template(diskMb)),
+          );
+      const network = userns.then(() =>
+        span('slot: network', () => ensureNetwork(slot, state.ip, this.#deps.plan.hostAddress, this.usernsFile(slot))),
+      );
+      // The disk is mounted as soon as it is made; the idmapped views wait for the user namespace.
+      const mounts = Promise.resolve(disk).then(() =>
+        span('slot: mounts', () => mountRoot(this.layout(slot), info, range, this.usernsFile(slot), state.diskBase, userns)),
+      );
+      await settled([userns, disk, network, mounts]);
       await rm(path.join(this.slotDir(slot), MAKING_MARK));
     } catch (err) {
       // The address is given back once what was made is gone; if even that fails it stays taken,

@@ -3,14 +3,14 @@
 // read-only views of the image (so the image is shared, unshifted, and shows its own owners inside), and
 // the shift of an upper layer of an earlier version into the range.
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { IdRange } from './id-ranges.js';
 import { mountedPaths } from './mounts.js';
+import { NS_HELPER } from './ns-helper-path.js';
 import { run } from './run-command.js';
 
-/** The helper binary, built by `npm ci` (scripts/build-native.mjs); the same path from src/ and dist/. */
-export const NS_HELPER = fileURLToPath(new URL('../native/build/ns-helper', import.meta.url));
+export { NS_HELPER };
 
 /** Why the helper cannot run (undefined when it can). */
 export function nsHelperMissing(): string | undefined {
@@ -25,11 +25,15 @@ function helper(args: string[], timeoutMs?: number): Promise<unknown> {
  * Pins a user namespace mapping 0 → range.base (range.size ids) at `file` (an nsfs bind mount): runc joins
  * it, the slot's network namespace is made inside it, idmapped mounts map through it. Idempotent: true when
  * it made one (a network namespace of an earlier one cannot be joined after it: it must be made again).
+ * `netns`: where to pin a new network namespace owned by it, made at once (when none is there).
  */
-export async function ensureUserns(file: string, range: IdRange): Promise<boolean> {
+export async function ensureUserns(file: string, range: IdRange, netns?: string): Promise<boolean> {
   if ((await mountedPaths()).has(file)) return false;
   await rm(file, { force: true });
-  await helper(['userns', String(range.base), String(range.size), file]);
+  // With `netns` (none there yet): the network namespace it owns is made by the same helper process.
+  const withNetns = netns !== undefined && !existsSync(netns);
+  if (withNetns) await mkdir(path.dirname(netns), { recursive: true, mode: 0o755 });
+  await helper(['userns', String(range.base), String(range.size), file, ...(withNetns ? [netns] : [])]);
   return true;
 }
 

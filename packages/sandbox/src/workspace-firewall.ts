@@ -5,7 +5,8 @@
 import type { Logger } from 'pino';
 import type { AddressPlan } from './addresses.js';
 import { type EgressLookup, hostnameOf, isAddressEntry } from './egress.js';
-import { applyRuleset, type FirewallEntry, removeTable, renderRuleset } from './firewall.js';
+import { type FirewallEntry, removeTable, renderTable, serializeTable } from './firewall.js';
+import { type AppliedTable, applyTable } from './firewall-update.js';
 import { slotNameservers } from './resolv-conf.js';
 import type { KeyedSerial } from './serial.js';
 import type { Slots, WorkspaceState } from './slots.js';
@@ -35,6 +36,8 @@ export class WorkspaceFirewall {
   /** The last answer for each egress host name in use (sorted addresses; none when it did not resolve). */
   readonly #answers = new Map<string, string[]>();
   #applied: string | undefined;
+  /** The table as applied, with its rules' handles: a change that only adds is made in place (firewall-update.ts). */
+  #table: AppliedTable | undefined;
   /** Writes waiting for their turn, by kind (forced or not): later calls join them. */
   readonly #queued = new Map<boolean, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
@@ -136,13 +139,17 @@ export class WorkspaceFirewall {
           resolvers: await slotNameservers(this.#deps.slots.resolvConfFile(s.slot)),
         })),
       );
-      const ruleset = renderRuleset(
+      const model = renderTable(
         { table: this.table, subnet: this.#deps.plan.cidr, hostAddress: this.#deps.plan.hostAddress, agentPort: this.#deps.agentPort },
         entries,
       );
+      const ruleset = serializeTable(model);
       // A refresh never makes the table again once removed (or before the first apply made it).
       if (!force && (this.#applied === undefined || ruleset === this.#applied)) return;
-      await applyRuleset(ruleset);
+      const applied = this.#table;
+      // Until this write is done the table is not known to be as applied: a failure makes the next one replace it.
+      this.#table = undefined;
+      this.#table = await applyTable(model, applied);
       this.#applied = ruleset;
     });
     this.#queued.set(force, write);
@@ -160,6 +167,7 @@ export class WorkspaceFirewall {
   remove(): Promise<void> {
     return this.#deps.global.run('firewall', async () => {
       this.#applied = undefined;
+      this.#table = undefined;
       await removeTable(this.table);
     });
   }
