@@ -72,6 +72,12 @@ export interface WorkspaceDriver {
   /** Creates the workspace's persistent state (directories, root file system). */
   create(spec: WorkspaceSpec): Promise<void>;
   /**
+   * Refuses (507 `insufficient_storage`) a workspace the host cannot hold now, before the control plane stores
+   * anything of it: on a full volume the store could not remove the row of a create that failed later. A create
+   * may still fail for want of space; absent where the driver has no such limit.
+   */
+  checkCapacity?(spec: WorkspaceSpec): Promise<void>;
+  /**
    * Every workspace whose persistent state the driver has, whole (a driver opened after a crash has removed what
    * it found half-made). The control plane reconciles its store against it at start (reconcile.ts); absent where
    * the driver keeps nothing worth reconciling.

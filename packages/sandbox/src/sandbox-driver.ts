@@ -247,6 +247,13 @@ export class SandboxDriver implements WorkspaceDriver {
     this.#pool.fill();
   }
 
+  /** A create that would make a disk is refused up front when the volume could not hold it (disk-reserve.ts). */
+  async checkCapacity(spec: WorkspaceSpec): Promise<void> {
+    const image = this.#slots.resolveImage(spec.image);
+    if (image !== undefined && this.#pool.hasReady(image, spec.diskMb)) return;
+    await this.#slots.checkReserve(spec.diskMb);
+  }
+
   create(spec: WorkspaceSpec): Promise<void> {
     return this.#serial.run(spec.id, async () => {
       if (this.#slots.states.has(spec.id)) return;

@@ -110,6 +110,12 @@ export class WarmPool {
     this.#cap = Math.max(o?.size ?? 0, Math.min(o?.maxSize ?? 32, byMemory));
   }
 
+  /** Whether a create of `image` with a disk of `diskMb` would adopt a slot ready now (no disk to make). */
+  hasReady(image: string, diskMb: number): boolean {
+    if (!this.#deps.options || this.#closed) return false;
+    return (this.#pools.get(key(image, diskMb, false))?.ready.length ?? 0) > 0;
+  }
+
   /** Adopts a pooled workspace for `spec` when one matches (waiting for one being made); false: create it cold. */
   async adopt(spec: WorkspaceSpec, image: string): Promise<boolean> {
     if (!this.#deps.options || this.#closed) return false;

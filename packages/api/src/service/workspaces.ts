@@ -51,6 +51,7 @@ export async function createWorkspace(ctx: ControlContext, owner: string, body: 
     updatedAt: now,
   };
   await checkAccountCaps(ctx, owner, draft);
+  await ctx.driver.checkCapacity?.(specOf(draft));
   const { record, created } = await ctx.store.insertWorkspace(draft);
   if (!created) return record;
   await initialMetadata(ctx, id, metadata);
@@ -66,7 +67,11 @@ export async function createWorkspace(ctx: ControlContext, owner: string, body: 
         // A workspace the driver could not create is not left behind half-made (in the background its record
         // stays, to show the failure).
         await ctx.driver.destroy(id).catch(() => {});
-        if (!background) await ctx.store.deleteWorkspace(id);
+        // The create's own failure is what the caller hears, even when the row cannot go (a full volume).
+        if (!background)
+          await ctx.store
+            .deleteWorkspace(id)
+            .catch((cause) => ctx.log.error({ err: cause, workspace: id }, 'could not remove a failed create'));
         throw err;
       }
     }),

@@ -79,6 +79,8 @@ describe.skipIf(skip)('a full data volume (cove up, sandbox driver)', () => {
     const refused = await create(up, 256);
     expect(refused.status, JSON.stringify(refused.body)).toBe(507);
     expect(refused.body.code).toBe('insufficient_storage');
+    // Refused before anything was stored: a row the full volume could not remove again would linger.
+    expect(refused.body.error).toMatch(/not enough space on the host's data volume for a 256 MiB disk/);
 
     // A change the store must write on the full volume: done or refused with 507, never a 500 (nor a damaged store).
     const renamed = await up.api('PUT', `/workspace/${id}`, { name: 'renamed-on-full' });
