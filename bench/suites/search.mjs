@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { TEXT_FORMAT_ARGS } from '../../packages/agent/dist/search/rg-text-reader.js';
 import { spawnAgent } from '../lib/agent.mjs';
 import { roundRatios, spread } from '../lib/spread.mjs';
 import { median, ratio, timeMs } from '../lib/stats.mjs';
@@ -18,21 +19,7 @@ const MATCH_ARGS = ['--no-config', '--no-require-git', '--case-sensitive', '--fi
 const RG_ARGS = ['--json', ...MATCH_ARGS];
 // What the agent itself runs for a directory: rg's text output with NUL separators (rg-text-reader.ts).
 // Timed too, as a reference: the agent's own cost is its time minus this one.
-const RG_TEXT_ARGS = [
-  '--null',
-  '--line-number',
-  '--column',
-  '--no-heading',
-  '--with-filename',
-  '--color',
-  'never',
-  '--stats',
-  '--field-match-separator',
-  '\\x00',
-  '--field-context-separator',
-  '\\x01',
-  ...MATCH_ARGS,
-];
+const RG_TEXT_ARGS = [...TEXT_FORMAT_ARGS, ...MATCH_ARGS];
 
 /**
  * A tree of `files` Go-like source files (~10 KiB each, 32 functions) spread over directories. Like real code,

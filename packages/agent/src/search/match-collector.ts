@@ -181,13 +181,7 @@ export class MatchCollector {
     this.#textChars += cut;
     this.#reserve(cut + 80);
     const out = this.#out;
-    let pos = this.#pos;
-    if (pos > this.#fileStart) out[pos++] = 0x2c; // ,
-    pos = putBytes(out, pos, LINE_KEY);
-    pos = putInt(out, pos, line);
-    pos = putBytes(out, pos, COLUMN_KEY);
-    pos = putInt(out, pos, column);
-    pos = putBytes(out, pos, TEXT_KEY);
+    let pos = this.#matchHead(line, column);
     if (cut < 64) for (let i = 0; i < cut; i++) out[pos + i] = src[s + i] as number;
     else src.copy(out, pos, s, s + cut);
     pos += cut;
@@ -197,6 +191,21 @@ export class MatchCollector {
     this.#pos = pos;
     this.totalMatches++;
     return this.#textChars > this.#maxText ? this.#overBudget() : 'continue';
+  }
+
+  /**
+   * Writes a match's start, `,{"line":N,"column":N,"text":"` (no comma before a file's first), at the end of the
+   * answer (room reserved by the caller); returns where its text goes.
+   */
+  #matchHead(line: number, column: number): number {
+    const out = this.#out;
+    let pos = this.#pos;
+    if (pos > this.#fileStart) out[pos++] = 0x2c; // ,
+    pos = putBytes(out, pos, LINE_KEY);
+    pos = putInt(out, pos, line);
+    pos = putBytes(out, pos, COLUMN_KEY);
+    pos = putInt(out, pos, column);
+    return putBytes(out, pos, TEXT_KEY);
   }
 
   /** `plain`: the text needs no escape in JSON (ASCII, no quote, backslash or control character). */
@@ -215,15 +224,7 @@ export class MatchCollector {
     if (context === 0) {
       // Serialised now, as JSON.stringify would write the ContentMatch object (same keys, same order).
       this.#reserve(80);
-      const out = this.#out;
-      let pos = this.#pos;
-      if (pos > this.#fileStart) out[pos++] = 0x2c; // ,
-      pos = putBytes(out, pos, LINE_KEY);
-      pos = putInt(out, pos, line);
-      pos = putBytes(out, pos, COLUMN_KEY);
-      pos = putInt(out, pos, column);
-      pos = putBytes(out, pos, TEXT_KEY);
-      this.#pos = pos - 1; // the quote is written with the text
+      this.#pos = this.#matchHead(line, column) - 1; // the quote is written with the text
       if (plain) {
         this.#reserve(cut.length + 2);
         this.#out[this.#pos++] = 0x22;
