@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { IPty } from 'node-pty';
+import { isExecutable } from './shell.js';
 import { type PtyInternals, socketIntoOneBuffer } from './spawn-pty.js';
 
 /** Where `npm ci` builds it (packages/agent/native/build), from src/ and dist/ alike. */
@@ -26,14 +26,7 @@ export function ptyReaderPath(): string | null {
 
 /** `file` when it is an executable file on Linux, else null. */
 export function usableReader(file: string): string | null {
-  if (process.platform !== 'linux') return null;
-  try {
-    if (!statSync(file).isFile()) return null;
-    accessSync(file, constants.X_OK);
-    return file;
-  } catch {
-    return null;
-  }
+  return process.platform === 'linux' && isExecutable(file) ? file : null;
 }
 
 /**
