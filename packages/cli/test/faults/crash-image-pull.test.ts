@@ -49,8 +49,9 @@ describe.skipIf(skip)('kill -9 of cove up mid-pull (sandbox driver)', () => {
     await up?.stop();
     await data?.cleanup();
     await registry?.stop();
-    await rm(work, { recursive: true, force: true });
-    await rm(imagesDir, { recursive: true, force: true });
+    // Retried: a file still being closed as cove up stops can land in a directory the walk already emptied.
+    await rm(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    await rm(imagesDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }, 120_000);
 
   const start = async () => {
